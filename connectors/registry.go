@@ -1,0 +1,184 @@
+package connectors
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Connector is what a connector package registers: its spec fields, its actions and its
+// optional connection hooks.
+type Connector struct {
+	// Name is the connector's namespace ("http"); actions are used as "name.action".
+	Name        string
+	Title       string
+	Description string
+	// Connection lists the settings of a connection of this connector.
+	Connection []Field
+	// ConnectionRequired says every step using this connector must name a connection.
+	ConnectionRequired bool
+	Actions            []*ActionDef
+	// ValidateConnection checks a connection's settings beyond the field specs. Optional.
+	ValidateConnection func(config map[string]any) error
+	// TestConnection checks that a connection's credentials work. Optional.
+	TestConnection func(ctx context.Context, conn *Connection) error
+}
+
+// Spec returns the connector's spec, the data every other part of Hookflow reads.
+func (c *Connector) Spec() Spec {
+	s := Spec{
+		Name:               c.Name,
+		Title:              c.Title,
+		Description:        c.Description,
+		Connection:         c.Connection,
+		ConnectionRequired: c.ConnectionRequired,
+		Actions:            make([]ActionSpec, 0, len(c.Actions)),
+	}
+	for _, a := range c.Actions {
+		s.Actions = append(s.Actions, a.ActionSpec)
+	}
+	return s
+}
+
+// Action returns the named action definition.
+func (c *Connector) Action(name string) (*ActionDef, bool) {
+	for _, a := range c.Actions {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+// Registry holds connectors by name. Default is the process-wide one that connector
+// packages register into from init; tests and sandboxes build their own with NewRegistry,
+// With and Without.
+type Registry struct {
+	mu         sync.RWMutex
+	connectors map[string]*Connector
+}
+
+// Default is the registry the built-in connectors register into.
+var Default = NewRegistry()
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{connectors: map[string]*Connector{}}
+}
+
+// Register adds c to the Default registry.
+func Register(c *Connector) error { return Default.Register(c) }
+
+// MustRegister adds c to the Default registry and panics on error. Call it from init.
+func MustRegister(c *Connector) { Default.MustRegister(c) }
+
+// Register adds c. It fails on an invalid spec, a duplicate name or an action without a
+// factory.
+func (r *Registry) Register(c *Connector) error {
+	if c == nil {
+		return fmt.Errorf("register connector: nil connector")
+	}
+	spec := c.Spec()
+	if err := spec.Lint(); err != nil {
+		return fmt.Errorf("register connector %q: %w", c.Name, err)
+	}
+	for _, a := range c.Actions {
+		if a.New == nil {
+			return fmt.Errorf("register connector %q: action %q has no factory", c.Name, a.Name)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.connectors[c.Name]; dup {
+		return fmt.Errorf("register connector %q: already registered", c.Name)
+	}
+	r.connectors[c.Name] = c
+	return nil
+}
+
+// MustRegister is Register that panics on error, for init functions.
+func (r *Registry) MustRegister(c *Connector) {
+	if err := r.Register(c); err != nil {
+		panic(err)
+	}
+}
+
+// With returns a copy of the registry with cs added, replacing connectors of the same
+// name.
+func (r *Registry) With(cs ...*Connector) *Registry {
+	out := r.clone()
+	for _, c := range cs {
+		out.connectors[c.Name] = c
+	}
+	return out
+}
+
+// Without returns a copy of the registry without the named connectors.
+func (r *Registry) Without(names ...string) *Registry {
+	out := r.clone()
+	for _, n := range names {
+		delete(out.connectors, n)
+	}
+	return out
+}
+
+func (r *Registry) clone() *Registry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := NewRegistry()
+	for k, v := range r.connectors {
+		out.connectors[k] = v
+	}
+	return out
+}
+
+// Connector returns the named connector.
+func (r *Registry) Connector(name string) (*Connector, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c, ok := r.connectors[name]
+	return c, ok
+}
+
+// Action resolves "connector.action".
+func (r *Registry) Action(uses string) (*Connector, *ActionDef, bool) {
+	conn, action, ok := strings.Cut(uses, ".")
+	if !ok {
+		return nil, nil, false
+	}
+	c, found := r.Connector(conn)
+	if !found {
+		return nil, nil, false
+	}
+	a, found := c.Action(action)
+	if !found {
+		return nil, nil, false
+	}
+	return c, a, true
+}
+
+// Connectors returns every connector, sorted by name.
+func (r *Registry) Connectors() []*Connector {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*Connector, 0, len(r.connectors))
+	for _, c := range r.connectors {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ActionNames returns every "connector.action", sorted.
+func (r *Registry) ActionNames() []string {
+	var out []string
+	for _, c := range r.Connectors() {
+		for _, a := range c.Actions {
+			out = append(out, c.Name+"."+a.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,107 @@
+package store
+
+import "time"
+
+// The models mirror the tables of migrations/; the schema is owned by the SQL files, never
+// by gorm's AutoMigrate. TestModelsMatchSchema keeps the two in step.
+
+// User is an account of the admin UI and the API.
+type User struct {
+	ID           string `gorm:"primaryKey"`
+	Email        string
+	PasswordHash string
+	Role         string
+	CreatedAt    time.Time
+}
+
+// APIToken is a bearer token for the REST API. Only its SHA-256 is stored.
+type APIToken struct {
+	ID         string `gorm:"primaryKey"`
+	UserID     string
+	Name       string
+	TokenHash  string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// Workflow is the current state of a workflow; its definitions live in WorkflowVersion.
+type Workflow struct {
+	ID          string `gorm:"primaryKey"`
+	Name        string
+	Enabled     bool
+	Version     int
+	TriggerType string
+	HookToken   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// WorkflowVersion is one immutable saved definition of a workflow.
+type WorkflowVersion struct {
+	WorkflowID string `gorm:"primaryKey"`
+	Version    int    `gorm:"primaryKey;autoIncrement:false"`
+	Definition string
+	CreatedAt  time.Time
+}
+
+// Connection is a named set of connector settings. Secret settings are sealed in
+// Secrets (a JSON object of sealed strings), the rest are plain in Config.
+type Connection struct {
+	ID        string `gorm:"primaryKey"`
+	Name      string
+	Connector string
+	Config    string
+	Secrets   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Event is one request received by a workflow's webhook, kept as it arrived.
+type Event struct {
+	ID          string `gorm:"primaryKey"`
+	WorkflowID  string
+	ReceivedAt  time.Time
+	Method      string
+	Headers     string
+	Query       string
+	ContentType string
+	Body        []byte
+	DedupeKey   *string
+	Verdict     string
+	Reason      string
+}
+
+// Run is one execution of a workflow version, and the queue's job for it.
+type Run struct {
+	ID         string `gorm:"primaryKey"`
+	WorkflowID string
+	Version    int
+	EventID    *string
+	Status     string
+	RunAt      time.Time
+	Attempt    int
+	LeaseOwner *string
+	LeaseUntil *time.Time
+	StepIndex  int
+	Error      string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	UpdatedAt  time.Time
+}
+
+// StepRun is the record of one step of one run.
+type StepRun struct {
+	ID         string `gorm:"primaryKey"`
+	RunID      string
+	StepID     string
+	Position   int
+	Status     string
+	Attempts   int
+	Input      *string
+	Output     *string
+	Error      string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	DurationMS int64 `gorm:"column:duration_ms"`
+}

@@ -1,0 +1,273 @@
+// Package store keeps Hookflow's state in SQLite or PostgreSQL through gorm. It is the
+// only package that talks to the database: the engine calls its repository methods.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/hookflow/hookflow/migrations"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+// The supported databases.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// SQLiteFileName is the database file created in the data directory by default.
+const SQLiteFileName = "hookflow.db"
+
+// SQLiteBusyTimeoutDefault is how long a SQLite connection waits for a lock before it
+// reports "database is locked". Without it, concurrent writers fail by the thousand.
+const SQLiteBusyTimeoutDefault = 5 * time.Second
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a unique key is already taken.
+var ErrConflict = errors.New("already exists")
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// URL, or a SQLite file path (optionally prefixed "sqlite://" or
+	// "file:"). Empty means the SQLite file SQLiteFileName in DataDir.
+	URL string
+	// DataDir holds the default SQLite file.
+	DataDir string
+	// Logger receives slow-query and error logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is an open database.
+type Store struct {
+	dialect Dialect
+	// db takes writes; on SQLite it is one connection so writers queue in Go instead of
+	// spinning on the file lock.
+	db *gorm.DB
+	// rdb takes reads; on SQLite a separate pool so reads never wait behind the writer.
+	rdb    *gorm.DB
+	closer []*sql.DB
+	log    *slog.Logger
+}
+
+// Open connects to the database described by cfg. It does not migrate: call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	gcfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+	}
+	s := &Store{log: log}
+	dsn := cfg.URL
+	switch {
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		s.dialect = Postgres
+		db, err := gorm.Open(postgres.Open(dsn), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		s.db, s.rdb, s.closer = db, db, []*sql.DB{sqlDB}
+	default:
+		s.dialect = SQLite
+		path, err := sqlitePath(dsn, cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create directory for %s: %w", path, err)
+		}
+		w, wsql, err := openSQLite(path, gcfg, 1, "_txlock=immediate")
+		if err != nil {
+			return nil, err
+		}
+		r, rsql, err := openSQLite(path, gcfg, 8, "_txlock=deferred")
+		if err != nil {
+			wsql.Close()
+			return nil, err
+		}
+		s.db, s.rdb, s.closer = w, r, []*sql.DB{wsql, rsql}
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func sqlitePath(dsn, dataDir string) (string, error) {
+	switch {
+	case dsn == "":
+		if dataDir == "" {
+			dataDir = "."
+		}
+		return filepath.Join(dataDir, SQLiteFileName), nil
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return strings.TrimPrefix(dsn, "sqlite://"), nil
+	case strings.HasPrefix(dsn, "file:"):
+		return strings.TrimPrefix(dsn, "file:"), nil
+	case strings.Contains(dsn, "://"):
+		return "", fmt.Errorf("unsupported database url %q: use postgres://... or a sqlite file path", redactURL(dsn))
+	}
+	return dsn, nil
+}
+
+func openSQLite(path string, gcfg *gorm.Config, conns int, txlock string) (*gorm.DB, *sql.DB, error) {
+	// synchronous=FULL: a webhook answered 2xx must survive a power cut, not only a crash.
+	dsn := "file:" + path + "?" + strings.Join([]string{
+		"_pragma=journal_mode(WAL)",
+		fmt.Sprintf("_pragma=busy_timeout(%d)", SQLiteBusyTimeoutDefault.Milliseconds()),
+		"_pragma=synchronous(FULL)",
+		"_pragma=foreign_keys(1)",
+		txlock,
+	}, "&")
+	db, err := gorm.Open(sqlite.Open(dsn), gcfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxLifetime(0)
+	return db, sqlDB, nil
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+// Dialect says which database the store uses.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range s.closer {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("ping %s: %w", s.dialect, err)
+		}
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range s.closer {
+		errs = append(errs, db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Migrate applies every pending migration of the store's dialect.
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrationProvider()
+	if err != nil {
+		return err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", s.dialect, err)
+	}
+	for _, r := range results {
+		s.log.Info("Applied migration", slog.Int64("version", r.Source.Version), slog.String("file", r.Source.Path), slog.Duration("took", r.Duration))
+	}
+	return nil
+}
+
+// MigrationStatus returns the newest applied version and the newest available one.
+func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
+	p, err := s.migrationProvider()
+	if err != nil {
+		return 0, 0, err
+	}
+	current, latest, err = p.GetVersions(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read migration versions: %w", err)
+	}
+	return current, latest, nil
+}
+
+func (s *Store) migrationProvider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations.FS, string(s.dialect))
+	if err != nil {
+		return nil, fmt.Errorf("open %s migrations: %w", s.dialect, err)
+	}
+	gd := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, s.closer[0], sub)
+	if err != nil {
+		return nil, fmt.Errorf("load %s migrations: %w", s.dialect, err)
+	}
+	return p, nil
+}
+
+// isUniqueViolation recognises a unique-constraint error from either database without
+// importing their driver error types.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || // SQLite
+		strings.Contains(msg, "SQLSTATE 23505") || // PostgreSQL via pgx
+		errors.Is(err, gorm.ErrDuplicatedKey)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// ColumnNames lists the columns of a table, for schema checks.
+func (s *Store) ColumnNames(ctx context.Context, table string) ([]string, error) {
+	cols, err := s.db.WithContext(ctx).Migrator().ColumnTypes(table)
+	if err != nil {
+		return nil, fmt.Errorf("list columns of %s: %w", table, err)
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name()
+	}
+	return names, nil
+}

@@ -1,0 +1,306 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm/schema"
+
+	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/store/storetest"
+)
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func seedWorkflow(t *testing.T, s *store.Store) *store.Workflow {
+	t.Helper()
+	w := &store.Workflow{ID: newID(), Name: "wf", Enabled: true, Version: 1, TriggerType: "webhook",
+		HookToken: newID(), CreatedAt: t0, UpdatedAt: t0}
+	require.NoError(t, s.CreateWorkflow(context.Background(), w,
+		&store.WorkflowVersion{WorkflowID: w.ID, Version: 1, Definition: `{"name":"wf"}`, CreatedAt: t0}))
+	return w
+}
+
+func queueRun(t *testing.T, s *store.Store, w *store.Workflow, runAt time.Time) *store.Run {
+	t.Helper()
+	evID := newID()
+	ev := &store.Event{ID: evID, WorkflowID: w.ID, ReceivedAt: runAt, Method: "POST", Headers: "{}",
+		Body: []byte(`{"a":1}`), Verdict: "accepted"}
+	r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: w.Version, EventID: &evID, Status: store.RunQueued,
+		RunAt: runAt, CreatedAt: runAt, UpdatedAt: runAt}
+	require.NoError(t, s.CreateEventAndRun(context.Background(), ev, r))
+	return r
+}
+
+func TestUsersAndTokens(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		n, err := s.CountUsers(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n)
+
+		u := &store.User{ID: newID(), Email: "a@example.com", PasswordHash: "h", Role: "admin", CreatedAt: t0}
+		require.NoError(t, s.CreateUser(ctx, u))
+		err = s.CreateUser(ctx, &store.User{ID: newID(), Email: "a@example.com", PasswordHash: "h", Role: "admin", CreatedAt: t0})
+		require.ErrorIs(t, err, store.ErrConflict)
+
+		tok := &store.APIToken{ID: newID(), UserID: u.ID, Name: "ci", TokenHash: "abc", CreatedAt: t0}
+		require.NoError(t, s.CreateAPIToken(ctx, tok))
+		got, gotTok, err := s.UserByTokenHash(ctx, "abc")
+		require.NoError(t, err)
+		require.Equal(t, u.Email, got.Email)
+		require.Equal(t, "ci", gotTok.Name)
+		require.NoError(t, s.TouchAPIToken(ctx, tok.ID, t0.Add(time.Minute)))
+
+		_, _, err = s.UserByTokenHash(ctx, "nope")
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
+}
+
+func TestWorkflowVersions(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := seedWorkflow(t, s)
+
+		w.Name, w.Enabled, w.UpdatedAt = "renamed", false, t0.Add(time.Hour)
+		require.NoError(t, s.SaveWorkflowVersion(ctx, w, &store.WorkflowVersion{WorkflowID: w.ID, Version: 2, Definition: `{"name":"renamed"}`, CreatedAt: t0.Add(time.Hour)}))
+		require.Equal(t, 2, w.Version)
+
+		// A save based on a stale version loses instead of overwriting.
+		stale := *w
+		err := s.SaveWorkflowVersion(ctx, &stale, &store.WorkflowVersion{WorkflowID: w.ID, Version: 2, Definition: `{}`, CreatedAt: t0})
+		require.ErrorIs(t, err, store.ErrConflict)
+
+		got, err := s.GetWorkflow(ctx, w.ID)
+		require.NoError(t, err)
+		require.Equal(t, "renamed", got.Name)
+		require.False(t, got.Enabled)
+		require.Equal(t, 2, got.Version)
+
+		versions, err := s.ListWorkflowVersions(ctx, w.ID)
+		require.NoError(t, err)
+		require.Len(t, versions, 2)
+		require.Equal(t, 2, versions[0].Version)
+		v1, err := s.GetWorkflowVersion(ctx, w.ID, 1)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"name":"wf"}`, v1.Definition, "old versions stay as they were")
+
+		defs, err := s.CurrentDefinitions(ctx)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"name":"renamed"}`, defs[w.ID])
+
+		byToken, err := s.WorkflowByHookToken(ctx, w.HookToken)
+		require.NoError(t, err)
+		require.Equal(t, w.ID, byToken.ID)
+		require.NoError(t, s.SetHookToken(ctx, w.ID, "new-token"))
+		_, err = s.WorkflowByHookToken(ctx, w.HookToken)
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		queueRun(t, s, w, t0)
+		require.NoError(t, s.DeleteWorkflow(ctx, w.ID))
+		_, err = s.GetWorkflow(ctx, w.ID)
+		require.ErrorIs(t, err, store.ErrNotFound)
+		runs, err := s.ListRuns(ctx, store.RunFilter{WorkflowID: w.ID, Limit: 10})
+		require.NoError(t, err)
+		require.Empty(t, runs)
+		require.ErrorIs(t, s.DeleteWorkflow(ctx, w.ID), store.ErrNotFound)
+	})
+}
+
+func TestListWorkflowsPaging(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		var ids []string
+		for range 5 {
+			ids = append(ids, seedWorkflow(t, s).ID)
+		}
+		page1, err := s.ListWorkflows(ctx, "", 3)
+		require.NoError(t, err)
+		require.Len(t, page1, 3)
+		require.Equal(t, ids[4], page1[0].ID, "newest first")
+		page2, err := s.ListWorkflows(ctx, page1[2].ID, 3)
+		require.NoError(t, err)
+		require.Len(t, page2, 2)
+		require.Equal(t, ids[0], page2[1].ID)
+	})
+}
+
+func TestConnections(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		c := &store.Connection{ID: newID(), Name: "sink", Connector: "http", Config: `{"base_url":"x"}`, Secrets: `{}`, CreatedAt: t0, UpdatedAt: t0}
+		require.NoError(t, s.CreateConnection(ctx, c))
+		dup := *c
+		dup.ID = newID()
+		require.ErrorIs(t, s.CreateConnection(ctx, &dup), store.ErrConflict)
+
+		c.Config = `{"base_url":"y"}`
+		require.NoError(t, s.UpdateConnection(ctx, c))
+		got, err := s.ConnectionByName(ctx, "sink")
+		require.NoError(t, err)
+		require.JSONEq(t, `{"base_url":"y"}`, got.Config)
+
+		all, err := s.ListConnections(ctx)
+		require.NoError(t, err)
+		require.Len(t, all, 1)
+
+		require.NoError(t, s.DeleteConnection(ctx, "sink"))
+		require.ErrorIs(t, s.DeleteConnection(ctx, "sink"), store.ErrNotFound)
+		_, err = s.ConnectionByName(ctx, "sink")
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
+}
+
+func TestClaimAndFinish(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := seedWorkflow(t, s)
+		due := queueRun(t, s, w, t0)
+		later := queueRun(t, s, w, t0.Add(time.Hour))
+
+		next, ok, err := s.NextRunAt(ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, next.Equal(t0), "next due is %v", next)
+
+		claimed, err := s.ClaimRuns(ctx, "w1", t0.Add(time.Second), t0.Add(time.Minute), 10)
+		require.NoError(t, err)
+		require.Len(t, claimed, 1, "only the due run")
+		require.Equal(t, due.ID, claimed[0].ID)
+		require.Equal(t, store.RunRunning, claimed[0].Status)
+		require.Equal(t, 1, claimed[0].Attempt)
+
+		// Nothing else is due; the claimed run is leased.
+		again, err := s.ClaimRuns(ctx, "w2", t0.Add(2*time.Second), t0.Add(time.Minute), 10)
+		require.NoError(t, err)
+		require.Empty(t, again)
+
+		step := &store.StepRun{ID: newID(), RunID: due.ID, StepID: "a", Position: 0, Status: store.StepSucceeded,
+			Attempts: 1, StartedAt: t0, DurationMS: 5}
+		out := `{"status":200}`
+		step.Output = &out
+		require.NoError(t, s.SaveStep(ctx, "w1", step, 1, t0))
+		// A worker without the lease cannot write.
+		require.ErrorIs(t, s.SaveStep(ctx, "w2", step, 1, t0), store.ErrLeaseLost)
+
+		// The lease expires: another worker takes the run over where it stopped.
+		taken, err := s.ClaimRuns(ctx, "w2", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)
+		require.NoError(t, err)
+		require.Len(t, taken, 1)
+		require.Equal(t, due.ID, taken[0].ID)
+		require.Equal(t, 1, taken[0].StepIndex)
+		require.Equal(t, 2, taken[0].Attempt)
+		require.ErrorIs(t, s.FinishRun(ctx, "w1", due.ID, store.RunSucceeded, "", t0), store.ErrLeaseLost)
+		require.NoError(t, s.FinishRun(ctx, "w2", due.ID, store.RunSucceeded, "", t0.Add(2*time.Minute)))
+
+		got, err := s.GetRun(ctx, due.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.RunSucceeded, got.Status)
+		require.Nil(t, got.LeaseOwner)
+		require.NotNil(t, got.FinishedAt)
+		steps, err := s.ListStepRuns(ctx, due.ID)
+		require.NoError(t, err)
+		require.Len(t, steps, 1)
+		require.JSONEq(t, out, *steps[0].Output)
+
+		runs, err := s.ListRuns(ctx, store.RunFilter{WorkflowID: w.ID, Status: store.RunQueued, Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, runs, 1)
+		require.Equal(t, later.ID, runs[0].ID)
+	})
+}
+
+// TestConcurrentClaimsAreExclusive has several workers claim at once: every run is
+// claimed exactly once.
+func TestConcurrentClaimsAreExclusive(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := seedWorkflow(t, s)
+		const runs = 60
+		for range runs {
+			queueRun(t, s, w, t0)
+		}
+		var mu sync.Mutex
+		seen := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				owner := fmt.Sprintf("w%d", i)
+				for {
+					got, err := s.ClaimRuns(ctx, owner, t0, t0.Add(time.Hour), 4)
+					if err != nil {
+						t.Errorf("claim: %v", err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, r := range got {
+						seen[r.ID]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		require.Len(t, seen, runs)
+		for id, n := range seen {
+			require.Equal(t, 1, n, "run %s claimed %d times", id, n)
+		}
+	})
+}
+
+// TestModelsMatchSchema checks every gorm model field has a column in the migrated
+// schema, so a migration and its model cannot drift apart unnoticed.
+func TestModelsMatchSchema(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		for _, m := range []any{&store.User{}, &store.APIToken{}, &store.Workflow{}, &store.WorkflowVersion{},
+			&store.Connection{}, &store.Event{}, &store.Run{}, &store.StepRun{}} {
+			sch, err := schema.Parse(m, &sync.Map{}, schema.NamingStrategy{})
+			require.NoError(t, err)
+			cols, err := s.ColumnNames(context.Background(), sch.Table)
+			require.NoError(t, err)
+			for _, f := range sch.Fields {
+				if f.DBName == "" {
+					continue
+				}
+				require.Contains(t, cols, f.DBName, "table %s lacks column for %T.%s", sch.Table, m, f.Name)
+			}
+			require.Len(t, cols, len(sch.DBNames), "table %s has columns %v, model %T maps %v", sch.Table, cols, m, sch.DBNames)
+		}
+	})
+}
+
+func TestMigrationStatus(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		cur, latest, err := s.MigrationStatus(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, latest, cur)
+		require.Positive(t, cur)
+		require.NoError(t, s.Migrate(context.Background()), "migrating twice is a no-op")
+	})
+}

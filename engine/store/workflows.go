@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// CreateWorkflow inserts a workflow and its first version in one transaction.
+func (s *Store) CreateWorkflow(ctx context.Context, w *Workflow, v *WorkflowVersion) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(w).Error; err != nil {
+			return err
+		}
+		return tx.Create(v).Error
+	})
+	if err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("create workflow %s: %w", w.ID, ErrConflict)
+		}
+		return fmt.Errorf("create workflow %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+// SaveWorkflowVersion stores v as the workflow's new current version and updates the
+// workflow row from w, in one transaction. The version number must be the next one: two
+// concurrent saves cannot both win (the second gets ErrConflict).
+func (s *Store) SaveWorkflowVersion(ctx context.Context, w *Workflow, v *WorkflowVersion) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(v).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&Workflow{}).Where("id = ? AND version = ?", w.ID, v.Version-1).Updates(map[string]any{
+			"name":         w.Name,
+			"enabled":      w.Enabled,
+			"version":      v.Version,
+			"trigger_type": w.TriggerType,
+			"updated_at":   w.UpdatedAt,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrConflict
+		}
+		return nil
+	})
+	if err != nil {
+		if isUniqueViolation(err) {
+			err = ErrConflict
+		}
+		return fmt.Errorf("save version %d of workflow %s: %w", v.Version, w.ID, err)
+	}
+	w.Version = v.Version
+	return nil
+}
+
+// SetHookToken replaces a workflow's webhook token.
+func (s *Store) SetHookToken(ctx context.Context, id, token string) error {
+	res := s.db.WithContext(ctx).Model(&Workflow{}).Where("id = ?", id).Update("hook_token", token)
+	if res.Error != nil {
+		return fmt.Errorf("set hook token of workflow %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("set hook token of workflow %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// GetWorkflow returns a workflow by id.
+func (s *Store) GetWorkflow(ctx context.Context, id string) (*Workflow, error) {
+	var w Workflow
+	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&w).Error; err != nil {
+		return nil, fmt.Errorf("get workflow %s: %w", id, notFound(err))
+	}
+	return &w, nil
+}
+
+// WorkflowByHookToken returns the workflow whose webhook token is token.
+func (s *Store) WorkflowByHookToken(ctx context.Context, token string) (*Workflow, error) {
+	var w Workflow
+	if err := s.rdb.WithContext(ctx).Where("hook_token = ?", token).Take(&w).Error; err != nil {
+		return nil, fmt.Errorf("find workflow by hook token: %w", notFound(err))
+	}
+	return &w, nil
+}
+
+// ListWorkflows returns up to limit workflows with ids below before (all when empty),
+// newest first.
+func (s *Store) ListWorkflows(ctx context.Context, before string, limit int) ([]Workflow, error) {
+	q := s.rdb.WithContext(ctx).Order("id DESC").Limit(limit)
+	if before != "" {
+		q = q.Where("id < ?", before)
+	}
+	var out []Workflow
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteWorkflow deletes a workflow with its versions, events, runs and steps.
+func (s *Store) DeleteWorkflow(ctx context.Context, id string) error {
+	var affected int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Explicit deletes rather than relying on ON DELETE CASCADE alone, so the order is
+		// the same whatever the database's foreign-key setting.
+		if err := tx.Exec("DELETE FROM step_runs WHERE run_id IN (SELECT id FROM runs WHERE workflow_id = ?)", id).Error; err != nil {
+			return err
+		}
+		for _, table := range []string{"runs", "events", "workflow_versions"} {
+			if err := tx.Exec("DELETE FROM "+table+" WHERE workflow_id = ?", id).Error; err != nil {
+				return err
+			}
+		}
+		res := tx.Where("id = ?", id).Delete(&Workflow{})
+		affected = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return fmt.Errorf("delete workflow %s: %w", id, err)
+	}
+	if affected == 0 {
+		return fmt.Errorf("delete workflow %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// GetWorkflowVersion returns one version of a workflow.
+func (s *Store) GetWorkflowVersion(ctx context.Context, id string, version int) (*WorkflowVersion, error) {
+	var v WorkflowVersion
+	if err := s.rdb.WithContext(ctx).Where("workflow_id = ? AND version = ?", id, version).Take(&v).Error; err != nil {
+		return nil, fmt.Errorf("get version %d of workflow %s: %w", version, id, notFound(err))
+	}
+	return &v, nil
+}
+
+// ListWorkflowVersions returns every version of a workflow, newest first.
+func (s *Store) ListWorkflowVersions(ctx context.Context, id string) ([]WorkflowVersion, error) {
+	var out []WorkflowVersion
+	if err := s.rdb.WithContext(ctx).Where("workflow_id = ?", id).Order("version DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list versions of workflow %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// CurrentDefinitions returns the current definition of every workflow, keyed by id.
+func (s *Store) CurrentDefinitions(ctx context.Context) (map[string]string, error) {
+	var rows []WorkflowVersion
+	err := s.rdb.WithContext(ctx).Raw(`SELECT v.workflow_id, v.version, v.definition, v.created_at
+		FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id AND w.version = v.version`).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list current workflow definitions: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.WorkflowID] = r.Definition
+	}
+	return out, nil
+}
