@@ -1,0 +1,158 @@
+// Package cli holds Hookflow's cobra commands: flags and environment variables turned
+// into an engine.Config, a logger, and the wiring of engine and web. It is importable so
+// a custom build's main stays about ten lines.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/engine"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the command ran and failed, e.g. an invalid workflow
+	ExitUsage   = 2 // bad flags or arguments
+)
+
+// ExitError carries an exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Options are the settings shared by every command, each from a flag or its
+// environment variable.
+type Options struct {
+	Addr          string
+	DataDir       string
+	DatabaseURL   string
+	BaseURL       string
+	SecretKey     string
+	AdminEmail    string
+	AdminPassword string
+	Workers       int
+	LogFormat     string
+	LogLevel      string
+}
+
+// Main runs the CLI with args and returns the process exit code.
+func Main(args []string) int {
+	return run(context.Background(), args, os.Stdout, os.Stderr)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := NewRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil && exit.Err.Error() != "" {
+			fmt.Fprintln(stderr, "error:", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintln(stderr, "error:", err)
+	if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") ||
+		strings.Contains(err.Error(), "arg(s)") {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// NewRootCommand builds the hookflow command tree.
+func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	opts := &Options{}
+	root := &cobra.Command{
+		Use:           "hookflow",
+		Short:         "Hookflow: webhooks, schedules and polls into workflows that call your services",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	f := root.PersistentFlags()
+	f.StringVar(&opts.DataDir, "data-dir", env("HOOKFLOW_DATA_DIR", engine.DataDirDefault), "data directory: SQLite database and generated secret key [HOOKFLOW_DATA_DIR]")
+	f.StringVar(&opts.DatabaseURL, "database-url", env("HOOKFLOW_DATABASE_URL", ""), "postgres://... URL, or a SQLite file path; default SQLite in the data dir [HOOKFLOW_DATABASE_URL]")
+	f.StringVar(&opts.SecretKey, "secret-key", env("HOOKFLOW_SECRET_KEY", ""), "key encrypting connection secrets, 64 hex digits or base64 of 32 bytes; default a key file generated in the data dir [HOOKFLOW_SECRET_KEY]")
+	f.StringVar(&opts.LogFormat, "log-format", env("HOOKFLOW_LOG_FORMAT", "text"), "log format: text or json [HOOKFLOW_LOG_FORMAT]")
+	f.StringVar(&opts.LogLevel, "log-level", env("HOOKFLOW_LOG_LEVEL", "info"), "log level: debug, info, warn or error [HOOKFLOW_LOG_LEVEL]")
+	root.AddCommand(
+		newServeCommand(opts),
+		newMigrateCommand(opts),
+		newValidateCommand(),
+		newUserCommand(opts),
+		newTokenCommand(opts),
+	)
+	return root
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func (o *Options) logger(stderr io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("invalid log level %q: use debug, info, warn or error", o.LogLevel)}
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, hopts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(stderr, hopts)), nil
+	}
+	return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("invalid log format %q: use text or json", o.LogFormat)}
+}
+
+func (o *Options) engineConfig(log *slog.Logger) engine.Config {
+	return engine.Config{
+		DataDir:     o.DataDir,
+		DatabaseURL: o.DatabaseURL,
+		SecretKey:   o.SecretKey,
+		Workers:     o.Workers,
+		Logger:      log,
+	}
+}
+
+// openEngine opens the engine for a command.
+func (o *Options) openEngine(cmd *cobra.Command) (*engine.Engine, *slog.Logger, error) {
+	log, err := o.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := engine.Open(cmd.Context(), o.engineConfig(log))
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, log, nil
+}

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/web"
+)
+
+// ShutdownTimeoutDefault bounds how long in-flight HTTP requests may take after SIGTERM.
+const ShutdownTimeoutDefault = 15 * time.Second
+
+func newServeCommand(opts *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server: webhooks, REST API and workers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Addr, "addr", env("HOOKFLOW_ADDR", ":8080"), "listen address [HOOKFLOW_ADDR]")
+	f.StringVar(&opts.BaseURL, "base-url", env("HOOKFLOW_BASE_URL", ""), "public base URL of webhook addresses; default each request's host [HOOKFLOW_BASE_URL]")
+	f.StringVar(&opts.AdminEmail, "admin-email", env("HOOKFLOW_ADMIN_EMAIL", ""), "email of the first admin, created at start when there is no user [HOOKFLOW_ADMIN_EMAIL]")
+	f.StringVar(&opts.AdminPassword, "admin-password", env("HOOKFLOW_ADMIN_PASSWORD", ""), "password of the first admin [HOOKFLOW_ADMIN_PASSWORD]")
+	f.IntVar(&opts.Workers, "workers", envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once by this process; 0 ingests only [HOOKFLOW_WORKERS]")
+	return cmd
+}
+
+func serve(cmd *cobra.Command, opts *Options) error {
+	if opts.Workers < 0 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be 0 or more, got %d", opts.Workers)}
+	}
+	if (opts.AdminEmail == "") != (opts.AdminPassword == "") {
+		return &ExitError{Code: ExitUsage, Err: errors.New("set both HOOKFLOW_ADMIN_EMAIL and HOOKFLOW_ADMIN_PASSWORD, or neither")}
+	}
+	workers := opts.Workers
+	if workers == 0 {
+		opts.Workers = -1 // the engine reads 0 as "default"
+	}
+	defer func() { opts.Workers = workers }()
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	eng, log, err := opts.openEngine(cmd)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := eng.Close(); err != nil {
+			log.Error("Close engine failed", slog.Any("err", err))
+		}
+	}()
+	if err := eng.CheckSecretKey(); err != nil {
+		return err
+	}
+	if err := eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           web.New(eng, web.Config{BaseURL: opts.BaseURL, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	eng.Start(ctx)
+	log.Info("Hookflow listening", slog.String("addr", ln.Addr().String()), slog.String("database", eng.Dialect()),
+		slog.Int("workers", max(workers, 0)))
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("Shutting down")
+	// Stop taking requests first, so every webhook acknowledged is also stored; then the
+	// deferred engine Close lets running steps finish.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeoutDefault)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown incomplete", slog.Any("err", err))
+	}
+	return nil
+}

@@ -1,0 +1,351 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/workflow"
+)
+
+// Connection is a connection as the API shows it: secret settings are never included,
+// only the names of those that are set.
+type Connection struct {
+	Name       string         `json:"name"`
+	Connector  string         `json:"connector"`
+	Config     map[string]any `json:"config"`
+	SecretsSet []string       `json:"secrets_set"`
+	CreatedAt  time.Time      `json:"created_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+// ConnectionInput creates or replaces a connection. On update, a secret setting left out
+// keeps its stored value and one set to null is removed, so clients that never see
+// secrets can still edit the other settings.
+type ConnectionInput struct {
+	Name      string         `json:"name"`
+	Connector string         `json:"connector"`
+	Config    map[string]any `json:"config"`
+}
+
+var connectionNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// CreateConnection validates and stores a new connection, sealing its secret settings.
+func (e *Engine) CreateConnection(ctx context.Context, in ConnectionInput) (*Connection, error) {
+	spec, err := e.checkConnection(in, nil)
+	if err != nil {
+		return nil, err
+	}
+	now := e.cfg.Now()
+	row := &store.Connection{ID: newID(), Name: in.Name, Connector: in.Connector, CreatedAt: now, UpdatedAt: now}
+	if err := e.sealConnection(row, spec, in.Config, nil); err != nil {
+		return nil, err
+	}
+	if err := e.store.CreateConnection(ctx, row); err != nil {
+		return nil, translate(err)
+	}
+	e.log.Info("Connection created", slog.String("connection", in.Name), slog.String("connector", in.Connector))
+	return e.connectionDTO(row)
+}
+
+// UpdateConnection replaces a connection's settings.
+func (e *Engine) UpdateConnection(ctx context.Context, name string, in ConnectionInput) (*Connection, error) {
+	row, err := e.store.ConnectionByName(ctx, name)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if in.Name == "" {
+		in.Name = name
+	}
+	if in.Name != name {
+		return nil, &workflow.ValidationError{Errors: []workflow.FieldError{{Path: "name", Message: "a connection cannot be renamed; create a new one"}}}
+	}
+	if in.Connector == "" {
+		in.Connector = row.Connector
+	}
+	old, err := e.openSecrets(row)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := e.checkConnection(in, old)
+	if err != nil {
+		return nil, err
+	}
+	row.Connector, row.UpdatedAt = in.Connector, e.cfg.Now()
+	if err := e.sealConnection(row, spec, in.Config, old); err != nil {
+		return nil, err
+	}
+	if err := e.store.UpdateConnection(ctx, row); err != nil {
+		return nil, translate(err)
+	}
+	e.log.Info("Connection updated", slog.String("connection", name))
+	return e.connectionDTO(row)
+}
+
+// GetConnection returns a connection without its secrets.
+func (e *Engine) GetConnection(ctx context.Context, name string) (*Connection, error) {
+	row, err := e.store.ConnectionByName(ctx, name)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return e.connectionDTO(row)
+}
+
+// ListConnections returns every connection, without secrets.
+func (e *Engine) ListConnections(ctx context.Context) ([]Connection, error) {
+	rows, err := e.store.ListConnections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Connection, 0, len(rows))
+	for i := range rows {
+		c, err := e.connectionDTO(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+// DeleteConnection deletes a connection no workflow uses. One in use is ErrConflict,
+// naming the workflows, so no run fails later for want of it.
+func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
+	if _, err := e.store.ConnectionByName(ctx, name); err != nil {
+		return translate(err)
+	}
+	defs, err := e.store.CurrentDefinitions(ctx)
+	if err != nil {
+		return err
+	}
+	var users []string
+	for id, raw := range defs {
+		def, err := workflow.Parse([]byte(raw))
+		if err != nil {
+			continue
+		}
+		for _, st := range def.Steps {
+			if st.Connection == name {
+				users = append(users, fmt.Sprintf("%s (%s)", def.Name, id))
+				break
+			}
+		}
+	}
+	if len(users) > 0 {
+		sort.Strings(users)
+		return fmt.Errorf("%w: connection %s is used by workflow %s", ErrConflict, name, strings.Join(users, ", "))
+	}
+	if err := e.store.DeleteConnection(ctx, name); err != nil {
+		return translate(err)
+	}
+	e.log.Info("Connection deleted", slog.String("connection", name))
+	return nil
+}
+
+// checkConnection validates a connection against its connector's spec. existingSecrets
+// are the stored secret values on update, which count as set.
+func (e *Engine) checkConnection(in ConnectionInput, existingSecrets map[string]string) (*connectors.Connector, error) {
+	var problems []workflow.FieldError
+	add := func(path, format string, args ...any) {
+		problems = append(problems, workflow.FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if !connectionNamePattern.MatchString(in.Name) {
+		add("name", "%q must be 1 to 64 lower-case letters, digits, _ or -, starting with a letter or digit", in.Name)
+	}
+	c, ok := e.reg.Connector(in.Connector)
+	if !ok || in.Connector == "core" {
+		var names []string
+		for _, c := range e.reg.Connectors() {
+			if c.Name != "core" {
+				names = append(names, c.Name)
+			}
+		}
+		add("connector", "unknown connector %q; known: %s", in.Connector, strings.Join(names, ", "))
+		return nil, &workflow.ValidationError{Errors: problems}
+	}
+	fields := map[string]*connectors.Field{}
+	var names []string
+	for i := range c.Connection {
+		fields[c.Connection[i].Name] = &c.Connection[i]
+		names = append(names, c.Connection[i].Name)
+	}
+	merged := map[string]any{}
+	for k, v := range existingSecrets {
+		merged[k] = v
+	}
+	keys := make([]string, 0, len(in.Config))
+	for k := range in.Config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := in.Config[k]
+		f, ok := fields[k]
+		if !ok {
+			add("config."+k, "unknown setting of %s connections; known: %s", c.Name, strings.Join(names, ", "))
+			continue
+		}
+		if v == nil {
+			delete(merged, k)
+			continue
+		}
+		if err := f.CheckValue(v); err != nil {
+			add("config."+k, "%v", err)
+			continue
+		}
+		merged[k] = v
+	}
+	for _, f := range c.Connection {
+		if v, ok := merged[f.Name]; f.Required && (!ok || v == "") {
+			add("config."+f.Name, "is required")
+		}
+	}
+	if len(problems) == 0 && c.ValidateConnection != nil {
+		if err := c.ValidateConnection(merged); err != nil {
+			add("config", "%v", err)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &workflow.ValidationError{Errors: problems}
+	}
+	return c, nil
+}
+
+// sealConnection splits config into plain settings and sealed secrets on row.
+func (e *Engine) sealConnection(row *store.Connection, c *connectors.Connector, config map[string]any, oldSecrets map[string]string) error {
+	box, err := e.secretBox()
+	if err != nil {
+		return err
+	}
+	secret := map[string]bool{}
+	for _, f := range c.Connection {
+		secret[f.Name] = f.Secret
+	}
+	plain := map[string]any{}
+	sealed := map[string]string{}
+	for k, v := range oldSecrets {
+		if _, replaced := config[k]; !replaced && secret[k] {
+			s, err := box.Seal(v)
+			if err != nil {
+				return fmt.Errorf("seal secret %s of connection %s: %w", k, row.Name, err)
+			}
+			sealed[k] = s
+		}
+	}
+	for k, v := range config {
+		if v == nil {
+			continue
+		}
+		if !secret[k] {
+			plain[k] = v
+			continue
+		}
+		s, err := box.Seal(fmt.Sprint(v))
+		if err != nil {
+			return fmt.Errorf("seal secret %s of connection %s: %w", k, row.Name, err)
+		}
+		sealed[k] = s
+	}
+	pb, err := json.Marshal(plain)
+	if err != nil {
+		return fmt.Errorf("encode settings of connection %s: %w", row.Name, err)
+	}
+	sb, err := json.Marshal(sealed)
+	if err != nil {
+		return fmt.Errorf("encode secrets of connection %s: %w", row.Name, err)
+	}
+	row.Config, row.Secrets = string(pb), string(sb)
+	return nil
+}
+
+func (e *Engine) openSecrets(row *store.Connection) (map[string]string, error) {
+	var sealed map[string]string
+	if err := json.Unmarshal([]byte(row.Secrets), &sealed); err != nil {
+		return nil, fmt.Errorf("decode secrets of connection %s: %w", row.Name, err)
+	}
+	out := make(map[string]string, len(sealed))
+	if len(sealed) == 0 {
+		return out, nil
+	}
+	box, err := e.secretBox()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range sealed {
+		plain, err := box.Open(v)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt secret %s of connection %s: %w", k, row.Name, err)
+		}
+		out[k] = plain
+	}
+	return out, nil
+}
+
+func (e *Engine) connectionDTO(row *store.Connection) (*Connection, error) {
+	config := map[string]any{}
+	if err := json.Unmarshal([]byte(row.Config), &config); err != nil {
+		return nil, fmt.Errorf("decode settings of connection %s: %w", row.Name, err)
+	}
+	var sealed map[string]string
+	if err := json.Unmarshal([]byte(row.Secrets), &sealed); err != nil {
+		return nil, fmt.Errorf("decode secrets of connection %s: %w", row.Name, err)
+	}
+	set := make([]string, 0, len(sealed))
+	for k := range sealed {
+		set = append(set, k)
+	}
+	sort.Strings(set)
+	return &Connection{Name: row.Name, Connector: row.Connector, Config: workflow.NormalizeNumbers(config).(map[string]any),
+		SecretsSet: set, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}, nil
+}
+
+// resolveConnection loads a connection for a step call, secrets decrypted.
+func (e *Engine) resolveConnection(ctx context.Context, name string) (*connectors.Connection, error) {
+	row, err := e.store.ConnectionByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, connectors.Permanent(fmt.Errorf("connection %s does not exist", name))
+	}
+	if err != nil {
+		return nil, err
+	}
+	config := map[string]any{}
+	if err := json.Unmarshal([]byte(row.Config), &config); err != nil {
+		return nil, fmt.Errorf("decode settings of connection %s: %w", name, err)
+	}
+	config = workflow.NormalizeNumbers(config).(map[string]any)
+	secretValues, err := e.openSecrets(row)
+	if err != nil {
+		return nil, connectors.Permanent(err)
+	}
+	names := make([]string, 0, len(secretValues))
+	for k, v := range secretValues {
+		config[k] = v
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if c, ok := e.reg.Connector(row.Connector); ok {
+		for _, f := range c.Connection {
+			if f.Secret && !contains(names, f.Name) {
+				names = append(names, f.Name)
+			}
+		}
+	}
+	return &connectors.Connection{Name: row.Name, Connector: row.Connector, Config: config, Secrets: names}, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,298 @@
+// Package engine is Hookflow's service API: workflows, connections, webhook ingestion,
+// runs, users and tokens. The web layer and the CLI call it; it owns the store, the run
+// queue and the workers. Nothing in it knows about HTTP frameworks.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/queue"
+	"github.com/hookflow/hookflow/engine/runner"
+	"github.com/hookflow/hookflow/engine/secrets"
+	"github.com/hookflow/hookflow/engine/store"
+)
+
+// Defaults of Config.
+const (
+	DataDirDefault       = "./data"
+	LeaseDefault         = 5 * time.Minute
+	PollIntervalDefault  = queue.PollIntervalDefault
+	ShutdownGraceDefault = 30 * time.Second
+)
+
+// WorkersDefault is the number of runs executed at once by default. Runs spend most of
+// their time waiting on the network, so it is a multiple of the CPU count.
+var WorkersDefault = 4 * runtime.GOMAXPROCS(0)
+
+// Config configures an Engine. The zero value of each field means its default.
+type Config struct {
+	// DataDir holds the SQLite database and the generated secret key.
+	DataDir string
+	// DatabaseURL is a postgres:// URL or a SQLite path; empty means SQLite in DataDir.
+	DatabaseURL string `secret:"true"`
+	// SecretKey encrypts connection secrets (64 hex digits or base64 of 32 bytes). Empty
+	// means the key file in DataDir, generated on first start.
+	SecretKey string `secret:"true"`
+	// Workers is the number of runs executed at once by this process. Zero means
+	// WorkersDefault; a negative value means none (ingest only).
+	Workers int
+	// Registry holds the connectors; nil means connectors.Default.
+	Registry *connectors.Registry
+	// Lease is how long a claimed run stays with its worker without a checkpoint.
+	Lease time.Duration
+	// PollInterval bounds the pickup delay of runs enqueued by other processes.
+	PollInterval time.Duration
+	// ShutdownGrace is how long runs in flight may finish their step on Close.
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
+	// Now is the clock, for tests. Default time.Now in UTC.
+	Now func() time.Time
+}
+
+// WithDefaults returns the config with zero values replaced by defaults.
+func (c Config) WithDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = DataDirDefault
+	}
+	if c.Workers == 0 {
+		c.Workers = WorkersDefault
+	}
+	if c.Registry == nil {
+		c.Registry = connectors.Default
+	}
+	if c.Lease == 0 {
+		c.Lease = LeaseDefault
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = PollIntervalDefault
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = ShutdownGraceDefault
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Lease < time.Second {
+		return fmt.Errorf("lease must be at least 1s, got %s", c.Lease)
+	}
+	if c.PollInterval < time.Millisecond {
+		return fmt.Errorf("poll interval must be at least 1ms, got %s", c.PollInterval)
+	}
+	return nil
+}
+
+// Engine is a running Hookflow core.
+type Engine struct {
+	cfg      Config
+	store    *store.Store
+	reg      *connectors.Registry
+	log      *slog.Logger
+	notifier *queue.Notifier
+	versions *versionCache
+	runner   *runner.Runner
+	owner    string
+
+	// The secret key is loaded on first use, so commands that never touch connections
+	// (user create, migrate) neither need nor generate it.
+	boxOnce sync.Once
+	box     *secrets.Box
+	boxErr  error
+
+	mu      sync.Mutex
+	stop    context.CancelFunc
+	stopped chan struct{}
+}
+
+// Open opens the database, applies pending migrations, loads the secret key and returns
+// an Engine. Call Start to run workers and Close when done.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("invalid engine config: %w", err)
+	}
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return newEngine(cfg, st), nil
+}
+
+// Migrate applies pending migrations to the configured database and returns the schema
+// version, without starting anything else.
+func Migrate(ctx context.Context, cfg Config) (int64, error) {
+	cfg = cfg.WithDefaults()
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: cfg.Logger})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return 0, err
+	}
+	cur, _, err := st.MigrationStatus(ctx)
+	return cur, err
+}
+
+func newEngine(cfg Config, st *store.Store) *Engine {
+	host, _ := os.Hostname()
+	e := &Engine{
+		cfg:      cfg,
+		store:    st,
+		reg:      WithCore(cfg.Registry),
+		log:      cfg.Logger,
+		notifier: queue.NewNotifier(),
+		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8]),
+	}
+	e.versions = newVersionCache(st, e.reg)
+	e.runner = runner.New(runner.Config{
+		Store:      st,
+		Version:    e.versions.get,
+		Connection: e.resolveConnection,
+		Owner:      e.owner,
+		Lease:      cfg.Lease,
+		Logger:     cfg.Logger,
+		Now:        cfg.Now,
+		NewID:      newID,
+	})
+	return e
+}
+
+// CheckSecretKey loads the secret key now (generating it on first start), so a server
+// fails at start rather than at its first connection.
+func (e *Engine) CheckSecretKey() error {
+	_, err := e.secretBox()
+	return err
+}
+
+func (e *Engine) secretBox() (*secrets.Box, error) {
+	e.boxOnce.Do(func() { e.box, e.boxErr = loadSecretBox(e.cfg) })
+	return e.box, e.boxErr
+}
+
+func loadSecretBox(cfg Config) (*secrets.Box, error) {
+	var key []byte
+	if cfg.SecretKey != "" {
+		k, err := secrets.ParseKey(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("read HOOKFLOW_SECRET_KEY: %w", err)
+		}
+		key = k
+	} else {
+		k, created, err := secrets.LoadOrCreateKeyFile(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			cfg.Logger.Warn("Generated a new secret key; back it up, connections cannot be decrypted without it",
+				slog.String("path", cfg.DataDir+"/"+secrets.KeyFileName))
+		}
+		key = k
+	}
+	return secrets.NewBox(key)
+}
+
+// Registry returns the connectors available to workflows, the built-in core actions
+// included.
+func (e *Engine) Registry() *connectors.Registry { return e.reg }
+
+// Start runs the workers in the background until Close. With Workers < 0 it does
+// nothing: the process only ingests.
+func (e *Engine) Start(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cfg.Workers < 0 || e.stop != nil {
+		return
+	}
+	ctx, e.stop = context.WithCancel(ctx)
+	e.stopped = make(chan struct{})
+	pool := &queue.Pool[store.Run]{
+		Workers: e.cfg.Workers,
+		Claim: func(ctx context.Context, n int) ([]store.Run, error) {
+			now := e.cfg.Now()
+			return e.store.ClaimRuns(ctx, e.owner, now, now.Add(e.cfg.Lease), n)
+		},
+		Handle: func(ctx context.Context, run store.Run) {
+			if err := e.runner.Execute(ctx, &run); err != nil {
+				e.log.Warn("Run left unfinished", slog.String("run_id", run.ID), slog.Any("err", err))
+			}
+		},
+		NextDue:       e.store.NextRunAt,
+		Notifier:      e.notifier,
+		PollInterval:  e.cfg.PollInterval,
+		ShutdownGrace: e.cfg.ShutdownGrace,
+		Logger:        e.log,
+		Now:           e.cfg.Now,
+	}
+	go func() {
+		defer close(e.stopped)
+		pool.Run(ctx)
+	}()
+	e.log.Info("Workers started", slog.Int("workers", e.cfg.Workers), slog.String("owner", e.owner))
+}
+
+// Close stops the workers, letting runs in flight finish their current step within the
+// shutdown grace period, and closes the database.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	stop, stopped := e.stop, e.stopped
+	e.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-stopped
+	}
+	return e.store.Close()
+}
+
+// Ready reports whether the engine can serve: the database answers.
+func (e *Engine) Ready(ctx context.Context) error {
+	return e.store.Ping(ctx)
+}
+
+// Dialect names the database in use ("sqlite" or "postgres").
+func (e *Engine) Dialect() string { return string(e.store.Dialect()) }
+
+// Errors returned by the service methods; callers map them to HTTP statuses and exit
+// codes. Validation problems come as *workflow.ValidationError.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrMethodNotAllowed is returned by Ingest for a method the webhook does not accept.
+	ErrMethodNotAllowed = errors.New("method not allowed")
+)
+
+// translate maps store errors onto the engine's.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -1,0 +1,179 @@
+// Package queue runs the worker side of the durable run queue: it claims due jobs in
+// batches, hands them to a fixed number of workers, and sleeps until it is woken (a new
+// job was enqueued in this process), a job comes due, or a poll interval passes (a job
+// was enqueued by another process).
+//
+// The queue's state is the runs table itself; the SQL that claims with a lease lives in
+// engine/store. Enqueueing is an insert in the same transaction as the event, so a job
+// exists exactly when its event does.
+package queue
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// PollIntervalDefault bounds how long a job enqueued by another process waits for pickup
+// when no wake-up reaches this one.
+const PollIntervalDefault = time.Second
+
+// Notifier wakes the pool when work may be waiting. Notify never blocks: wake-ups
+// coalesce, because one claim takes every due job anyway.
+type Notifier struct {
+	ch chan struct{}
+}
+
+// NewNotifier returns a Notifier.
+func NewNotifier() *Notifier { return &Notifier{ch: make(chan struct{}, 1)} }
+
+// Notify signals that a job was enqueued.
+func (n *Notifier) Notify() {
+	select {
+	case n.ch <- struct{}{}:
+	default:
+	}
+}
+
+// C is the channel a waiting pool reads.
+func (n *Notifier) C() <-chan struct{} { return n.ch }
+
+// Pool claims jobs of type T and runs them on Workers goroutines.
+type Pool[T any] struct {
+	// Workers is the number of jobs run at once.
+	Workers int
+	// Claim leases up to n due jobs. It returns an empty slice when none is due.
+	Claim func(ctx context.Context, n int) ([]T, error)
+	// Handle runs one job. It gets a context that outlives Run's context by the
+	// shutdown grace period, so a job in flight can finish its step.
+	Handle func(ctx context.Context, job T)
+	// NextDue reports when the next job comes due, so the pool sleeps exactly that long.
+	// Optional.
+	NextDue func(ctx context.Context) (time.Time, bool, error)
+	// Notifier wakes the pool early. Optional.
+	Notifier *Notifier
+	// PollInterval is the longest sleep between claims. Default PollIntervalDefault.
+	PollInterval time.Duration
+	// ShutdownGrace is how long jobs in flight may go on after Run's context ends.
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Run claims and runs jobs until ctx is done, then waits for the jobs in flight (up to
+// ShutdownGrace, after which their context is cancelled) and returns.
+func (p *Pool[T]) Run(ctx context.Context) {
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	poll := p.PollInterval
+	if poll <= 0 {
+		poll = PollIntervalDefault
+	}
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	var wake <-chan struct{}
+	if p.Notifier != nil {
+		wake = p.Notifier.C()
+	}
+	// Jobs run on a context detached from ctx so that stopping the pool lets them finish
+	// their current step; it is cancelled ShutdownGrace after ctx ends.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+
+	free := make(chan struct{}, p.Workers)
+	for range p.Workers {
+		free <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	backoff := poll
+	for {
+		// Wait for at least one free worker.
+		select {
+		case <-ctx.Done():
+			p.drain(&wg, cancelJobs, log)
+			return
+		case <-free:
+		}
+		n := 1
+	more:
+		for n < p.Workers {
+			select {
+			case <-free:
+				n++
+			default:
+				break more
+			}
+		}
+		jobs, err := p.Claim(ctx, n)
+		if err != nil && ctx.Err() == nil {
+			log.Error("Claim jobs failed", slog.Any("err", err))
+		}
+		for range n - len(jobs) {
+			free <- struct{}{}
+		}
+		for _, job := range jobs {
+			wg.Go(func() {
+				defer func() { free <- struct{}{} }()
+				p.Handle(jobCtx, job)
+			})
+		}
+		if len(jobs) == n && err == nil {
+			backoff = poll
+			continue // there may be more due right now
+		}
+		sleep := poll
+		if err != nil {
+			// A failing database: back off instead of hammering it.
+			backoff = min(backoff*2, 30*time.Second)
+			sleep = backoff
+		} else if p.NextDue != nil && len(jobs) == 0 {
+			if at, ok, nerr := p.NextDue(ctx); nerr == nil && ok {
+				sleep = max(0, min(poll, at.Sub(now())))
+			}
+		} else if len(jobs) > 0 {
+			// Some workers are busy; re-check soon when one frees up.
+			sleep = 0
+		}
+		if sleep > 0 {
+			timer.Reset(sleep)
+			select {
+			case <-ctx.Done():
+				p.drain(&wg, cancelJobs, log)
+				return
+			case <-wake:
+			case <-timer.C:
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (p *Pool[T]) drain(wg *sync.WaitGroup, cancelJobs context.CancelFunc, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	grace := p.ShutdownGrace
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+		log.Warn("Shutdown grace period over, cancelling jobs in flight", slog.Duration("grace", grace))
+		cancelJobs()
+		<-done
+	}
+}

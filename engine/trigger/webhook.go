@@ -1,0 +1,146 @@
+// Package trigger turns what starts a run into the run's "trigger" data: webhook requests
+// today; schedules and pollers share the package as they arrive.
+package trigger
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/engine/workflow"
+)
+
+// Body formats, recorded with each event so the worker decodes the body the way it
+// arrived.
+const (
+	FormatJSON = "json"
+	FormatText = "text"
+	FormatNone = "none"
+)
+
+// Webhook is a received webhook request as stored with its event.
+type Webhook struct {
+	EventID     string
+	Method      string
+	Headers     map[string]string // lower-case names; repeated headers joined with ", "
+	Query       string            // raw query string
+	ContentType string
+	Body        []byte
+	ReceivedAt  time.Time
+}
+
+// FlattenHeaders lower-cases header names and joins repeated values, the form
+// expressions see as trigger.headers.
+func FlattenHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		out[strings.ToLower(k)] = strings.Join(vs, ", ")
+	}
+	return out
+}
+
+// EncodeHeaders stores flattened headers as a JSON object.
+func EncodeHeaders(h map[string]string) string {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "{}" // a map of strings always encodes; keep the signature simple
+	}
+	return string(b)
+}
+
+// DecodeHeaders reads headers stored by EncodeHeaders.
+func DecodeHeaders(s string) (map[string]string, error) {
+	out := map[string]string{}
+	if s == "" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("decode stored headers: %w", err)
+	}
+	return out, nil
+}
+
+// BodyFormat says how a body with this content type is decoded.
+func BodyFormat(contentType string, body []byte) string {
+	if len(body) == 0 {
+		return FormatNone
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return FormatJSON
+	}
+	return FormatText
+}
+
+// DecodeBody returns the value a body stands for in expressions: parsed JSON for JSON
+// content types, text otherwise. A body that claims to be JSON but does not parse is kept
+// as text, never rejected: a webhook is never lost for its format. The second result says
+// whether the body was malformed for its declared type.
+func DecodeBody(contentType string, body []byte) (any, bool) {
+	switch BodyFormat(contentType, body) {
+	case FormatNone:
+		return nil, false
+	case FormatJSON:
+		v, err := workflow.DecodeJSON(body)
+		if err != nil {
+			return string(body), true
+		}
+		return v, false
+	}
+	return string(body), false
+}
+
+// QueryValues turns a raw query into the object expressions see as trigger.query: one
+// value as a string, a repeated parameter as a list of strings.
+func QueryValues(raw string) map[string]any {
+	out := map[string]any{}
+	vals, err := url.ParseQuery(raw)
+	if err != nil && len(vals) == 0 {
+		return out
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		vs := vals[k]
+		if len(vs) == 1 {
+			out[k] = vs[0]
+			continue
+		}
+		list := make([]any, len(vs))
+		for i, v := range vs {
+			list[i] = v
+		}
+		out[k] = list
+	}
+	return out
+}
+
+// Env returns the "trigger" object of a webhook run's expression environment.
+func (w *Webhook) Env() map[string]any {
+	body, malformed := DecodeBody(w.ContentType, w.Body)
+	headers := make(map[string]any, len(w.Headers))
+	for k, v := range w.Headers {
+		headers[k] = v
+	}
+	env := map[string]any{
+		"type":        workflow.TriggerWebhook,
+		"event_id":    w.EventID,
+		"method":      w.Method,
+		"headers":     headers,
+		"query":       QueryValues(w.Query),
+		"body":        body,
+		"received_at": w.ReceivedAt.UTC().Format(time.RFC3339Nano),
+	}
+	if malformed {
+		env["body_malformed"] = true
+	}
+	return env
+}

@@ -1,0 +1,195 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/connectors"
+)
+
+var durationType = reflect.TypeFor[Duration]()
+
+// fieldInfo is what shape checking and schema generation read off a struct field.
+type fieldInfo struct {
+	name     string
+	index    int
+	typ      reflect.Type
+	doc      string
+	enum     []string
+	required bool
+	format   string
+}
+
+func structFields(t reflect.Type) []fieldInfo {
+	var out []fieldInfo
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		fi := fieldInfo{name: name, index: i, typ: f.Type, doc: f.Tag.Get("doc"),
+			required: f.Tag.Get("required") == "true", format: f.Tag.Get("format")}
+		if e := f.Tag.Get("enum"); e != "" {
+			fi.enum = strings.Split(e, ",")
+		}
+		out = append(out, fi)
+	}
+	return out
+}
+
+// checkShape compares a decoded JSON value with the Go type it will be decoded into and
+// records every unknown field, wrong type, bad enum value and bad duration. Doing this on
+// the generic value, rather than relying on encoding/json, is what lets validation report
+// every problem at once with its path.
+func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []string) {
+	if v == nil {
+		return // null means absent; required fields are checked by the caller
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == durationType {
+		s, ok := v.(string)
+		if !ok {
+			errs.add(path, "expected a duration string such as \"10s\", got %s", connectors.JSONTypeOf(v))
+			return
+		}
+		if _, err := time.ParseDuration(s); err != nil {
+			errs.add(path, "invalid duration %q (use a form such as \"500ms\", \"10s\", \"5m\", \"2h\")", s)
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			errs.add(path, "expected an object, got %s", connectors.JSONTypeOf(v))
+			return
+		}
+		fields := structFields(t)
+		byName := map[string]fieldInfo{}
+		names := make([]string, 0, len(fields))
+		for _, f := range fields {
+			byName[f.name] = f
+			names = append(names, f.name)
+		}
+		for _, f := range fields {
+			if f.required {
+				if val, present := obj[f.name]; !present || val == nil {
+					errs.add(joinPath(path, f.name), "is required")
+				}
+			}
+		}
+		for _, k := range sortedKeys(obj) {
+			f, known := byName[k]
+			if !known {
+				errs.add(joinPath(path, k), "unknown field%s", didYouMean(k, names))
+				continue
+			}
+			checkShape(errs, joinPath(path, k), obj[k], f.typ, f.enum)
+		}
+	case reflect.Slice:
+		arr, ok := v.([]any)
+		if !ok {
+			errs.add(path, "expected an array, got %s", connectors.JSONTypeOf(v))
+			return
+		}
+		for i, e := range arr {
+			checkShape(errs, indexPath(path, i), e, t.Elem(), enum)
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			errs.add(path, "expected an object, got %s", connectors.JSONTypeOf(v))
+			return
+		}
+		for _, k := range sortedKeys(obj) {
+			checkShape(errs, joinPath(path, k), obj[k], t.Elem(), nil)
+		}
+	case reflect.String:
+		s, ok := v.(string)
+		if !ok {
+			errs.add(path, "expected a string, got %s", connectors.JSONTypeOf(v))
+			return
+		}
+		if len(enum) > 0 && !contains(enum, s) {
+			errs.add(path, "%q is not one of %s%s", s, strings.Join(enum, ", "), didYouMean(s, enum))
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			errs.add(path, "expected a boolean, got %s", connectors.JSONTypeOf(v))
+		}
+	case reflect.Int, reflect.Int64:
+		if connectors.JSONTypeOf(v) != "integer" {
+			errs.add(path, "expected an integer, got %s", connectors.JSONTypeOf(v))
+		}
+	case reflect.Float64:
+		if jt := connectors.JSONTypeOf(v); jt != "integer" && jt != "number" {
+			errs.add(path, "expected a number, got %s", jt)
+		}
+	case reflect.Interface:
+		// Any value.
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// NormalizeNumbers converts the json.Number values of a decoded tree into int64 when
+// integral and float64 otherwise, so that expressions compare them as numbers. Integers
+// too large for int64 stay exact as their decimal text rather than losing digits.
+func NormalizeNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		if !strings.ContainsAny(string(x), ".eE") {
+			return string(x)
+		}
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+		return string(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = NormalizeNumbers(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = NormalizeNumbers(e)
+		}
+		return x
+	}
+	return v
+}
+
+// DecodeJSON decodes one JSON document keeping numbers exact (see NormalizeNumbers).
+// Trailing data after the document is an error.
+func DecodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("unexpected data after the JSON document at offset %d", dec.InputOffset())
+	}
+	return NormalizeNumbers(v), nil
+}

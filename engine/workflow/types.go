@@ -1,0 +1,134 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The struct tags below drive three things at once: JSON decoding, the shape check that
+// reports every unknown or mistyped field by path (shape.go), and the generated JSON
+// Schema (schema.go). `doc` is the field's description, `enum` its allowed values.
+
+// Workflow is a workflow definition, the JSON document users write and version.
+type Workflow struct {
+	Name        string  `json:"name" doc:"Human-readable name." required:"true"`
+	Description string  `json:"description,omitempty" doc:"Free text for people reading the workflow."`
+	Enabled     *bool   `json:"enabled,omitempty" doc:"Whether triggers start runs. Default true."`
+	Trigger     Trigger `json:"trigger" doc:"What starts a run." required:"true"`
+	Filter      string  `json:"filter,omitempty" doc:"An expression; when false the run ends as filtered." format:"expression"`
+	Steps       []Step  `json:"steps" doc:"The actions, run in order." required:"true"`
+}
+
+// IsEnabled reports whether triggers start runs (true unless "enabled" is false).
+func (w *Workflow) IsEnabled() bool { return w.Enabled == nil || *w.Enabled }
+
+// Trigger types.
+const (
+	TriggerWebhook  = "webhook"
+	TriggerSchedule = "schedule"
+	TriggerPoll     = "poll"
+	TriggerManual   = "manual"
+)
+
+// Trigger says what starts a run. Type picks which of the other fields applies.
+type Trigger struct {
+	Type     string           `json:"type" enum:"webhook,schedule,poll,manual" doc:"The kind of trigger." required:"true"`
+	Webhook  *WebhookTrigger  `json:"webhook,omitempty" doc:"Settings of a webhook trigger."`
+	Schedule *ScheduleTrigger `json:"schedule,omitempty" doc:"Settings of a schedule trigger."`
+	Poll     *PollTrigger     `json:"poll,omitempty" doc:"Settings of a poll trigger."`
+}
+
+// WebhookTrigger configures the workflow's webhook URL, POST /hooks/{token}.
+type WebhookTrigger struct {
+	Methods  []string         `json:"methods,omitempty" enum:"GET,POST,PUT,PATCH,DELETE" doc:"Accepted HTTP methods. Default POST."`
+	Auth     *WebhookAuth     `json:"auth,omitempty" doc:"How requests are authenticated. Default none."`
+	Dedupe   string           `json:"dedupe,omitempty" doc:"An expression giving a delivery id; a repeated id starts nothing." format:"expression"`
+	Response *WebhookResponse `json:"response,omitempty" doc:"What the webhook answers."`
+}
+
+// WebhookAuth configures request verification.
+type WebhookAuth struct {
+	Type       string   `json:"type" enum:"none,token,basic,hmac,github,stripe,slack,shopify,standard-webhooks,telegram,hubspot-v3,meta,twilio" doc:"The scheme." required:"true"`
+	Connection string   `json:"connection,omitempty" doc:"The webhook connection holding the secret."`
+	Header     string   `json:"header,omitempty" doc:"The header carrying the token or signature."`
+	Query      string   `json:"query,omitempty" doc:"The query parameter carrying the token."`
+	Algorithm  string   `json:"algorithm,omitempty" enum:"sha1,sha256,sha512" doc:"HMAC hash."`
+	Encoding   string   `json:"encoding,omitempty" enum:"hex,base64" doc:"HMAC signature encoding."`
+	Prefix     string   `json:"prefix,omitempty" doc:"Text before the signature, such as sha256=."`
+	Tolerance  Duration `json:"tolerance,omitempty" doc:"Accepted timestamp age for schemes that sign one. Default 5m."`
+}
+
+// WebhookResponse configures the webhook's answer.
+type WebhookResponse struct {
+	Mode    string            `json:"mode,omitempty" enum:"accepted,custom,result" doc:"accepted (202 with ids), custom, or result (wait for the run)."`
+	Status  int               `json:"status,omitempty" doc:"HTTP status of a custom answer."`
+	Headers map[string]string `json:"headers,omitempty" doc:"Headers of a custom answer."`
+	Body    string            `json:"body,omitempty" doc:"Body of a custom answer; may be a template." format:"template"`
+	Timeout Duration          `json:"timeout,omitempty" doc:"How long result mode waits for the run."`
+}
+
+// ScheduleTrigger starts runs on a cron schedule.
+type ScheduleTrigger struct {
+	Cron     string `json:"cron" doc:"Five-field cron expression or descriptor such as @every 5m." required:"true"`
+	Timezone string `json:"timezone,omitempty" doc:"IANA time zone of the schedule. Default UTC."`
+	CatchUp  string `json:"catch_up,omitempty" enum:"none,latest,all" doc:"Ticks missed during downtime: none, latest (default) or all."`
+}
+
+// PollTrigger starts one run per new item found by polling.
+type PollTrigger struct {
+	Uses       string         `json:"uses" doc:"The poller, as connector.name." required:"true"`
+	Connection string         `json:"connection,omitempty" doc:"The connection the poller uses."`
+	Cron       string         `json:"cron" doc:"How often to poll." required:"true"`
+	With       map[string]any `json:"with,omitempty" doc:"The poller's inputs."`
+	Key        string         `json:"key,omitempty" doc:"An expression over item giving its unique key." format:"expression"`
+	Backfill   int            `json:"backfill,omitempty" doc:"Items to run on the first poll. Default 0."`
+}
+
+// Step is one action of a workflow.
+type Step struct {
+	ID              string         `json:"id" doc:"Unique step id; later steps read steps.<id>.output." required:"true"`
+	Name            string         `json:"name,omitempty" doc:"Human-readable name."`
+	Uses            string         `json:"uses" doc:"The action, as connector.action." required:"true"`
+	Connection      string         `json:"connection,omitempty" doc:"The connection the action uses."`
+	If              string         `json:"if,omitempty" doc:"An expression; when false the step is skipped." format:"expression"`
+	ForEach         string         `json:"for_each,omitempty" doc:"An expression giving a list; the step runs once per element (item, index)." format:"expression"`
+	With            map[string]any `json:"with,omitempty" doc:"The action's inputs; strings may hold {{ }} templates."`
+	Retry           *Retry         `json:"retry,omitempty" doc:"Retry policy for retryable errors."`
+	Timeout         Duration       `json:"timeout,omitempty" doc:"Time limit of one attempt."`
+	ContinueOnError bool           `json:"continue_on_error,omitempty" doc:"Go on with the next step when this one fails."`
+}
+
+// Retry is a step's retry policy.
+type Retry struct {
+	MaxAttempts int      `json:"max_attempts,omitempty" doc:"Attempts in all, the first included. Default 5."`
+	Initial     Duration `json:"initial,omitempty" doc:"First backoff. Default 1s."`
+	Max         Duration `json:"max,omitempty" doc:"Longest backoff. Default 10m."`
+	Multiplier  float64  `json:"multiplier,omitempty" doc:"Backoff growth per attempt. Default 2."`
+	Jitter      float64  `json:"jitter,omitempty" doc:"Random spread of each backoff, 0 to 1. Default 0.2."`
+}
+
+// Duration is a time span written as a Go duration string such as "2s" or "1h30m".
+type Duration time.Duration
+
+// Std returns the duration as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"10s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}

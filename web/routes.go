@@ -1,0 +1,35 @@
+package web
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookflow/hookflow/web/api"
+	"github.com/hookflow/hookflow/web/ingress"
+)
+
+// routes is the one route table of the HTTP server.
+func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
+	r.GET("/healthz", h.live)
+	r.GET("/readyz", h.ready)
+
+	r.Any("/hooks/:token", in.Receive)
+
+	v1 := r.Group("/api/v1", a.RequireToken)
+	v1.GET("/workflows", a.ListWorkflows)
+	v1.POST("/workflows", a.CreateWorkflow)
+	v1.GET("/workflows/:id", a.GetWorkflow)
+	v1.PUT("/workflows/:id", a.UpdateWorkflow)
+	v1.DELETE("/workflows/:id", a.DeleteWorkflow)
+	v1.GET("/workflows/:id/versions", a.ListWorkflowVersions)
+
+	v1.GET("/runs", a.ListRuns)
+	v1.GET("/runs/:id", a.GetRun)
+
+	v1.GET("/connections", a.ListConnections)
+	v1.POST("/connections", a.CreateConnection)
+	v1.GET("/connections/:name", a.GetConnection)
+	v1.PUT("/connections/:name", a.UpdateConnection)
+	v1.DELETE("/connections/:name", a.DeleteConnection)
+
+	v1.GET("/connectors", a.ListConnectors)
+}

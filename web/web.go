@@ -1,0 +1,92 @@
+// Package web is Hookflow's HTTP server: the webhook ingress (/hooks), the REST API
+// (/api/v1) and the health endpoints, on gin. It talks to the engine's service API only.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/web/api"
+	"github.com/hookflow/hookflow/web/ingress"
+)
+
+// Config configures the HTTP handler.
+type Config struct {
+	// BaseURL is the public address webhook URLs are built on; empty means each
+	// request's own host.
+	BaseURL string
+	// HookBodyLimit caps webhook bodies; zero means ingress.BodyLimitDefault.
+	HookBodyLimit int64
+	Logger        *slog.Logger
+}
+
+// New returns the HTTP handler of a Hookflow server.
+func New(eng *engine.Engine, cfg Config) http.Handler {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(recoverer(log), requestLog(log))
+	r.NoRoute(func(c *gin.Context) {
+		api.Abort(c, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
+	})
+	r.NoMethod(func(c *gin.Context) {
+		api.Abort(c, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method not allowed")
+	})
+	a := &api.Handler{Engine: eng, BaseURL: cfg.BaseURL, Logger: log}
+	in := &ingress.Handler{Engine: eng, BodyLimit: cfg.HookBodyLimit, Logger: log}
+	routes(r, a, in, &health{engine: eng})
+	return r
+}
+
+// recoverer turns a panic into a logged 500 instead of a dropped connection.
+func recoverer(log *slog.Logger) gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
+		log.Error("Panic serving request", slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path), slog.Any("err", err))
+		api.Abort(c, http.StatusInternalServerError, api.CodeInternal, "internal error; see the server log")
+	})
+}
+
+func requestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		if !log.Enabled(c.Request.Context(), slog.LevelDebug) {
+			return
+		}
+		path := c.Request.URL.Path
+		if strings.HasPrefix(path, "/hooks/") {
+			path = "/hooks/…" // the token is a credential
+		}
+		log.Debug("HTTP request", slog.String("method", c.Request.Method), slog.String("path", path),
+			slog.Int("status", c.Writer.Status()), slog.Duration("took", time.Since(start)))
+	}
+}
+
+type health struct {
+	engine *engine.Engine
+}
+
+func (h *health) live(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (h *health) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := h.engine.Ready(ctx); err != nil {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "database not reachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "database": h.engine.Dialect()})
+}
