@@ -52,6 +52,9 @@ type ActionSpec struct {
 	Description string  `json:"description,omitempty"`
 	Inputs      []Field `json:"inputs"`
 	Outputs     []Field `json:"outputs,omitempty"`
+	// FreeInputs says the action takes inputs of any name besides those listed, as
+	// core.set does.
+	FreeInputs bool `json:"free_inputs,omitempty"`
 	// Idempotent says the action sends the run's idempotency key to the service, so a retry
 	// after an unknown outcome cannot act twice.
 	Idempotent bool `json:"idempotent,omitempty"`

@@ -120,3 +120,19 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// Counts totals what the engine has recorded.
+type Counts struct {
+	Events int64            `json:"events"`
+	Runs   map[string]int64 `json:"runs"`
+	Steps  int64            `json:"steps"`
+}
+
+// Count returns the totals of events, runs by status and step records.
+func (e *Engine) Count(ctx context.Context) (*Counts, error) {
+	c, err := e.store.Count(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Counts{Events: c.Events, Runs: c.Runs, Steps: c.Steps}, nil
+}

@@ -9,18 +9,15 @@ import (
 // and expressions, against reg plus the built-in core actions. Connections are not
 // checked, since they live in a server's database. YAML is accepted when yaml is true.
 func ValidateDefinition(data []byte, yaml bool, reg *connectors.Registry) (*workflow.Workflow, error) {
-	parse := workflow.Parse
 	if yaml {
-		parse = workflow.ParseYAML
+		js, err := workflow.YAMLToJSON(data)
+		if err != nil {
+			return nil, err
+		}
+		data = js
 	}
-	def, err := parse(data)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := workflow.Compile(def, WithCore(reg)); err != nil {
-		return def, err
-	}
-	return def, nil
+	def, _, err := workflow.Load(data, WithCore(reg))
+	return def, err
 }
 
 // WithCore returns reg with the built-in core actions added, the registry workflows are

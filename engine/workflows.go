@@ -71,11 +71,8 @@ func newHookToken() (string, error) {
 // ValidateWorkflow parses and compiles a JSON workflow against the engine's connectors
 // and connections, without saving it.
 func (e *Engine) ValidateWorkflow(ctx context.Context, data []byte) (*workflow.Workflow, error) {
-	def, err := workflow.Parse(data)
+	def, _, err := workflow.Load(data, e.reg)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := workflow.Compile(def, e.reg); err != nil {
 		return nil, err
 	}
 	if err := e.checkConnections(ctx, def); err != nil {

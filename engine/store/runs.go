@@ -102,10 +102,10 @@ func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
 // SaveStep records a step's result and moves the run to nextIndex, in one transaction,
 // provided owner still holds the run's lease. A finished step is thus never lost, and a
 // worker that lost its lease cannot overwrite the new holder's progress.
-func (s *Store) SaveStep(ctx context.Context, owner string, st *StepRun, nextIndex int, now time.Time) error {
+func (s *Store) SaveStep(ctx context.Context, owner string, st *StepRun, nextIndex int, now, leaseUntil time.Time) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", st.RunID, owner, RunRunning).
-			Updates(map[string]any{"step_index": nextIndex, "updated_at": now})
+			Updates(map[string]any{"step_index": nextIndex, "updated_at": now, "lease_until": leaseUntil})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -187,4 +187,34 @@ func (s *Store) ListStepRuns(ctx context.Context, runID string) ([]StepRun, erro
 		return nil, fmt.Errorf("list steps of run %s: %w", runID, err)
 	}
 	return out, nil
+}
+
+// Counts totals the rows that record work: events, runs by status and step records.
+type Counts struct {
+	Events int64
+	Runs   map[string]int64
+	Steps  int64
+}
+
+// Count returns the totals of events, runs by status and steps.
+func (s *Store) Count(ctx context.Context) (*Counts, error) {
+	c := &Counts{Runs: map[string]int64{}}
+	db := s.rdb.WithContext(ctx)
+	if err := db.Model(&Event{}).Count(&c.Events).Error; err != nil {
+		return nil, fmt.Errorf("count events: %w", err)
+	}
+	if err := db.Model(&StepRun{}).Count(&c.Steps).Error; err != nil {
+		return nil, fmt.Errorf("count steps: %w", err)
+	}
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	if err := db.Model(&Run{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	for _, r := range rows {
+		c.Runs[r.Status] = r.N
+	}
+	return c, nil
 }

@@ -271,3 +271,13 @@ func (s *Store) ColumnNames(ctx context.Context, table string) ([]string, error)
 	}
 	return names, nil
 }
+
+// DumpTable returns every row of a table as text, for tests that check what is stored
+// at rest.
+func (s *Store) DumpTable(ctx context.Context, table string) (string, error) {
+	var rows []map[string]any
+	if err := s.rdb.WithContext(ctx).Table(table).Find(&rows).Error; err != nil {
+		return "", fmt.Errorf("dump table %s: %w", table, err)
+	}
+	return fmt.Sprint(rows), nil
+}

@@ -212,9 +212,9 @@ func compileExpr(errs *errorList, path, src string) *expr.Program {
 }
 
 func addCompileErrors(errs *errorList, base string, err error) {
-	var ce expr.CompileErrors
+	var ce *expr.CompileErrors
 	if errors.As(err, &ce) {
-		for _, pe := range ce {
+		for _, pe := range *ce {
 			p := base
 			if pe.Path != "" {
 				if strings.HasPrefix(pe.Path, "[") {
@@ -243,18 +243,6 @@ func copyMap(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// Validate parses and compiles a JSON workflow, for callers that only need the verdict.
-func Validate(data []byte, reg *connectors.Registry) (*Workflow, error) {
-	w, err := Parse(data)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := Compile(w, reg); err != nil {
-		return w, err
-	}
-	return w, nil
 }
 
 // String renders a field error list for terminals, one per line.

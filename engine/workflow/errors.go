@@ -3,6 +3,7 @@ package workflow
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -127,4 +128,48 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// sortByDocumentOrder orders errors the way their fields appear in a workflow: top-level
+// fields in declaration order, list elements by index, so a user reads them top down.
+func sortByDocumentOrder(errs []FieldError) {
+	rank := map[string]int{}
+	for i, f := range structFields(workflowType) {
+		rank[f.name] = i
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := pathSegments(errs[i].Path), pathSegments(errs[j].Path)
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if a[k] == b[k] {
+				continue
+			}
+			if k == 0 {
+				// Unknown top-level fields sort after the known ones.
+				ra, oka := rank[a[k]]
+				rb, okb := rank[b[k]]
+				if !oka {
+					ra = len(rank)
+				}
+				if !okb {
+					rb = len(rank)
+				}
+				if ra != rb {
+					return ra < rb
+				}
+				return false
+			}
+			na, errA := strconv.Atoi(a[k])
+			nb, errB := strconv.Atoi(b[k])
+			if errA == nil && errB == nil {
+				return na < nb
+			}
+			return false // same parent, different keys: keep the order they were found in
+		}
+		return len(a) < len(b)
+	})
+}
+
+// pathSegments splits "steps[1].with.url" into ["steps", "1", "with", "url"].
+func pathSegments(p string) []string {
+	return strings.FieldsFunc(p, func(r rune) bool { return r == '.' || r == '[' || r == ']' })
 }

@@ -1,7 +1,9 @@
 package workflow
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 
 	"github.com/hookflow/hookflow/connectors"
@@ -48,11 +50,14 @@ func JSONSchema(reg *connectors.Registry) ([]byte, error) {
 	if len(branches) > 0 {
 		step["allOf"] = branches
 	}
-	out, err := json.MarshalIndent(root, "", "  ")
-	if err != nil {
-		return nil, err
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("encode workflow schema: %w", err)
 	}
-	return append(out, '\n'), nil
+	return buf.Bytes(), nil
 }
 
 func typeSchema(t reflect.Type) map[string]any {

@@ -48,10 +48,12 @@ func structFields(t reflect.Type) []fieldInfo {
 // checkShape compares a decoded JSON value with the Go type it will be decoded into and
 // records every unknown field, wrong type, bad enum value and bad duration. Doing this on
 // the generic value, rather than relying on encoding/json, is what lets validation report
-// every problem at once with its path.
-func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []string) {
+// every problem at once with its path. It removes the values it rejects (keys from
+// objects, elements become null) so that the rest still decodes and can be checked
+// further. It reports whether v itself is usable.
+func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []string) bool {
 	if v == nil {
-		return // null means absent; required fields are checked by the caller
+		return true // null means absent; required fields are checked by the caller
 	}
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -60,19 +62,20 @@ func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []stri
 		s, ok := v.(string)
 		if !ok {
 			errs.add(path, "expected a duration string such as \"10s\", got %s", connectors.JSONTypeOf(v))
-			return
+			return false
 		}
 		if _, err := time.ParseDuration(s); err != nil {
 			errs.add(path, "invalid duration %q (use a form such as \"500ms\", \"10s\", \"5m\", \"2h\")", s)
+			return false
 		}
-		return
+		return true
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		obj, ok := v.(map[string]any)
 		if !ok {
 			errs.add(path, "expected an object, got %s", connectors.JSONTypeOf(v))
-			return
+			return false
 		}
 		fields := structFields(t)
 		byName := map[string]fieldInfo{}
@@ -92,33 +95,40 @@ func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []stri
 			f, known := byName[k]
 			if !known {
 				errs.add(joinPath(path, k), "unknown field%s", didYouMean(k, names))
+				delete(obj, k)
 				continue
 			}
-			checkShape(errs, joinPath(path, k), obj[k], f.typ, f.enum)
+			if !checkShape(errs, joinPath(path, k), obj[k], f.typ, f.enum) {
+				delete(obj, k)
+			}
 		}
 	case reflect.Slice:
 		arr, ok := v.([]any)
 		if !ok {
 			errs.add(path, "expected an array, got %s", connectors.JSONTypeOf(v))
-			return
+			return false
 		}
 		for i, e := range arr {
-			checkShape(errs, indexPath(path, i), e, t.Elem(), enum)
+			if !checkShape(errs, indexPath(path, i), e, t.Elem(), enum) {
+				arr[i] = nil
+			}
 		}
 	case reflect.Map:
 		obj, ok := v.(map[string]any)
 		if !ok {
 			errs.add(path, "expected an object, got %s", connectors.JSONTypeOf(v))
-			return
+			return false
 		}
 		for _, k := range sortedKeys(obj) {
-			checkShape(errs, joinPath(path, k), obj[k], t.Elem(), nil)
+			if !checkShape(errs, joinPath(path, k), obj[k], t.Elem(), nil) {
+				delete(obj, k)
+			}
 		}
 	case reflect.String:
 		s, ok := v.(string)
 		if !ok {
 			errs.add(path, "expected a string, got %s", connectors.JSONTypeOf(v))
-			return
+			return false
 		}
 		if len(enum) > 0 && !contains(enum, s) {
 			errs.add(path, "%q is not one of %s%s", s, strings.Join(enum, ", "), didYouMean(s, enum))
@@ -126,18 +136,22 @@ func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []stri
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
 			errs.add(path, "expected a boolean, got %s", connectors.JSONTypeOf(v))
+			return false
 		}
 	case reflect.Int, reflect.Int64:
 		if connectors.JSONTypeOf(v) != "integer" {
 			errs.add(path, "expected an integer, got %s", connectors.JSONTypeOf(v))
+			return false
 		}
 	case reflect.Float64:
 		if jt := connectors.JSONTypeOf(v); jt != "integer" && jt != "number" {
 			errs.add(path, "expected a number, got %s", jt)
+			return false
 		}
 	case reflect.Interface:
 		// Any value.
 	}
+	return true
 }
 
 func contains(list []string, s string) bool {

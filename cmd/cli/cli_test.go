@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/hookflow/hookflow/connectors/all"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	require.NoError(t, os.WriteFile(good, []byte(`{"name":"ok","trigger":{"type":"webhook"},"steps":[{"id":"a","uses":"http.request","with":{"url":"https://example.com"}}]}`), 0o600))
+	goodYAML := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(goodYAML, []byte("name: ok\ntrigger: {type: webhook}\nsteps:\n  - id: a\n    uses: core.set\n    with: {x: 1}\n"), 0o600))
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"name":"bad","trigger":{"type":"webhook"},"steps":[{"id":"a","uses":"http.reqest"},{"id":"b","uses":"http.request","with":{}}]}`), 0o600))
+
+	code, out, _ := runCLI(t, "validate", good, goodYAML)
+	require.Equal(t, ExitOK, code)
+	require.Contains(t, out, "good.json: ok")
+	require.Contains(t, out, "good.yaml: ok")
+
+	code, _, errOut := runCLI(t, "validate", good, bad)
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, `bad.json: steps[0].uses: unknown action "http.reqest" (did you mean "http.request"?)`)
+	require.Contains(t, errOut, `bad.json: steps[1].with.url: is required by request`)
+	require.Contains(t, errOut, "1 of 2 file(s) invalid")
+
+	code, _, errOut = runCLI(t, "validate", filepath.Join(dir, "missing.json"))
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, "no such file")
+
+	code, _, _ = runCLI(t, "validate")
+	require.Equal(t, ExitUsage, code)
+	code, _, _ = runCLI(t, "no-such-command")
+	require.Equal(t, ExitUsage, code)
+}
+
+func TestUserAndToken(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	code, out, errOut := runCLI(t, "--data-dir", dataDir, "user", "create", "--email", "ops@example.com", "--password", "long enough")
+	require.Equal(t, ExitOK, code, errOut)
+	require.Contains(t, out, "created admin user ops@example.com")
+	require.NoFileExists(t, filepath.Join(dataDir, "secret.key"), "creating a user needs no secret key")
+
+	code, _, errOut = runCLI(t, "--data-dir", dataDir, "user", "create", "--email", "ops@example.com", "--password", "long enough")
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, "already exists")
+
+	code, out, errOut = runCLI(t, "--data-dir", dataDir, "--log-level", "warn", "token", "create", "--email", "ops@example.com", "--name", "ci")
+	require.Equal(t, ExitOK, code, errOut)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	require.Len(t, lines, 1, "only the token, on one line")
+	require.True(t, strings.HasPrefix(lines[0], "hf_"))
+
+	code, _, errOut = runCLI(t, "--data-dir", dataDir, "token", "create", "--email", "nobody@example.com")
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, "not found")
+
+	code, _, _ = runCLI(t, "--data-dir", dataDir, "token", "create")
+	require.Equal(t, ExitUsage, code, "missing --email")
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	code, out, errOut := runCLI(t, "--data-dir", dataDir, "migrate")
+	require.Equal(t, ExitOK, code, errOut)
+	require.Contains(t, out, "database schema at version 1")
+	require.FileExists(t, filepath.Join(dataDir, "hookflow.db"))
+
+	code, _, errOut = runCLI(t, "--database-url", "mysql://nope", "migrate")
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, "unsupported database url")
+}
+
+func TestBadLogSettings(t *testing.T) {
+	t.Parallel()
+	code, _, errOut := runCLI(t, "--data-dir", t.TempDir(), "--log-format", "xml", "migrate")
+	require.Equal(t, ExitUsage, code)
+	require.Contains(t, errOut, "invalid log format")
+}

@@ -1,0 +1,12 @@
+// Package all blank-imports every built-in connector, the way a program imports
+// database/sql drivers: each connector package registers itself into connectors.Default
+// from its init function, so importing this package is all a binary needs to offer them.
+//
+// A custom build picks its own set instead by blank-importing the connector packages it
+// wants (a third-party one included) next to, or in place of, this package.
+package all
+
+import (
+	// The generic HTTP connector: http.request.
+	_ "github.com/hookflow/hookflow/connectors/http"
+)

@@ -1,0 +1,211 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hookflow/hookflow/connectors"
+)
+
+// normalize round-trips a value through JSON, so the rest of the package sees only what
+// encoding/json produces (map[string]any, []any, string, bool, json.Number, nil) whatever
+// Go types the engine or a test put in the input.
+func normalize(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scalarString renders a string, number or boolean as it goes on the wire.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+// toFloat reads a decoded number.
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// sortedKeys returns m's keys in order, so encoded forms and queries are reproducible.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// encodeQuery encodes query parameters: a scalar gives one parameter, a list repeats the
+// parameter once per element (tag=a&tag=b), null is left out.
+func encodeQuery(q map[string]any) (string, error) {
+	var pairs []string
+	for _, k := range sortedKeys(q) {
+		switch v := q[k].(type) {
+		case nil:
+		case []any:
+			for i, e := range v {
+				s, ok := scalarString(e)
+				if !ok {
+					return "", fmt.Errorf("query parameter %q element %d: expected a string, number or boolean, got %s", k, i, connectors.JSONTypeOf(e))
+				}
+				pairs = append(pairs, url.QueryEscape(k)+"="+url.QueryEscape(s))
+			}
+		default:
+			s, ok := scalarString(v)
+			if !ok {
+				return "", fmt.Errorf("query parameter %q: expected a string, number, boolean or a list of them, got %s", k, connectors.JSONTypeOf(v))
+			}
+			pairs = append(pairs, url.QueryEscape(k)+"="+url.QueryEscape(s))
+		}
+	}
+	return strings.Join(pairs, "&"), nil
+}
+
+// encodeForm encodes an object as application/x-www-form-urlencoded. Nested objects and
+// lists use the bracket keys PHP and Rails parse back into structures
+// (contact[phones][0]=x), which is what amoCRM, Bitrix24 and most form endpoints expect.
+// Keys are sorted; nulls and empty objects or lists are left out, as PHP's
+// http_build_query does; booleans are written "true" and "false".
+func encodeForm(obj map[string]any) (string, error) {
+	var pairs []string
+	for _, k := range sortedKeys(obj) {
+		if err := appendForm(&pairs, k, obj[k]); err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(pairs, "&"), nil
+}
+
+func appendForm(pairs *[]string, name string, v any) error {
+	switch x := v.(type) {
+	case nil:
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			if err := appendForm(pairs, name+"["+k+"]", x[k]); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := appendForm(pairs, name+"["+strconv.Itoa(i)+"]", e); err != nil {
+				return err
+			}
+		}
+	default:
+		s, ok := scalarString(x)
+		if !ok {
+			return fmt.Errorf("form field %q: unsupported value of type %s", name, connectors.JSONTypeOf(x))
+		}
+		*pairs = append(*pairs, url.QueryEscape(name)+"="+url.QueryEscape(s))
+	}
+	return nil
+}
+
+// encodeJSON marshals v without HTML escaping, so the bytes sent are the ones a user
+// would write (some receivers sign or compare the raw body).
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// decodeJSON parses a whole JSON document. Integers become int64 when they fit (so IDs
+// keep every digit and compare as numbers in expressions), other numbers float64.
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return convertNumbers(v), nil
+}
+
+func convertNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = convertNumbers(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = convertNumbers(e)
+		}
+		return x
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+		return x.String()
+	}
+	return v
+}
+
+// redactValue replaces secrets in every string (and object key) of a decoded value.
+func redactValue(v any, redact func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return redact(x)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[redact(k)] = redactValue(e, redact)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactValue(e, redact)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,5 @@
+package engine_test
+
+import "time"
+
+func nowUTC() time.Time { return time.Now().UTC() }

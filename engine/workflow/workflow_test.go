@@ -1,0 +1,216 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookflow/hookflow/connectors"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files with the current output")
+
+type noop struct{}
+
+func (noop) Run(context.Context, *connectors.Call) (any, error) { return map[string]any{}, nil }
+
+// testRegistry holds two small connectors, so these tests do not depend on the
+// built-in ones.
+func testRegistry() *connectors.Registry {
+	reg := connectors.NewRegistry()
+	reg.MustRegister(&connectors.Connector{
+		Name: "crm", Title: "CRM", ConnectionRequired: true,
+		Connection: []connectors.Field{{Name: "token", Type: connectors.TypeString, Secret: true}},
+		Actions: []*connectors.ActionDef{{
+			ActionSpec: connectors.ActionSpec{Name: "create_lead", Title: "Create lead", Inputs: []connectors.Field{
+				{Name: "name", Type: connectors.TypeString, Required: true},
+				{Name: "price", Type: connectors.TypeInteger},
+				{Name: "tags", Type: connectors.TypeArray, Items: &connectors.Field{Name: "tag", Type: connectors.TypeString}},
+				{Name: "stage", Type: connectors.TypeString, Enum: []string{"new", "won"}},
+			}},
+			New: func() connectors.Action { return noop{} },
+		}},
+	})
+	reg.MustRegister(&connectors.Connector{
+		Name: "chat", Title: "Chat",
+		Actions: []*connectors.ActionDef{{
+			ActionSpec: connectors.ActionSpec{Name: "send_message", Title: "Send", Inputs: []connectors.Field{
+				{Name: "text", Type: connectors.TypeString, Required: true},
+				{Name: "silent", Type: connectors.TypeBoolean},
+			}},
+			New: func() connectors.Action { return noop{} },
+		}},
+	})
+	return reg
+}
+
+// TestValidateGolden runs every testdata/validate/*.txt case: a workflow, a line "----",
+// then the expected problems one per line, or "ok".
+func TestValidateGolden(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("testdata/validate/*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	reg := testRegistry()
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			input, want, found := strings.Cut(string(data), "\n----\n")
+			require.True(t, found, "%s needs a ---- separator line", file)
+			got := describe(Load([]byte(input), reg))
+			if *update {
+				require.NoError(t, os.WriteFile(file, []byte(input+"\n----\n"+got), 0o644))
+				return
+			}
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+func describe(_ *Workflow, _ *Compiled, err error) string {
+	if err == nil {
+		return "ok\n"
+	}
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return "error: " + err.Error() + "\n"
+	}
+	return ve.String()
+}
+
+func TestParseKeepsTypes(t *testing.T) {
+	t.Parallel()
+	w, err := Parse([]byte(`{"name":"n","enabled":false,"trigger":{"type":"webhook","webhook":{"methods":["POST","PUT"]}},
+		"steps":[{"id":"a","uses":"chat.send_message","timeout":"1m30s","retry":{"max_attempts":3,"initial":"2s"},
+		"with":{"n":150,"f":1.5,"big":12345678901234567890,"list":[1,"x"]}}]}`))
+	require.NoError(t, err)
+	require.False(t, w.IsEnabled())
+	require.Equal(t, []string{"POST", "PUT"}, w.Trigger.Webhook.Methods)
+	st := w.Steps[0]
+	require.Equal(t, 90*time.Second, st.Timeout.Std())
+	require.Equal(t, 3, st.Retry.MaxAttempts)
+	require.Equal(t, 2*time.Second, st.Retry.Initial.Std())
+	require.Equal(t, int64(150), st.With["n"])
+	require.Equal(t, 1.5, st.With["f"])
+	require.Equal(t, "12345678901234567890", st.With["big"], "an integer beyond int64 keeps its digits")
+	require.Equal(t, []any{int64(1), "x"}, st.With["list"])
+}
+
+func TestParseYAML(t *testing.T) {
+	t.Parallel()
+	w, err := ParseYAML([]byte("name: From YAML\ntrigger:\n  type: webhook\nsteps:\n  - id: a\n    uses: chat.send_message\n    with:\n      text: hi {{ trigger.body.x }}\n"))
+	require.NoError(t, err)
+	require.Equal(t, "From YAML", w.Name)
+	_, err = Compile(w, testRegistry())
+	require.NoError(t, err)
+
+	_, err = ParseYAML([]byte("name: [unclosed"))
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, ve.Errors[0].Message, "invalid YAML")
+}
+
+func TestCompiledStep(t *testing.T) {
+	t.Parallel()
+	_, c, err := Load([]byte(`{"name":"n","trigger":{"type":"webhook"},"filter":"trigger.body.a > 1",
+		"steps":[{"id":"a","uses":"crm.create_lead","connection":"c","if":"true","with":{"name":"{{ trigger.body.name }}","price":"{{ trigger.body.a }}"}},
+		         {"id":"b","uses":"chat.send_message","for_each":"trigger.body.items","with":{"text":"x"}}]}`), testRegistry())
+	require.NoError(t, err)
+	require.NotNil(t, c.Filter)
+	require.Len(t, c.Steps, 2)
+	require.Equal(t, "crm", c.Steps[0].Connector.Name)
+	require.Equal(t, "create_lead", c.Steps[0].Action.Name)
+	require.NotNil(t, c.Steps[0].If)
+	require.Nil(t, c.Steps[1].If)
+	require.NotNil(t, c.Steps[1].ForEach)
+	out, err := c.Steps[0].With.Render(context.Background(), map[string]any{"trigger": map[string]any{"body": map[string]any{"name": "Ann", "a": int64(5)}}})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"name": "Ann", "price": int64(5)}, out)
+}
+
+func TestDecodeJSON(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want any
+		err  bool
+	}{
+		{`{"a":1}`, map[string]any{"a": int64(1)}, false},
+		{`[1.25, -3, 1e3]`, []any{1.25, int64(-3), 1000.0}, false},
+		{`"x"`, "x", false},
+		{`{"a":1} {"b":2}`, nil, true},
+		{`{"a":1}   `, map[string]any{"a": int64(1)}, false},
+		{`{"a":`, nil, true},
+	} {
+		got, err := DecodeJSON([]byte(tc.in))
+		if tc.err {
+			require.Error(t, err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in         string
+		candidates []string
+		want       string
+	}{
+		{"telegram.sendmessage", []string{"telegram.send_message", "http.request"}, "telegram.send_message"},
+		{"filtr", []string{"name", "filter", "steps"}, "filter"},
+		{"methd", []string{"method", "url"}, "method"},
+		{"completely_else", []string{"method", "url"}, ""},
+		{"URL", []string{"url"}, "url"},
+	} {
+		require.Equal(t, tc.want, suggest(tc.in, tc.candidates), tc.in)
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	t.Parallel()
+	var d Duration
+	require.NoError(t, d.UnmarshalJSON([]byte(`"1h2m"`)))
+	require.Equal(t, time.Hour+2*time.Minute, d.Std())
+	b, err := d.MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, `"1h2m0s"`, string(b))
+	require.Error(t, d.UnmarshalJSON([]byte(`5`)))
+	require.Error(t, d.UnmarshalJSON([]byte(`"soon"`)))
+}
+
+func TestJSONSchema(t *testing.T) {
+	t.Parallel()
+	out, err := JSONSchema(testRegistry())
+	require.NoError(t, err)
+	require.NotContains(t, string(out), `\u003c`, "no HTML escaping in a file people read")
+	v, err := DecodeJSON(out)
+	require.NoError(t, err, "the schema is JSON")
+	root := v.(map[string]any)
+	require.Equal(t, SchemaID, root["$id"])
+	require.Equal(t, []any{"name", "trigger", "steps"}, root["required"])
+	step := root["properties"].(map[string]any)["steps"].(map[string]any)["items"].(map[string]any)
+	require.Equal(t, []any{"chat.send_message", "crm.create_lead"}, step["properties"].(map[string]any)["uses"].(map[string]any)["enum"])
+	branches := step["allOf"].([]any)
+	require.Len(t, branches, 2)
+	crm := branches[1].(map[string]any)
+	require.Equal(t, "crm.create_lead", crm["if"].(map[string]any)["properties"].(map[string]any)["uses"].(map[string]any)["const"])
+	then := crm["then"].(map[string]any)
+	require.Equal(t, []any{"connection"}, then["required"], "crm needs a connection")
+	with := then["properties"].(map[string]any)["with"].(map[string]any)
+	require.Equal(t, false, with["additionalProperties"])
+	require.Equal(t, []any{"name"}, with["required"])
+	price := with["properties"].(map[string]any)["price"].(map[string]any)
+	require.Len(t, price["anyOf"], 2, "an integer input may also be a template")
+}
