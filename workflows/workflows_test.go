@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,7 @@ import (
 	"github.com/hookflow/hookflow/workflows"
 )
 
-var update = flag.Bool("update", false, "regenerate workflow.schema.json")
+var update = flag.Bool("update", false, "regenerate workflow.schema.json and docs/connectors")
 
 // TestSchemaIsFresh fails when workflow.schema.json differs from what the workflow types
 // and the built-in connectors' specs generate. Regenerate with `make generate`.
@@ -30,6 +31,38 @@ func TestSchemaIsFresh(t *testing.T) {
 	got, err := os.ReadFile(workflows.SchemaFile)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(got), "workflow.schema.json is stale: run `make generate`")
+}
+
+// TestConnectorDocsAreFresh fails when a page of docs/connectors differs from what its
+// connector's spec generates, or a page has no connector. Regenerate with `make generate`.
+func TestConnectorDocsAreFresh(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join("..", "docs", "connectors")
+	reg := engine.WithCore(connectors.Default)
+	want := map[string]string{}
+	for _, c := range reg.Connectors() {
+		want[c.Name+".md"] = connectors.Markdown(c)
+	}
+	if *update {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		old, _ := filepath.Glob(filepath.Join(dir, "*.md"))
+		for _, f := range old {
+			require.NoError(t, os.Remove(f))
+		}
+		for name, page := range want {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(page), 0o644))
+		}
+		return
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.md"))
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		got[filepath.Base(f)] = string(b)
+	}
+	require.Equal(t, want, got, "docs/connectors is stale: run `make generate`")
 }
 
 // TestExamplesAreValid validates every example offline, as `hookflow validate` does.

@@ -1,0 +1,102 @@
+package connectors
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Markdown renders a connector's reference page from its spec, the source of
+// docs/connectors/<name>.md. Regenerate the pages with `make generate`.
+func Markdown(c *Connector) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!-- Generated from the %s connector's spec by `make generate`. Do not edit. -->\n\n", c.Name)
+	fmt.Fprintf(&b, "# %s (`%s`)\n\n", c.Title, c.Name)
+	if c.Description != "" {
+		b.WriteString(c.Description + "\n\n")
+	}
+	b.WriteString("## Connection\n\n")
+	switch {
+	case len(c.Connection) == 0:
+		b.WriteString("This connector takes no connection.\n\n")
+	default:
+		if c.ConnectionRequired {
+			b.WriteString("Every step must name a connection of this connector.\n\n")
+		} else {
+			b.WriteString("A connection is optional.\n\n")
+		}
+		b.WriteString("Secret settings are encrypted at rest and never returned by the API.\n\n")
+		fieldTable(&b, c.Connection, true)
+		example := map[string]any{}
+		for _, f := range c.Connection {
+			switch {
+			case len(f.Examples) > 0:
+				example[f.Name] = f.Examples[0]
+			case f.Default != nil:
+				example[f.Name] = f.Default
+			}
+		}
+		if len(example) > 0 {
+			js, _ := json.MarshalIndent(map[string]any{"name": "my-" + strings.ReplaceAll(c.Name, "_", "-"), "connector": c.Name, "config": example}, "", "  ")
+			b.WriteString("```json\n" + string(js) + "\n```\n\n")
+		}
+	}
+	for _, a := range c.Actions {
+		fmt.Fprintf(&b, "## `%s.%s`: %s\n\n", c.Name, a.Name, a.Title)
+		if a.Description != "" {
+			b.WriteString(a.Description + "\n\n")
+		}
+		if a.Idempotent {
+			b.WriteString("Sends the step's idempotency key, so a retry after an unknown outcome does not act twice.\n\n")
+		}
+		b.WriteString("### Inputs\n\n")
+		if len(a.Inputs) == 0 {
+			b.WriteString("None.\n\n")
+		} else {
+			fieldTable(&b, a.Inputs, false)
+		}
+		if a.FreeInputs {
+			b.WriteString("Inputs of any other name are accepted too.\n\n")
+		}
+		if len(a.Outputs) > 0 {
+			b.WriteString("### Output\n\n")
+			fieldTable(&b, a.Outputs, false)
+		}
+	}
+	return b.String()
+}
+
+func fieldTable(b *strings.Builder, fields []Field, showSecret bool) {
+	if showSecret {
+		b.WriteString("| Name | Type | Required | Secret | Default | Description |\n|---|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("| Name | Type | Required | Default | Description |\n|---|---|---|---|---|\n")
+	}
+	for _, f := range fields {
+		typ := string(f.Type)
+		if len(f.Enum) > 0 {
+			typ = "`" + strings.Join(f.Enum, "` \\| `") + "`"
+		}
+		def := ""
+		if f.Default != nil {
+			js, _ := json.Marshal(f.Default)
+			def = "`" + string(js) + "`"
+		}
+		desc := strings.ReplaceAll(f.Description, "|", "\\|")
+		desc = strings.ReplaceAll(desc, "\n", " ")
+		req := ""
+		if f.Required {
+			req = "yes"
+		}
+		if showSecret {
+			sec := ""
+			if f.Secret {
+				sec = "yes"
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s |\n", f.Name, typ, req, sec, def, desc)
+		} else {
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", f.Name, typ, req, def, desc)
+		}
+	}
+	b.WriteString("\n")
+}
