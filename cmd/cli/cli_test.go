@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,19 @@ func TestMigrate(t *testing.T) {
 	code, _, errOut = runCLI(t, "--database-url", "mysql://nope", "migrate")
 	require.Equal(t, ExitFailure, code)
 	require.Contains(t, errOut, "unsupported database url")
+}
+
+func TestJSONLogs(t *testing.T) {
+	t.Parallel()
+	code, _, errOut := runCLI(t, "--data-dir", t.TempDir(), "--log-format", "json", "migrate")
+	require.Equal(t, ExitOK, code, errOut)
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	require.NotEmpty(t, lines)
+	for _, line := range lines {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		require.NotEmpty(t, rec["msg"])
+	}
 }
 
 func TestBadLogSettings(t *testing.T) {
