@@ -298,7 +298,7 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 	}
 	output, err := action.Run(callCtx, call)
 	if err != nil {
-		return input, nil, fmt.Errorf("%s: %w", cs.Uses, err)
+		return input, nil, err
 	}
 	return input, output, nil
 }
