@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Action performs one call of a connector's action. A new value is made for each call by
@@ -44,8 +45,11 @@ type Call struct {
 	// RunID and StepID identify the step being run.
 	RunID  string
 	StepID string
-	// Attempt counts from 1 for each step.
+	// Attempt counts from 1 for each step; it grows with each retry.
 	Attempt int
+	// StartedAt is when the step's first attempt started. It stays the same across retries
+	// and waits, so an action can measure time since the step began.
+	StartedAt time.Time
 	// IdempotencyKey is stable across the retries of one step of one run. Actions whose
 	// service supports idempotency send it (HTTP: the Idempotency-Key header).
 	IdempotencyKey string

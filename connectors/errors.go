@@ -57,3 +57,25 @@ func RetryDelay(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// WaitError asks the runner to call the action again at Until, without counting a
+// failed attempt: the run waits durably (no goroutine held), as core.delay does.
+type WaitError struct {
+	Until time.Time
+}
+
+func (e *WaitError) Error() string {
+	return "waiting until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// WaitUntil asks to be called again at t.
+func WaitUntil(t time.Time) error { return &WaitError{Until: t} }
+
+// WaitTime returns when the action asked to be called again, if err is a WaitError.
+func WaitTime(err error) (time.Time, bool) {
+	var w *WaitError
+	if errors.As(err, &w) {
+		return w.Until, true
+	}
+	return time.Time{}, false
+}

@@ -26,13 +26,30 @@ type Connector struct {
 	TestConnection func(ctx context.Context, conn *Connection) error
 }
 
-// Spec returns the connector's spec, the data every other part of Hookflow reads.
+// CommonConnectionFields are settings every connection accepts whatever its connector.
+// The engine applies them around the connector's calls, so connectors need not.
+var CommonConnectionFields = []Field{
+	{Name: "rate_limit", Type: TypeNumber, Title: "Rate limit",
+		Description: "Most calls per second through this connection, shared by the workers of one process " +
+			"(a service's limit, such as Telegram's 30 messages per second). Empty or 0: no limit.",
+		Examples: []any{5}},
+	{Name: "rate_burst", Type: TypeInteger, Title: "Rate burst",
+		Description: "Calls allowed back to back before the rate limit spaces them out. Default 1."},
+}
+
+// Spec returns the connector's spec, the data every other part of Hookflow reads. Its
+// connection fields end with CommonConnectionFields when the connector takes
+// connections.
 func (c *Connector) Spec() Spec {
+	conn := c.Connection
+	if len(conn) > 0 || c.ConnectionRequired {
+		conn = append(append([]Field(nil), c.Connection...), CommonConnectionFields...)
+	}
 	s := Spec{
 		Name:               c.Name,
 		Title:              c.Title,
 		Description:        c.Description,
-		Connection:         c.Connection,
+		Connection:         conn,
 		ConnectionRequired: c.ConnectionRequired,
 		Actions:            make([]ActionSpec, 0, len(c.Actions)),
 	}

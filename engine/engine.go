@@ -24,10 +24,17 @@ import (
 
 // Defaults of Config.
 const (
-	DataDirDefault       = "./data"
-	LeaseDefault         = 5 * time.Minute
+	DataDirDefault = "./data"
+	// LeaseDefault is short so a dead worker's runs are taken over within seconds; live
+	// workers renew their leases every third of it.
+	LeaseDefault         = 30 * time.Second
 	PollIntervalDefault  = queue.PollIntervalDefault
 	ShutdownGraceDefault = 30 * time.Second
+	// RunMaxDurationDefault is how long a run may take, waits and retries included, when
+	// its workflow sets no max_duration.
+	RunMaxDurationDefault = 24 * time.Hour
+	// SweepIntervalDefault is how often the watchdog fails overdue queued or waiting runs.
+	SweepIntervalDefault = 30 * time.Second
 )
 
 // WorkersDefault is the number of runs executed at once by default. Runs spend most of
@@ -54,6 +61,10 @@ type Config struct {
 	PollInterval time.Duration
 	// ShutdownGrace is how long runs in flight may finish their step on Close.
 	ShutdownGrace time.Duration
+	// RunMaxDuration is the default of workflows' max_duration.
+	RunMaxDuration time.Duration
+	// SweepInterval is how often overdue runs are failed.
+	SweepInterval time.Duration
 	Logger        *slog.Logger
 	// Now is the clock, for tests. Default time.Now in UTC.
 	Now func() time.Time
@@ -79,6 +90,12 @@ func (c Config) WithDefaults() Config {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = ShutdownGraceDefault
 	}
+	if c.RunMaxDuration == 0 {
+		c.RunMaxDuration = RunMaxDurationDefault
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = SweepIntervalDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -89,8 +106,8 @@ func (c Config) WithDefaults() Config {
 }
 
 func (c Config) validate() error {
-	if c.Lease < time.Second {
-		return fmt.Errorf("lease must be at least 1s, got %s", c.Lease)
+	if c.Lease < 100*time.Millisecond {
+		return fmt.Errorf("lease must be at least 100ms, got %s", c.Lease)
 	}
 	if c.PollInterval < time.Millisecond {
 		return fmt.Errorf("poll interval must be at least 1ms, got %s", c.PollInterval)
@@ -108,6 +125,11 @@ type Engine struct {
 	versions *versionCache
 	runner   *runner.Runner
 	owner    string
+	metrics  *metrics
+	// stopping is closed by Close: runs stop at their next step boundary and go back to
+	// the queue.
+	stopping  chan struct{}
+	closeOnce sync.Once
 
 	// The secret key is loaded on first use, so commands that never touch connections
 	// (user create, migrate) neither need nor generate it.
@@ -159,18 +181,23 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 	e := &Engine{
 		cfg:      cfg,
 		store:    st,
-		reg:      WithCore(cfg.Registry),
+		reg:      cfg.Registry.With(coreConnector(cfg.Now)),
 		log:      cfg.Logger,
 		notifier: queue.NewNotifier(),
 		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8]),
+		metrics:  newMetrics(),
+		stopping: make(chan struct{}),
 	}
 	e.versions = newVersionCache(st, e.reg)
 	e.runner = runner.New(runner.Config{
 		Store:      st,
 		Version:    e.versions.get,
 		Connection: e.resolveConnection,
+		Limiter:    newRateLimiter(),
+		Observer:   e.metrics,
 		Owner:      e.owner,
 		Lease:      cfg.Lease,
+		Stopping:   e.stopping,
 		Logger:     cfg.Logger,
 		Now:        cfg.Now,
 		NewID:      newID,
@@ -216,8 +243,10 @@ func loadSecretBox(cfg Config) (*secrets.Box, error) {
 // included.
 func (e *Engine) Registry() *connectors.Registry { return e.reg }
 
-// Start runs the workers in the background until Close. With Workers < 0 it does
-// nothing: the process only ingests.
+// Start runs the workers in the background until Close: the pool that claims and
+// executes runs, the heartbeat that renews this process's leases, the watchdog that
+// fails overdue runs and, on PostgreSQL, the listener that hears of runs queued by other
+// processes. With Workers < 0 it does nothing: the process only ingests.
 func (e *Engine) Start(ctx context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -230,11 +259,15 @@ func (e *Engine) Start(ctx context.Context) {
 		Workers: e.cfg.Workers,
 		Claim: func(ctx context.Context, n int) ([]store.Run, error) {
 			now := e.cfg.Now()
-			return e.store.ClaimRuns(ctx, e.owner, now, now.Add(e.cfg.Lease), n)
+			runs, err := e.store.ClaimRuns(ctx, e.owner, now, now.Add(e.cfg.Lease), n)
+			e.metrics.runsClaimed.Add(float64(len(runs)))
+			return runs, err
 		},
 		Handle: func(ctx context.Context, run store.Run) {
-			if err := e.runner.Execute(ctx, &run); err != nil {
-				e.log.Warn("Run left unfinished", slog.String("run_id", run.ID), slog.Any("err", err))
+			e.metrics.inFlight.Inc()
+			defer e.metrics.inFlight.Dec()
+			if err := e.runner.Execute(ctx, &run); err != nil && !errors.Is(err, context.Canceled) {
+				e.log.Info("Run left for another claim", slog.String("run_id", run.ID), slog.Any("err", err))
 			}
 		},
 		NextDue:       e.store.NextRunAt,
@@ -244,16 +277,65 @@ func (e *Engine) Start(ctx context.Context) {
 		Logger:        e.log,
 		Now:           e.cfg.Now,
 	}
+	// The heartbeat outlives the pool: runs finishing their step during shutdown keep
+	// their leases until they are released.
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	var bg sync.WaitGroup
+	bg.Go(func() { e.heartbeat(beatCtx) })
+	bg.Go(func() { e.sweep(ctx) })
+	bg.Go(func() { e.store.ListenRuns(ctx, e.notifier.Notify) })
 	go func() {
 		defer close(e.stopped)
 		pool.Run(ctx)
+		stopBeat()
+		bg.Wait()
 	}()
 	e.log.Info("Workers started", slog.Int("workers", e.cfg.Workers), slog.String("owner", e.owner))
 }
 
-// Close stops the workers, letting runs in flight finish their current step within the
-// shutdown grace period, and closes the database.
+// heartbeat renews every lease this process holds, three times per lease period.
+func (e *Engine) heartbeat(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := e.cfg.Now()
+		if _, err := e.store.RenewLeases(ctx, e.owner, now.Add(e.cfg.Lease), now); err != nil && ctx.Err() == nil {
+			e.log.Warn("Renew leases failed", slog.Any("err", err))
+		}
+	}
+}
+
+// sweep fails queued and waiting runs past their deadline.
+func (e *Engine) sweep(ctx context.Context) {
+	t := time.NewTicker(e.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := e.store.FailOverdue(ctx, e.cfg.Now())
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("Fail overdue runs failed", slog.Any("err", err))
+		}
+		if n > 0 {
+			e.log.Warn("Failed runs past their maximum duration", slog.Int64("runs", n))
+			e.metrics.runsFinished.WithLabelValues(store.RunFailed).Add(float64(n))
+		}
+	}
+}
+
+// Close stops the workers and closes the database. Runs in flight finish their current
+// step (within the shutdown grace period) and go back to the queue for another worker;
+// nothing waits for a lease to expire.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { close(e.stopping) })
 	e.mu.Lock()
 	stop, stopped := e.stop, e.stopped
 	e.mu.Unlock()

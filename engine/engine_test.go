@@ -147,8 +147,9 @@ func TestResumeAfterCrash(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, claimed, 1)
 		out := `{"status":200,"headers":{},"body":{"path":"/one","id":7}}`
-		require.NoError(t, st.SaveStep(ctx, "dead-worker", &store.StepRun{ID: "step-one", RunID: res.RunID, StepID: "one",
-			Status: store.StepSucceeded, Attempts: 1, Output: &out, StartedAt: nowUTC()}, 1, nowUTC(), nowUTC().Add(-1)))
+		_, err = st.SaveStep(ctx, "dead-worker", &store.StepRun{ID: "step-one", RunID: res.RunID, StepID: "one",
+			Status: store.StepSucceeded, Attempts: 1, Output: &out, StartedAt: nowUTC()}, 1, nowUTC(), nowUTC().Add(-1))
+		require.NoError(t, err)
 
 		second := enginetest.New(t, d, enginetest.Options{DatabaseURL: url})
 		run := enginetest.WaitRun(t, second.Engine, res.RunID)

@@ -3,9 +3,12 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/workflow"
 )
 
 // Run statuses, as the API reports them.
@@ -34,7 +37,12 @@ type Run struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Steps      []StepRun  `json:"steps,omitempty"`
+	// RunAt is when a queued or waiting run is due.
+	RunAt           *time.Time `json:"run_at,omitempty"`
+	DeadlineAt      *time.Time `json:"deadline_at,omitempty"`
+	ReplayOf        string     `json:"replay_of,omitempty"`
+	CancelRequested bool       `json:"cancel_requested,omitempty"`
+	Steps           []StepRun  `json:"steps,omitempty"`
 }
 
 // StepRun is the record of one step of a run.
@@ -49,6 +57,8 @@ type StepRun struct {
 	StartedAt  time.Time       `json:"started_at"`
 	FinishedAt *time.Time      `json:"finished_at,omitempty"`
 	DurationMS int64           `json:"duration_ms"`
+	// AttemptErrors lists every failed attempt: attempt, at, error and retry_at.
+	AttemptErrors json.RawMessage `json:"attempt_errors,omitempty"`
 }
 
 // RunFilter selects runs to list.
@@ -92,7 +102,7 @@ func (e *Engine) GetRun(ctx context.Context, id string) (*Run, error) {
 	for i, s := range steps {
 		r.Steps[i] = StepRun{StepID: s.StepID, Position: s.Position, Status: s.Status, Attempts: s.Attempts,
 			Input: rawJSON(s.Input), Output: rawJSON(s.Output), Error: s.Error, StartedAt: s.StartedAt.UTC(),
-			FinishedAt: utcPtr(s.FinishedAt), DurationMS: s.DurationMS}
+			FinishedAt: utcPtr(s.FinishedAt), DurationMS: s.DurationMS, AttemptErrors: rawJSON(s.AttemptErrors)}
 	}
 	return &r, nil
 }
@@ -103,7 +113,114 @@ func runDTO(r *store.Run) Run {
 	if r.EventID != nil {
 		out.EventID = *r.EventID
 	}
+	if r.ReplayOf != nil {
+		out.ReplayOf = *r.ReplayOf
+	}
+	if r.Status == RunQueued || r.Status == RunWaiting {
+		out.RunAt = utcPtr(&r.RunAt)
+	}
+	out.DeadlineAt = utcPtr(r.DeadlineAt)
+	out.CancelRequested = r.CancelRequested && r.Status == RunRunning
 	return out
+}
+
+// ReplayFrom says where a replay starts.
+type ReplayFrom string
+
+// Replay starting points.
+const (
+	// ReplayStart runs the event again, from the first step, on the workflow's current
+	// version.
+	ReplayStart ReplayFrom = ""
+	// ReplayFailed continues a failed run from its failed step on the version it ran,
+	// keeping the outputs of the steps before it.
+	ReplayFailed ReplayFrom = "failed"
+)
+
+// Replay queues a new run of a past run's event. The past run is left as it was; the new
+// one names it in replay_of.
+func (e *Engine) Replay(ctx context.Context, runID string, from ReplayFrom) (*Run, error) {
+	old, err := e.store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if old.EventID == nil {
+		return nil, fmt.Errorf("%w: run %s has no event to replay", ErrConflict, runID)
+	}
+	w, err := e.store.GetWorkflow(ctx, old.WorkflowID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	def, err := e.versions.get(ctx, w.ID, w.Version)
+	if err != nil {
+		return nil, err
+	}
+	now := e.cfg.Now()
+	run := &store.Run{ID: newID(), WorkflowID: old.WorkflowID, Version: w.Version, EventID: old.EventID,
+		Status: store.RunQueued, RunAt: now, CreatedAt: now, UpdatedAt: now, ReplayOf: &old.ID}
+	var keep []store.StepRun
+	switch from {
+	case ReplayStart:
+	case ReplayFailed:
+		if old.Status != RunFailed {
+			return nil, fmt.Errorf("%w: run %s is %s; only a failed run continues from its failed step", ErrConflict, runID, old.Status)
+		}
+		steps, err := e.store.ListStepRuns(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		failed := -1
+		for _, st := range steps {
+			if st.Status == store.StepFailed && (failed < 0 || st.Position < failed) {
+				failed = st.Position
+			}
+		}
+		if failed < 0 {
+			failed = old.StepIndex // failed outside a step (the filter, the watchdog)
+		}
+		run.Version, run.StepIndex = old.Version, failed
+		if def, err = e.versions.get(ctx, w.ID, old.Version); err != nil {
+			return nil, err
+		}
+		for _, st := range steps {
+			if st.Position < failed {
+				st.ID, st.RunID = newID(), run.ID
+				keep = append(keep, st)
+			}
+		}
+	default:
+		return nil, &workflow.ValidationError{Errors: []workflow.FieldError{{Path: "from", Message: fmt.Sprintf("%q is not a replay starting point; use failed or leave it out", from)}}}
+	}
+	maxDuration := e.cfg.RunMaxDuration
+	if d := def.Def.MaxDuration.Std(); d > 0 {
+		maxDuration = d
+	}
+	deadline := now.Add(maxDuration)
+	run.DeadlineAt = &deadline
+	if err := e.store.CreateRun(ctx, run, keep); err != nil {
+		return nil, err
+	}
+	e.notifier.Notify()
+	e.log.Info("Run replayed", slog.String("run_id", run.ID), slog.String("replay_of", runID), slog.String("from", string(from)))
+	out := runDTO(run)
+	return &out, nil
+}
+
+// Cancel stops a run: a queued or waiting one at once, a running one at its next step
+// boundary. Cancelling a run that has ended is ErrConflict.
+func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
+	r, err := e.store.CancelRun(ctx, runID, "cancelled by request", e.cfg.Now())
+	if err != nil {
+		return nil, translate(err)
+	}
+	switch r.Status {
+	case RunCancelled, RunRunning:
+	default:
+		return nil, fmt.Errorf("%w: run %s already ended as %s", ErrConflict, runID, r.Status)
+	}
+	e.log.Info("Run cancel requested", slog.String("run_id", runID), slog.String("status", r.Status))
+	out := runDTO(r)
+	return &out, nil
 }
 
 func rawJSON(s *string) json.RawMessage {

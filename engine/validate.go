@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
@@ -23,5 +25,5 @@ func ValidateDefinition(data []byte, yaml bool, reg *connectors.Registry) (*work
 // WithCore returns reg with the built-in core actions added, the registry workflows are
 // validated and run against.
 func WithCore(reg *connectors.Registry) *connectors.Registry {
-	return reg.With(coreConnector())
+	return reg.With(coreConnector(time.Now))
 }

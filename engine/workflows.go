@@ -144,7 +144,7 @@ func (e *Engine) CreateWorkflow(ctx context.Context, data []byte) (*Workflow, er
 	}
 	now := e.cfg.Now()
 	w := &store.Workflow{ID: newID(), Name: def.Name, Enabled: def.IsEnabled(), Version: 1,
-		TriggerType: def.Trigger.Type, HookToken: token, CreatedAt: now, UpdatedAt: now}
+		TriggerType: def.Trigger.Type, HookToken: token, Concurrency: def.Concurrency, CreatedAt: now, UpdatedAt: now}
 	v := &store.WorkflowVersion{WorkflowID: w.ID, Version: 1, Definition: string(raw), CreatedAt: now}
 	if err := e.store.CreateWorkflow(ctx, w, v); err != nil {
 		return nil, translate(err)
@@ -169,7 +169,7 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, id string, data []byte) (*W
 		return nil, err
 	}
 	now := e.cfg.Now()
-	w.Name, w.Enabled, w.TriggerType, w.UpdatedAt = def.Name, def.IsEnabled(), def.Trigger.Type, now
+	w.Name, w.Enabled, w.TriggerType, w.Concurrency, w.UpdatedAt = def.Name, def.IsEnabled(), def.Trigger.Type, def.Concurrency, now
 	v := &store.WorkflowVersion{WorkflowID: id, Version: w.Version + 1, Definition: string(raw), CreatedAt: now}
 	if err := e.store.SaveWorkflowVersion(ctx, w, v); err != nil {
 		return nil, translate(err)

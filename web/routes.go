@@ -11,6 +11,7 @@ import (
 func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	r.GET("/healthz", h.live)
 	r.GET("/readyz", h.ready)
+	r.GET("/metrics", h.metrics)
 
 	r.Any("/hooks/:token", in.Receive)
 
@@ -24,6 +25,8 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 
 	v1.GET("/runs", a.ListRuns)
 	v1.GET("/runs/:id", a.GetRun)
+	v1.POST("/runs/:id/replay", a.ReplayRun)
+	v1.POST("/runs/:id/cancel", a.CancelRun)
 
 	v1.GET("/connections", a.ListConnections)
 	v1.POST("/connections", a.CreateConnection)

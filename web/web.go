@@ -48,6 +48,25 @@ func New(eng *engine.Engine, cfg Config) http.Handler {
 	return r
 }
 
+// NewOps returns the handler of a worker process: health and metrics only, no API and
+// no webhooks.
+func NewOps(eng *engine.Engine, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(recoverer(log))
+	r.NoRoute(func(c *gin.Context) {
+		api.Abort(c, http.StatusNotFound, api.CodeNotFound, "a worker serves only /healthz, /readyz and /metrics")
+	})
+	h := &health{engine: eng}
+	r.GET("/healthz", h.live)
+	r.GET("/readyz", h.ready)
+	r.GET("/metrics", h.metrics)
+	return r
+}
+
 // recoverer turns a panic into a logged 500 instead of a dropped connection.
 func recoverer(log *slog.Logger) gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
@@ -79,6 +98,10 @@ type health struct {
 
 func (h *health) live(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (h *health) metrics(c *gin.Context) {
+	h.engine.MetricsHandler().ServeHTTP(c.Writer, c.Request)
 }
 
 func (h *health) ready(c *gin.Context) {

@@ -95,6 +95,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&opts.LogLevel, "log-level", env("HOOKFLOW_LOG_LEVEL", "info"), "log level: debug, info, warn or error [HOOKFLOW_LOG_LEVEL]")
 	root.AddCommand(
 		newServeCommand(opts),
+		newWorkerCommand(opts),
 		newMigrateCommand(opts),
 		newValidateCommand(),
 		newUserCommand(opts),

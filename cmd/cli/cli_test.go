@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	_ "github.com/hookflow/hookflow/connectors/all"
+	"github.com/hookflow/hookflow/migrations"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -83,7 +86,9 @@ func TestMigrate(t *testing.T) {
 	dataDir := t.TempDir()
 	code, out, errOut := runCLI(t, "--data-dir", dataDir, "migrate")
 	require.Equal(t, ExitOK, code, errOut)
-	require.Contains(t, out, "database schema at version 1")
+	files, err := fs.Glob(migrations.FS, "sqlite/*.sql")
+	require.NoError(t, err)
+	require.Contains(t, out, fmt.Sprintf("database schema at version %d", len(files)))
 	require.FileExists(t, filepath.Join(dataDir, "hookflow.db"))
 
 	code, _, errOut = runCLI(t, "--database-url", "mysql://nope", "migrate")

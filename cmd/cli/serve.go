@@ -45,6 +45,19 @@ func serve(cmd *cobra.Command, opts *Options) error {
 	if (opts.AdminEmail == "") != (opts.AdminPassword == "") {
 		return &ExitError{Code: ExitUsage, Err: errors.New("set both HOOKFLOW_ADMIN_EMAIL and HOOKFLOW_ADMIN_PASSWORD, or neither")}
 	}
+	return runProcess(cmd, opts, "Hookflow listening", func(eng *engine.Engine, log *slog.Logger) http.Handler {
+		return web.New(eng, web.Config{BaseURL: opts.BaseURL, Logger: log})
+	}, func(ctx context.Context, eng *engine.Engine) error {
+		return eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword)
+	})
+}
+
+// runProcess opens the engine, starts its workers and serves handler until SIGINT or
+// SIGTERM, then shuts down in order: stop taking requests (so every webhook acknowledged
+// is also stored), then stop the workers, whose runs finish their current step and go
+// back to the queue.
+func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*engine.Engine, *slog.Logger) http.Handler,
+	setup func(context.Context, *engine.Engine) error) error {
 	workers := opts.Workers
 	if workers == 0 {
 		opts.Workers = -1 // the engine reads 0 as "default"
@@ -61,27 +74,30 @@ func serve(cmd *cobra.Command, opts *Options) error {
 		if err := eng.Close(); err != nil {
 			log.Error("Close engine failed", slog.Any("err", err))
 		}
+		log.Info("Stopped")
 	}()
 	if err := eng.CheckSecretKey(); err != nil {
 		return err
 	}
-	if err := eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword); err != nil {
-		return err
+	if setup != nil {
+		if err := setup(ctx, eng); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           web.New(eng, web.Config{BaseURL: opts.BaseURL, Logger: log}),
+		Handler:           handler(eng, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	eng.Start(ctx)
-	log.Info("Hookflow listening", slog.String("addr", ln.Addr().String()), slog.String("database", eng.Dialect()),
+	eng.Start(context.WithoutCancel(ctx))
+	log.Info(banner, slog.String("addr", ln.Addr().String()), slog.String("database", eng.Dialect()),
 		slog.Int("workers", max(workers, 0)))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -91,8 +107,6 @@ func serve(cmd *cobra.Command, opts *Options) error {
 	case <-ctx.Done():
 	}
 	log.Info("Shutting down")
-	// Stop taking requests first, so every webhook acknowledged is also stored; then the
-	// deferred engine Close lets running steps finish.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeoutDefault)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -222,7 +222,7 @@ func (s *suite) testSpec(t *testing.T) {
 		}
 	}
 	input := s.c.Input(f.URL)
-	checkValues(t, "input", s.def.Inputs, input, freeInputs(s.def.ActionSpec))
+	checkValues(t, "input", s.def.Inputs, input, s.def.FreeInputs)
 	if v, ok := s.def.New().(connectors.Validator); ok {
 		require.NoError(t, v.Validate(input), "Validate refuses the case's input")
 	}
@@ -249,20 +249,6 @@ func checkValues(t *testing.T, what string, fields []connectors.Field, values ma
 			require.Contains(t, values, f.Name, "required %s field %q is missing", what, f.Name)
 		}
 	}
-}
-
-// freeInputs reports whether the action accepts undeclared inputs. It reads the spec's
-// JSON ("free_inputs") rather than the Go field so that the suite does not break while
-// that SDK field settles.
-func freeInputs(a connectors.ActionSpec) bool {
-	data, err := json.Marshal(a)
-	if err != nil {
-		return false
-	}
-	var probe struct {
-		FreeInputs bool `json:"free_inputs"`
-	}
-	return json.Unmarshal(data, &probe) == nil && probe.FreeInputs
 }
 
 func (s *suite) testSuccess(t *testing.T) {

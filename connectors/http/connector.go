@@ -23,7 +23,6 @@ const (
 	connToken       = "token"
 	connHeaderName  = "header_name"
 	connHeaderValue = "header_value"
-	connRateLimit   = "rate_limit"
 )
 
 // Values of the auth connection field.
@@ -64,10 +63,6 @@ func init() {
 				Examples:    []any{"X-Api-Key"}},
 			{Name: connHeaderValue, Type: connectors.TypeString, Title: "Header value", Secret: true,
 				Description: "Value of the credential header for header authentication."},
-			{Name: connRateLimit, Type: connectors.TypeNumber, Title: "Rate limit",
-				Description: "Maximum requests per second through this connection. The engine applies it across workers; " +
-					"the action itself does not enforce it. Empty or 0 means no limit.",
-				Examples: []any{5}},
 		},
 		ConnectionRequired: false,
 		Actions:            []*connectors.ActionDef{requestAction},
@@ -127,14 +122,6 @@ func validateConnection(config map[string]any) error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("auth %q is not one of none, basic, bearer, header", auth))
-	}
-	if v, ok := config[connRateLimit]; ok && v != nil {
-		f := &connectors.Field{Name: connRateLimit, Type: connectors.TypeNumber}
-		if err := f.CheckValue(v); err != nil {
-			errs = append(errs, fmt.Errorf("rate_limit: %w", err))
-		} else if n, ok := toFloat(v); ok && n < 0 {
-			errs = append(errs, errors.New("rate_limit must not be negative"))
-		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid http connection: %w", err)

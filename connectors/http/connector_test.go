@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,8 +20,6 @@ func TestValidateConnection(t *testing.T) {
 		{name: "basic without password", config: map[string]any{connAuth: authBasic, connUsername: "u"}},
 		{name: "bearer", config: map[string]any{connAuth: authBearer, connToken: "t"}},
 		{name: "header", config: map[string]any{connAuth: authHeader, connHeaderName: "X-Api-Key", connHeaderValue: "v"}},
-		{name: "rate limit", config: map[string]any{connRateLimit: json.Number("2.5")}},
-		{name: "rate limit zero", config: map[string]any{connRateLimit: 0}},
 		{name: "basic without username", config: map[string]any{connAuth: authBasic, connPassword: "p"}, wantErr: []string{"basic auth needs a username"}},
 		{name: "bearer without token", config: map[string]any{connAuth: authBearer}, wantErr: []string{"bearer auth needs a token"}},
 		{name: "header without anything", config: map[string]any{connAuth: authHeader},
@@ -35,8 +32,6 @@ func TestValidateConnection(t *testing.T) {
 		{name: "base without scheme", config: map[string]any{connBaseURL: "api.example.com"}, wantErr: []string{"must be an absolute http or https URL"}},
 		{name: "ftp base", config: map[string]any{connBaseURL: "ftp://example.com"}, wantErr: []string{"must be an absolute http or https URL"}},
 		{name: "base password redacted", config: map[string]any{connBaseURL: "ftp://u:hunter2@example.com"}, wantErr: []string{"u:******@"}},
-		{name: "negative rate limit", config: map[string]any{connRateLimit: -1}, wantErr: []string{"rate_limit must not be negative"}},
-		{name: "rate limit not a number", config: map[string]any{connRateLimit: "5/s"}, wantErr: []string{"rate_limit: expected a number"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,24 +44,6 @@ func scalarString(v any) (string, bool) {
 	return "", false
 }
 
-// toFloat reads a decoded number.
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	}
-	return 0, false
-}
-
 // sortedKeys returns m's keys in order, so encoded forms and queries are reproducible.
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))

@@ -1,6 +1,7 @@
 // Package runner executes runs step by step. Each step's result is committed before the
 // next starts, so a run taken over after a crash resumes at its first unfinished step and
-// a finished step never runs again.
+// a finished step never runs again. A step that fails in a retryable way, or asks to wait
+// (core.delay), puts the run to sleep in the database: no goroutine is held meanwhile.
 package runner
 
 import (
@@ -24,8 +25,22 @@ const StepTimeoutDefault = 30 * time.Second
 type Store interface {
 	GetEvent(ctx context.Context, id string) (*store.Event, error)
 	ListStepRuns(ctx context.Context, runID string) ([]store.StepRun, error)
-	SaveStep(ctx context.Context, owner string, st *store.StepRun, nextIndex int, now, leaseUntil time.Time) error
+	SaveStep(ctx context.Context, owner string, st *store.StepRun, nextIndex int, now, leaseUntil time.Time) (bool, error)
+	SuspendRun(ctx context.Context, owner string, st *store.StepRun, runAt, now time.Time) error
+	ReleaseRun(ctx context.Context, owner, runID string, now time.Time) error
 	FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time) error
+}
+
+// Limiter spaces out calls through a connection. Reserve returns how long the caller
+// must wait before its call; zero means go now.
+type Limiter interface {
+	Reserve(conn *connectors.Connection, now time.Time) time.Duration
+}
+
+// Observer hears about finished runs and steps, for metrics. Optional.
+type Observer interface {
+	RunFinished(status string)
+	StepFinished(uses, status string, took time.Duration)
 }
 
 // Config wires a Runner.
@@ -35,14 +50,22 @@ type Config struct {
 	Version func(ctx context.Context, workflowID string, version int) (*workflow.Compiled, error)
 	// Connection returns a connection with its secrets decrypted.
 	Connection func(ctx context.Context, name string) (*connectors.Connection, error)
-	// Owner names this worker in leases.
+	// Limiter applies connections' rate limits. Optional.
+	Limiter  Limiter
+	Observer Observer
+	// Owner names this worker process in leases.
 	Owner string
 	// Lease is how long a claim or a step checkpoint holds the run.
-	Lease  time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	Lease time.Duration
+	// Stopping is closed when the process shuts down: runs stop at the next step
+	// boundary and go back to the queue.
+	Stopping <-chan struct{}
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// NewID returns a new unique id for step records.
 	NewID func() string
+	// Rand returns a float in [0, 1) for backoff jitter. Default math/rand.
+	Rand func() float64
 }
 
 // Runner executes claimed runs.
@@ -59,117 +82,181 @@ func New(cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Rand == nil {
+		cfg.Rand = defaultRand
+	}
 	return &Runner{cfg: cfg, log: cfg.Logger}
 }
 
-// stepFailure is a step error that ends the run.
-type stepFailure struct {
-	stepID string
+// outcome is how a run's execution ended in this claim.
+type outcome struct {
+	status string // final status, or "" when the run was suspended or released
 	err    error
 }
 
-func (e *stepFailure) Error() string { return fmt.Sprintf("step %s: %v", e.stepID, e.err) }
-func (e *stepFailure) Unwrap() error { return e.err }
+// errStopping is the reason a run goes back to the queue at shutdown.
+var errStopping = errors.New("worker shutting down")
 
-// Execute runs a claimed run from its first unfinished step to its end and records the
-// outcome. It returns an error only when the outcome could not be recorded (the database
-// failed or the lease was lost); the run is then left for another claim.
+// Execute runs a claimed run from its first unfinished step until it ends, waits, or
+// the process stops, and records the outcome. It returns an error only when the outcome
+// could not be recorded (the database failed or the lease was lost); the run is then
+// left for another claim.
 func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	log := r.log.With(slog.String("run_id", run.ID), slog.String("workflow_id", run.WorkflowID))
-	status, runErr := r.execute(ctx, run, log)
+	out := r.execute(ctx, run, log)
+	if out.status == "" {
+		return out.err
+	}
 	errText := ""
-	if runErr != nil {
-		errText = runErr.Error()
+	if out.err != nil {
+		errText = out.err.Error()
 	}
-	if status == "" {
-		return runErr
-	}
-	if err := r.cfg.Store.FinishRun(ctx, r.cfg.Owner, run.ID, status, errText, r.cfg.Now()); err != nil {
+	if err := r.cfg.Store.FinishRun(ctx, r.cfg.Owner, run.ID, out.status, errText, r.cfg.Now()); err != nil {
 		return fmt.Errorf("record outcome of run %s: %w", run.ID, err)
 	}
-	if status == store.RunFailed {
+	if r.cfg.Observer != nil {
+		r.cfg.Observer.RunFinished(out.status)
+	}
+	switch out.status {
+	case store.RunFailed:
 		log.Warn("Run failed", slog.String("err", errText))
-	} else {
-		log.Info("Run finished", slog.String("status", status))
+	default:
+		log.Info("Run finished", slog.String("status", out.status))
 	}
 	return nil
 }
 
-// execute returns the final status, or "" with an error when the run must be left
-// unfinished for another attempt.
-func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) (string, error) {
+func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) outcome {
+	if run.CancelRequested {
+		return outcome{status: store.RunCancelled, err: errors.New("cancelled")}
+	}
+	if r.overdue(run) {
+		return outcome{status: store.RunFailed, err: r.overdueError(run)}
+	}
 	wf, err := r.cfg.Version(ctx, run.WorkflowID, run.Version)
 	if err != nil {
 		var invalid *workflow.ValidationError
 		if errors.Is(err, store.ErrNotFound) || errors.As(err, &invalid) {
-			return store.RunFailed, fmt.Errorf("load workflow version %d: %w", run.Version, err)
+			return outcome{status: store.RunFailed, err: fmt.Errorf("load workflow version %d: %w", run.Version, err)}
 		}
-		return "", fmt.Errorf("load workflow version %d of run %s: %w", run.Version, run.ID, err)
+		return outcome{err: fmt.Errorf("load workflow version %d of run %s: %w", run.Version, run.ID, err)}
 	}
-	env, err := r.environment(ctx, run, wf)
+	env, records, err := r.environment(ctx, run, wf)
 	if err != nil {
-		return "", err
+		return outcome{err: err}
 	}
 	// The filter runs in the worker, not at ingress, so the webhook path stays a single
 	// insert; a filtered run is recorded and cheap.
-	if run.StepIndex == 0 && wf.Filter != nil {
+	if run.StepIndex == 0 && len(records) == 0 && wf.Filter != nil {
 		pass, err := wf.Filter.EvalBool(ctx, env)
 		if err != nil {
-			return store.RunFailed, fmt.Errorf("evaluate filter: %w", err)
+			return outcome{status: store.RunFailed, err: fmt.Errorf("evaluate filter: %w", err)}
 		}
 		if !pass {
-			return store.RunFiltered, nil
+			return outcome{status: store.RunFiltered}
 		}
 	}
 	steps := env["steps"].(map[string]any)
 	for i := run.StepIndex; i < len(wf.Steps); i++ {
-		if err := ctx.Err(); err != nil {
-			return "", fmt.Errorf("run %s interrupted before step %d: %w", run.ID, i, err)
-		}
 		cs := &wf.Steps[i]
-		rec, err := r.runStep(ctx, run, cs, env, log)
+		if r.stopping() {
+			return r.release(ctx, run, log)
+		}
+		if r.overdue(run) {
+			return outcome{status: store.RunFailed, err: r.overdueError(run)}
+		}
+		res := r.runStep(ctx, run, cs, env, records[cs.ID], log)
 		if ctx.Err() != nil {
-			// Shutting down mid-step: the step's outcome is unknown, so record nothing and
-			// let the lease expire; another worker repeats the step with the same
-			// idempotency key.
-			return "", fmt.Errorf("run %s interrupted in step %s: %w", run.ID, cs.ID, ctx.Err())
+			// Cancelled mid-step (shutdown grace over): the step's outcome is unknown, so
+			// record nothing; the lease lapses and another worker repeats the step with the
+			// same idempotency key.
+			return outcome{err: fmt.Errorf("run %s interrupted in step %s: %w", run.ID, cs.ID, ctx.Err())}
 		}
-		if err := r.cfg.Store.SaveStep(ctx, r.cfg.Owner, rec, i+1, r.cfg.Now(), r.cfg.Now().Add(r.cfg.Lease)); err != nil {
-			return "", fmt.Errorf("checkpoint run %s: %w", run.ID, err)
+		now := r.cfg.Now()
+		if r.cfg.Observer != nil && res.rec.Status != store.StepWaiting {
+			r.cfg.Observer.StepFinished(cs.Uses, res.rec.Status, time.Duration(res.rec.DurationMS)*time.Millisecond)
 		}
-		steps[cs.ID] = stepEnv(rec)
-		if err != nil && !cs.ContinueOnError {
-			return store.RunFailed, &stepFailure{stepID: cs.ID, err: err}
+		if !res.wakeAt.IsZero() {
+			if err := r.cfg.Store.SuspendRun(ctx, r.cfg.Owner, res.rec, res.wakeAt, now); err != nil {
+				return outcome{err: fmt.Errorf("suspend run %s: %w", run.ID, err)}
+			}
+			log.Info("Run waiting", slog.String("step_id", cs.ID), slog.Time("until", res.wakeAt), slog.String("reason", res.waitReason))
+			return outcome{}
+		}
+		cancel, err := r.cfg.Store.SaveStep(ctx, r.cfg.Owner, res.rec, i+1, now, now.Add(r.cfg.Lease))
+		if err != nil {
+			return outcome{err: fmt.Errorf("checkpoint run %s: %w", run.ID, err)}
+		}
+		steps[cs.ID] = stepEnv(res.rec)
+		if res.err != nil && !cs.ContinueOnError {
+			return outcome{status: store.RunFailed, err: fmt.Errorf("step %s: %w", cs.ID, res.err)}
+		}
+		if cancel && i+1 < len(wf.Steps) {
+			return outcome{status: store.RunCancelled, err: fmt.Errorf("cancelled after step %s", cs.ID)}
 		}
 	}
-	return store.RunSucceeded, nil
+	return outcome{status: store.RunSucceeded}
+}
+
+func (r *Runner) stopping() bool {
+	if r.cfg.Stopping == nil {
+		return false
+	}
+	select {
+	case <-r.cfg.Stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *Runner) release(ctx context.Context, run *store.Run, log *slog.Logger) outcome {
+	if err := r.cfg.Store.ReleaseRun(ctx, r.cfg.Owner, run.ID, r.cfg.Now()); err != nil {
+		return outcome{err: fmt.Errorf("release run %s at shutdown: %w", run.ID, err)}
+	}
+	log.Info("Run released at shutdown")
+	return outcome{err: errStopping}
+}
+
+func (r *Runner) overdue(run *store.Run) bool {
+	return run.DeadlineAt != nil && r.cfg.Now().After(*run.DeadlineAt)
+}
+
+func (r *Runner) overdueError(run *store.Run) error {
+	return fmt.Errorf("run exceeded its maximum duration (deadline %s)", run.DeadlineAt.UTC().Format(time.RFC3339))
 }
 
 // environment builds the expression environment, with the outputs of the steps finished
-// before a takeover read back from the database.
-func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.Compiled) (map[string]any, error) {
+// before a takeover read back from the database. It also returns every step record of
+// the run by step id, so a waiting step knows its attempts so far.
+func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.Compiled) (map[string]any, map[string]*store.StepRun, error) {
 	trig := map[string]any{}
 	if run.EventID != nil {
 		ev, err := r.cfg.Store.GetEvent(ctx, *run.EventID)
 		if err != nil {
-			return nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
+			return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
 		}
 		headers, err := trigger.DecodeHeaders(ev.Headers)
 		if err != nil {
-			return nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
+			return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
 		}
 		wh := trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
 			ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
 		trig = wh.Env()
 	}
 	steps := map[string]any{}
-	if run.StepIndex > 0 {
+	records := map[string]*store.StepRun{}
+	// A fresh run has no step records; only a resumed one needs the query.
+	if run.StepIndex > 0 || run.Attempt > 1 || run.ReplayOf != nil {
 		done, err := r.cfg.Store.ListStepRuns(ctx, run.ID)
 		if err != nil {
-			return nil, fmt.Errorf("load finished steps of run %s: %w", run.ID, err)
+			return nil, nil, fmt.Errorf("load finished steps of run %s: %w", run.ID, err)
 		}
 		for i := range done {
-			steps[done[i].StepID] = stepEnv(&done[i])
+			records[done[i].StepID] = &done[i]
+			if done[i].Status != store.StepWaiting {
+				steps[done[i].StepID] = stepEnv(&done[i])
+			}
 		}
 	}
 	return map[string]any{
@@ -177,7 +264,7 @@ func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.C
 		"steps":    steps,
 		"run":      map[string]any{"id": run.ID, "attempt": int64(run.Attempt)},
 		"workflow": map[string]any{"id": run.WorkflowID, "name": wf.Def.Name, "version": int64(run.Version)},
-	}, nil
+	}, records, nil
 }
 
 func stepEnv(rec *store.StepRun) map[string]any {
@@ -194,44 +281,108 @@ func stepEnv(rec *store.StepRun) map[string]any {
 	return m
 }
 
-// runStep runs one step and returns its record. The error is the step's failure.
-func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, log *slog.Logger) (*store.StepRun, error) {
-	start := r.cfg.Now()
-	rec := &store.StepRun{ID: r.cfg.NewID(), RunID: run.ID, StepID: cs.ID, Position: cs.Index, StartedAt: start}
-	finish := func(status string, input, output any, err error) (*store.StepRun, error) {
+// stepResult is one attempt's record, and what happens next.
+type stepResult struct {
+	rec        *store.StepRun
+	err        error     // the step failed for good (after its last attempt, or permanently)
+	wakeAt     time.Time // non-zero: the run waits until then (retry backoff or delay)
+	waitReason string
+}
+
+// attemptError is one failed attempt, kept in the step's history.
+type attemptError struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Error   string    `json:"error"`
+	RetryAt time.Time `json:"retry_at,omitzero"`
+}
+
+// runStep runs one attempt of a step and decides what follows.
+func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, prev *store.StepRun, log *slog.Logger) stepResult {
+	now := r.cfg.Now()
+	rec := &store.StepRun{ID: r.cfg.NewID(), RunID: run.ID, StepID: cs.ID, Position: cs.Index, StartedAt: now}
+	var history []attemptError
+	if prev != nil {
+		rec.ID, rec.StartedAt, rec.Attempts, rec.DurationMS = prev.ID, prev.StartedAt, prev.Attempts, prev.DurationMS
+		if prev.AttemptErrors != nil {
+			_ = json.Unmarshal([]byte(*prev.AttemptErrors), &history)
+		}
+	}
+	attemptStart := now
+	finish := func(status string, input, output any, err error) stepResult {
 		end := r.cfg.Now()
-		rec.Status, rec.FinishedAt, rec.DurationMS = status, &end, end.Sub(start).Milliseconds()
-		rec.Input = encodeJSON(input)
-		rec.Output = encodeJSON(output)
+		rec.Status, rec.FinishedAt = status, &end
+		rec.DurationMS += end.Sub(attemptStart).Milliseconds()
+		rec.Input, rec.Output = encodeJSON(input), encodeJSON(output)
+		rec.Error = ""
 		if err != nil {
 			rec.Error = err.Error()
 		}
-		return rec, err
+		rec.AttemptErrors = encodeHistory(history)
+		return stepResult{rec: rec, err: err}
 	}
 	if cs.If != nil {
 		ok, err := cs.If.EvalBool(ctx, env)
 		if err != nil {
-			return finish(store.StepFailed, nil, nil, connectors.Permanent(fmt.Errorf("evaluate if: %w", err)))
+			return finish(store.StepFailed, nil, nil, fmt.Errorf("evaluate if: %w", err))
 		}
 		if !ok {
 			return finish(store.StepSkipped, nil, nil, nil)
 		}
 	}
-	rec.Attempts = 1
+	var (
+		input  any
+		output any
+		err    error
+	)
+	waiting := prev != nil && prev.Status == store.StepWaiting && prev.Error == ""
+	if !waiting {
+		rec.Attempts++ // a delay's wake-up is the same attempt, not a new one
+	}
 	if cs.ForEach == nil {
-		input, output, err := r.call(ctx, run, cs, env, cs.ID, log)
-		if err != nil {
-			return finish(store.StepFailed, input, nil, err)
-		}
+		input, output, err = r.call(ctx, run, cs, env, cs.ID, rec, log)
+	} else {
+		input, output, err = r.forEach(ctx, run, cs, env, rec, log)
+	}
+	if until, ok := connectors.WaitTime(err); ok {
+		res := finish(store.StepWaiting, input, nil, nil)
+		res.err, res.wakeAt, res.waitReason = nil, until, "the step asked to wait"
+		rec.FinishedAt = nil
+		return res
+	}
+	if err == nil {
 		return finish(store.StepSucceeded, input, output, nil)
 	}
+	policy := PolicyFor(cs.Retry)
+	end := r.cfg.Now()
+	entry := attemptError{Attempt: rec.Attempts, At: end, Error: err.Error()}
+	if !connectors.IsPermanent(err) && rec.Attempts < policy.MaxAttempts {
+		retryAfter, _ := connectors.RetryDelay(err)
+		entry.RetryAt = end.Add(policy.Wait(rec.Attempts, retryAfter, r.cfg.Rand))
+		history = append(history, entry)
+		res := finish(store.StepWaiting, input, nil, err)
+		rec.FinishedAt = nil
+		res.err, res.wakeAt, res.waitReason = nil, entry.RetryAt, "retry after: "+err.Error()
+		return res
+	}
+	history = append(history, entry)
+	if !connectors.IsPermanent(err) {
+		err = fmt.Errorf("after %d attempts: %w", rec.Attempts, err)
+	}
+	return finish(store.StepFailed, input, nil, err)
+}
+
+// forEach runs the step once per element of its list. A retry repeats every element;
+// each element's call carries its own idempotency key, so receivers that honour it act
+// once per element.
+func (r *Runner) forEach(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, rec *store.StepRun, log *slog.Logger) (any, any, error) {
 	listV, err := cs.ForEach.Eval(ctx, env)
 	if err != nil {
-		return finish(store.StepFailed, nil, nil, connectors.Permanent(fmt.Errorf("evaluate for_each: %w", err)))
+		return nil, nil, connectors.Permanent(fmt.Errorf("evaluate for_each: %w", err))
 	}
 	list, ok := listV.([]any)
 	if !ok && listV != nil {
-		return finish(store.StepFailed, nil, nil, connectors.Permanent(fmt.Errorf("for_each gave %s, expected a list", connectors.JSONTypeOf(listV))))
+		return nil, nil, connectors.Permanent(fmt.Errorf("for_each gave %s, expected a list", connectors.JSONTypeOf(listV)))
 	}
 	inputs := make([]any, 0, len(list))
 	outputs := make([]any, 0, len(list))
@@ -241,18 +392,21 @@ func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.Compi
 			itemEnv[k] = v
 		}
 		itemEnv["item"], itemEnv["index"] = item, int64(i)
-		input, output, err := r.call(ctx, run, cs, itemEnv, fmt.Sprintf("%s:%d", cs.ID, i), log)
+		input, output, err := r.call(ctx, run, cs, itemEnv, fmt.Sprintf("%s:%d", cs.ID, i), rec, log)
 		inputs = append(inputs, input)
 		if err != nil {
-			return finish(store.StepFailed, inputs, outputs, fmt.Errorf("item %d: %w", i, err))
+			if _, waits := connectors.WaitTime(err); waits {
+				return inputs, nil, err
+			}
+			return inputs, nil, fmt.Errorf("item %d: %w", i, err)
 		}
 		outputs = append(outputs, output)
 	}
-	return finish(store.StepSucceeded, inputs, outputs, nil)
+	return inputs, outputs, nil
 }
 
 // call renders a step's inputs and performs its action once.
-func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, key string, log *slog.Logger) (map[string]any, any, error) {
+func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, key string, rec *store.StepRun, log *slog.Logger) (map[string]any, any, error) {
 	rendered, err := cs.With.Render(ctx, env)
 	if err != nil {
 		return nil, nil, connectors.Permanent(fmt.Errorf("render inputs: %w", err))
@@ -266,6 +420,19 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 		conn, err = r.cfg.Connection(ctx, cs.Connection)
 		if err != nil {
 			return input, nil, fmt.Errorf("load connection %s: %w", cs.Connection, err)
+		}
+		if r.cfg.Limiter != nil {
+			if wait := r.cfg.Limiter.Reserve(conn, r.cfg.Now()); wait > 0 {
+				if wait > maxRateWait {
+					// A long wait is spent asleep in the database, not in a worker.
+					return input, nil, connectors.WaitUntil(r.cfg.Now().Add(wait))
+				}
+				select {
+				case <-ctx.Done():
+					return input, nil, ctx.Err()
+				case <-time.After(wait):
+				}
+			}
 		}
 	}
 	action := cs.Action.New()
@@ -287,10 +454,16 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if run.DeadlineAt != nil {
+		var cancelDeadline context.CancelFunc
+		callCtx, cancelDeadline = context.WithDeadline(callCtx, *run.DeadlineAt)
+		defer cancelDeadline()
+	}
 	call := &connectors.Call{
 		RunID:          run.ID,
 		StepID:         cs.ID,
-		Attempt:        1,
+		Attempt:        rec.Attempts,
+		StartedAt:      rec.StartedAt,
 		IdempotencyKey: run.ID + ":" + key,
 		Input:          input,
 		Connection:     conn,
@@ -298,10 +471,29 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 	}
 	output, err := action.Run(callCtx, call)
 	if err != nil {
+		if conn != nil {
+			// Second line of defence: a connector's error text must never carry a secret
+			// into the run record.
+			err = redactedError{err: err, text: conn.Redact(err.Error())}
+		}
 		return input, nil, err
 	}
 	return input, output, nil
 }
+
+// maxRateWait is the longest a worker sleeps for a rate limit; longer waits suspend the
+// run.
+const maxRateWait = 2 * time.Second
+
+// redactedError keeps an error's kind (errors.As still sees through it) while its text
+// has secrets masked.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e redactedError) Error() string { return e.text }
+func (e redactedError) Unwrap() error { return e.err }
 
 func encodeJSON(v any) *string {
 	if v == nil {
@@ -314,4 +506,11 @@ func encodeJSON(v any) *string {
 	}
 	s := string(b)
 	return &s
+}
+
+func encodeHistory(h []attemptError) *string {
+	if len(h) == 0 {
+		return nil
+	}
+	return encodeJSON(h)
 }

@@ -32,6 +32,8 @@ type Workflow struct {
 	Version     int
 	TriggerType string
 	HookToken   string
+	// Concurrency caps the runs executing at once (0: no cap); the claim query reads it.
+	Concurrency int
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -88,6 +90,12 @@ type Run struct {
 	StartedAt  *time.Time
 	FinishedAt *time.Time
 	UpdatedAt  time.Time
+	// CancelRequested asks the worker holding the run to stop at the next step boundary.
+	CancelRequested bool
+	// ReplayOf is the run this one replays.
+	ReplayOf *string
+	// DeadlineAt is when the watchdog fails the run if it has not ended.
+	DeadlineAt *time.Time
 }
 
 // StepRun is the record of one step of one run.
@@ -104,4 +112,6 @@ type StepRun struct {
 	StartedAt  time.Time
 	FinishedAt *time.Time
 	DurationMS int64 `gorm:"column:duration_ms"`
+	// AttemptErrors is a JSON list of the errors of the failed attempts, oldest first.
+	AttemptErrors *string
 }

@@ -32,8 +32,19 @@ const (
 // another worker has taken the run over, and this one must stop.
 var ErrLeaseLost = errors.New("lease lost")
 
+// Step statuses beyond the final ones: a step waits for its retry or its delay.
+const StepWaiting = "waiting"
+
+// ErrDuplicate is returned when an event's dedupe key was already stored for its workflow.
+var ErrDuplicate = errors.New("duplicate delivery")
+
+// notifyChannel is the PostgreSQL channel on which new due runs are announced.
+const notifyChannel = "hookflow_runs"
+
 // CreateEventAndRun stores an event and, when run is not nil, its queued run in one
-// transaction, so a webhook is acknowledged only once both are durable.
+// transaction, so a webhook is acknowledged only once both are durable. An event whose
+// dedupe key its workflow already has is ErrDuplicate, decided by a unique index so that
+// concurrent deliveries cannot both pass.
 func (s *Store) CreateEventAndRun(ctx context.Context, ev *Event, run *Run) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(ev).Error; err != nil {
@@ -42,12 +53,43 @@ func (s *Store) CreateEventAndRun(ctx context.Context, ev *Event, run *Run) erro
 		if run == nil {
 			return nil
 		}
-		return tx.Create(run).Error
+		if err := tx.Create(run).Error; err != nil {
+			return err
+		}
+		return s.notify(tx)
 	})
 	if err != nil {
+		if ev.DedupeKey != nil && isUniqueViolation(err) {
+			return ErrDuplicate
+		}
 		return fmt.Errorf("store event %s of workflow %s: %w", ev.ID, ev.WorkflowID, err)
 	}
 	return nil
+}
+
+// notify announces a due run to every process listening on PostgreSQL; the
+// notification is delivered when tx commits. SQLite processes rely on the in-process
+// wake-up and polling.
+func (s *Store) notify(tx *gorm.DB) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT pg_notify(?, '')", notifyChannel).Error
+}
+
+// OriginalDelivery returns the event stored first with a dedupe key, and the id of the
+// run it started ("" when none).
+func (s *Store) OriginalDelivery(ctx context.Context, workflowID, key string) (*Event, string, error) {
+	var ev Event
+	if err := s.db.WithContext(ctx).Where("workflow_id = ? AND dedupe_key = ?", workflowID, key).Take(&ev).Error; err != nil {
+		return nil, "", fmt.Errorf("find delivery %q of workflow %s: %w", key, workflowID, notFound(err))
+	}
+	var run Run
+	err := s.db.WithContext(ctx).Select("id").Where("event_id = ? AND replay_of IS NULL", ev.ID).Order("id").Limit(1).Take(&run).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, "", fmt.Errorf("find run of event %s: %w", ev.ID, err)
+	}
+	return &ev, run.ID, nil
 }
 
 // GetEvent returns an event by id.
@@ -61,27 +103,48 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
 
 // ClaimRuns leases up to limit due runs to owner until leaseUntil: queued or waiting runs
 // whose run_at has come, and running runs whose lease expired (their worker died). Each
-// claim increments the run's attempt counter.
+// claim increments the run's attempt counter. A workflow's concurrency cap holds: with a
+// cap of 1 a run waits until every earlier run of its workflow has ended, so runs go one
+// at a time in arrival order; with a larger cap, runs with a live lease are counted.
 func (s *Store) ClaimRuns(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]Run, error) {
 	lock := ""
 	if s.dialect == Postgres {
 		// SKIP LOCKED: concurrent claimers on other processes take other rows instead of
 		// queueing behind this one.
-		lock = " FOR UPDATE SKIP LOCKED"
+		lock = " FOR UPDATE OF r SKIP LOCKED"
 	}
 	q := `UPDATE runs SET status = ?, attempt = attempt + 1, lease_owner = ?, lease_until = ?,
 		started_at = COALESCE(started_at, ?), updated_at = ?
-		WHERE id IN (SELECT id FROM runs
-			WHERE (status IN (?, ?) AND run_at <= ?) OR (status = ? AND lease_until < ?)
-			ORDER BY run_at, id LIMIT ?` + lock + `)
+		WHERE id IN (SELECT r.id FROM runs r JOIN workflows w ON w.id = r.workflow_id
+			WHERE ((r.status IN (?, ?) AND r.run_at <= ?) OR (r.status = ? AND r.lease_until < ?))
+			AND (w.concurrency = 0
+				OR (w.concurrency = 1 AND NOT EXISTS (SELECT 1 FROM runs e
+					WHERE e.workflow_id = r.workflow_id AND e.id < r.id AND e.status IN (?, ?, ?)))
+				OR (w.concurrency > 1 AND (SELECT COUNT(*) FROM runs b
+					WHERE b.workflow_id = r.workflow_id AND b.status = ? AND b.lease_until >= ? AND b.id <> r.id) < w.concurrency))
+			ORDER BY r.run_at, r.id LIMIT ?` + lock + `)
 		RETURNING *`
 	var runs []Run
 	err := s.db.WithContext(ctx).Raw(q, RunRunning, owner, leaseUntil, now, now,
-		RunQueued, RunWaiting, now, RunRunning, now, limit).Scan(&runs).Error
+		RunQueued, RunWaiting, now, RunRunning, now,
+		RunQueued, RunWaiting, RunRunning,
+		RunRunning, now,
+		limit).Scan(&runs).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim runs for %s: %w", owner, err)
 	}
 	return runs, nil
+}
+
+// RenewLeases extends every lease owner holds, in one statement: a process heartbeats
+// once for all its runs. It returns how many runs it holds.
+func (s *Store) RenewLeases(ctx context.Context, owner string, until, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&Run{}).Where("lease_owner = ? AND status = ?", owner, RunRunning).
+		Updates(map[string]any{"lease_until": until, "updated_at": now})
+	if res.Error != nil {
+		return 0, fmt.Errorf("renew leases of %s: %w", owner, res.Error)
+	}
+	return res.RowsAffected, nil
 }
 
 // NextRunAt returns when the earliest queued or waiting run is due, or false when there
@@ -99,26 +162,74 @@ func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
 	return r.RunAt, true, nil
 }
 
+// upsertStep writes a step record, replacing the one of an earlier attempt.
+func upsertStep(tx *gorm.DB, st *StepRun) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "run_id"}, {Name: "step_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"status", "attempts", "input", "output", "error", "finished_at", "duration_ms", "attempt_errors"}),
+	}).Create(st).Error
+}
+
 // SaveStep records a step's result and moves the run to nextIndex, in one transaction,
 // provided owner still holds the run's lease. A finished step is thus never lost, and a
-// worker that lost its lease cannot overwrite the new holder's progress.
-func (s *Store) SaveStep(ctx context.Context, owner string, st *StepRun, nextIndex int, now, leaseUntil time.Time) error {
+// worker that lost its lease cannot overwrite the new holder's progress. It reports
+// whether a cancel was requested meanwhile.
+func (s *Store) SaveStep(ctx context.Context, owner string, st *StepRun, nextIndex int, now, leaseUntil time.Time) (cancel bool, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []struct{ CancelRequested bool }
+		if err := tx.Raw(`UPDATE runs SET step_index = ?, updated_at = ?, lease_until = ?
+			WHERE id = ? AND lease_owner = ? AND status = ? RETURNING cancel_requested`,
+			nextIndex, now, leaseUntil, st.RunID, owner, RunRunning).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return ErrLeaseLost
+		}
+		cancel = rows[0].CancelRequested
+		return upsertStep(tx, st)
+	})
+	if err != nil {
+		return false, fmt.Errorf("save step %s of run %s: %w", st.StepID, st.RunID, err)
+	}
+	return cancel, nil
+}
+
+// SuspendRun records a step that waits (a retry's backoff or a delay) and puts the run
+// to sleep until runAt, giving up the lease: no worker holds a waiting run.
+func (s *Store) SuspendRun(ctx context.Context, owner string, st *StepRun, runAt, now time.Time) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", st.RunID, owner, RunRunning).
-			Updates(map[string]any{"step_index": nextIndex, "updated_at": now, "lease_until": leaseUntil})
+			Updates(map[string]any{"status": RunWaiting, "run_at": runAt, "updated_at": now, "lease_owner": nil, "lease_until": nil})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return ErrLeaseLost
 		}
-		return tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "run_id"}, {Name: "step_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"status", "attempts", "input", "output", "error", "finished_at", "duration_ms"}),
-		}).Create(st).Error
+		return upsertStep(tx, st)
 	})
 	if err != nil {
-		return fmt.Errorf("save step %s of run %s: %w", st.StepID, st.RunID, err)
+		return fmt.Errorf("suspend run %s at step %s: %w", st.RunID, st.StepID, err)
+	}
+	return nil
+}
+
+// ReleaseRun gives a run back to the queue, due now, keeping its progress: a worker
+// shutting down hands it to another instead of letting its lease run out.
+func (s *Store) ReleaseRun(ctx context.Context, owner, runID string, now time.Time) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", runID, owner, RunRunning).
+			Updates(map[string]any{"status": RunQueued, "run_at": now, "updated_at": now, "lease_owner": nil, "lease_until": nil})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrLeaseLost
+		}
+		return s.notify(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("release run %s: %w", runID, err)
 	}
 	return nil
 }
@@ -141,6 +252,77 @@ func (s *Store) FinishRun(ctx context.Context, owner, runID, status, errText str
 		return fmt.Errorf("finish run %s as %s: %w", runID, status, ErrLeaseLost)
 	}
 	return nil
+}
+
+// CancelRun stops a run: a queued or waiting one at once, a running one at its next step
+// boundary (its worker sees cancel_requested). It returns the run's status afterwards;
+// a run that had already ended is returned unchanged.
+func (s *Store) CancelRun(ctx context.Context, runID, reason string, now time.Time) (*Run, error) {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Run{}).Where("id = ? AND status IN ?", runID, []string{RunQueued, RunWaiting}).
+			Updates(map[string]any{"status": RunCancelled, "error": reason, "finished_at": now, "updated_at": now,
+				"lease_owner": nil, "lease_until": nil})
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
+		}
+		return tx.Model(&Run{}).Where("id = ? AND status = ?", runID, RunRunning).
+			Updates(map[string]any{"cancel_requested": true, "updated_at": now}).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cancel run %s: %w", runID, err)
+	}
+	return s.getRunWriter(ctx, runID)
+}
+
+// getRunWriter reads a run on the write connection, so it sees the write just made.
+func (s *Store) getRunWriter(ctx context.Context, id string) (*Run, error) {
+	var r Run
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, fmt.Errorf("get run %s: %w", id, notFound(err))
+	}
+	return &r, nil
+}
+
+// CreateRun queues a run, with copies of the step records it starts from (a replay from
+// the failed step keeps the earlier steps' outputs).
+func (s *Store) CreateRun(ctx context.Context, run *Run, steps []StepRun) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(run).Error; err != nil {
+			return err
+		}
+		for i := range steps {
+			if err := tx.Create(&steps[i]).Error; err != nil {
+				return err
+			}
+		}
+		return s.notify(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("create run %s: %w", run.ID, err)
+	}
+	return nil
+}
+
+// FailOverdue fails queued and waiting runs past their deadline: the watchdog's sweep.
+// Running runs are failed by their worker, or by the next one after a takeover.
+func (s *Store) FailOverdue(ctx context.Context, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&Run{}).
+		Where("status IN ? AND deadline_at IS NOT NULL AND deadline_at < ?", []string{RunQueued, RunWaiting}, now).
+		Updates(map[string]any{"status": RunFailed, "error": "run exceeded its maximum duration", "finished_at": now,
+			"updated_at": now})
+	if res.Error != nil {
+		return 0, fmt.Errorf("fail overdue runs: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// GetStepRun returns the record of one step of a run.
+func (s *Store) GetStepRun(ctx context.Context, runID, stepID string) (*StepRun, error) {
+	var st StepRun
+	if err := s.db.WithContext(ctx).Where("run_id = ? AND step_id = ?", runID, stepID).Take(&st).Error; err != nil {
+		return nil, fmt.Errorf("get step %s of run %s: %w", stepID, runID, notFound(err))
+	}
+	return &st, nil
 }
 
 // RunFilter selects runs to list.

@@ -67,6 +67,7 @@ type Store struct {
 	rdb    *gorm.DB
 	closer []*sql.DB
 	log    *slog.Logger
+	url    string // PostgreSQL only, for the LISTEN connection
 }
 
 // Open connects to the database described by cfg. It does not migrate: call Migrate.
@@ -81,7 +82,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		SkipDefaultTransaction: true,
 		PrepareStmt:            false,
 	}
-	s := &Store{log: log}
+	s := &Store{log: log, url: cfg.URL}
 	dsn := cfg.URL
 	switch {
 	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):

@@ -196,9 +196,11 @@ func TestClaimAndFinish(t *testing.T) {
 			Attempts: 1, StartedAt: t0, DurationMS: 5}
 		out := `{"status":200}`
 		step.Output = &out
-		require.NoError(t, s.SaveStep(ctx, "w1", step, 1, t0, t0.Add(time.Minute)))
+		_, err = s.SaveStep(ctx, "w1", step, 1, t0, t0.Add(time.Minute))
+		require.NoError(t, err)
 		// A worker without the lease cannot write.
-		require.ErrorIs(t, s.SaveStep(ctx, "w2", step, 1, t0, t0.Add(time.Minute)), store.ErrLeaseLost)
+		_, err = s.SaveStep(ctx, "w2", step, 1, t0, t0.Add(time.Minute))
+		require.ErrorIs(t, err, store.ErrLeaseLost)
 
 		// The lease expires: another worker takes the run over where it stopped.
 		taken, err := s.ClaimRuns(ctx, "w2", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)

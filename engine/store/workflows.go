@@ -37,6 +37,7 @@ func (s *Store) SaveWorkflowVersion(ctx context.Context, w *Workflow, v *Workflo
 			"enabled":      w.Enabled,
 			"version":      v.Version,
 			"trigger_type": w.TriggerType,
+			"concurrency":  w.Concurrency,
 			"updated_at":   w.UpdatedAt,
 		})
 		if res.Error != nil {

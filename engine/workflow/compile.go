@@ -15,6 +15,8 @@ import (
 type Compiled struct {
 	Def    *Workflow
 	Filter *expr.Program // nil when the workflow has no filter
+	// Dedupe gives a webhook delivery's id; nil when the webhook does not de-duplicate.
+	Dedupe *expr.Program
 	Steps  []CompiledStep
 }
 
@@ -42,7 +44,13 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 	if strings.TrimSpace(w.Name) == "" {
 		errs.add("name", "is required")
 	}
-	compileTrigger(&errs, &w.Trigger)
+	c.Dedupe = compileTrigger(&errs, &w.Trigger)
+	if w.Concurrency < 0 {
+		errs.add("concurrency", "must not be negative")
+	}
+	if w.MaxDuration < 0 {
+		errs.add("max_duration", "must not be negative")
+	}
 	if w.Filter != "" {
 		c.Filter = compileExpr(&errs, "filter", w.Filter)
 	}
@@ -102,7 +110,7 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 	return c, nil
 }
 
-func compileTrigger(errs *errorList, t *Trigger) {
+func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program) {
 	others := map[string]bool{
 		TriggerWebhook:  t.Webhook != nil,
 		TriggerSchedule: t.Schedule != nil,
@@ -117,7 +125,7 @@ func compileTrigger(errs *errorList, t *Trigger) {
 	case TriggerWebhook:
 		wh := t.Webhook
 		if wh == nil {
-			return
+			return nil
 		}
 		seen := map[string]bool{}
 		for i, m := range wh.Methods {
@@ -130,7 +138,7 @@ func compileTrigger(errs *errorList, t *Trigger) {
 			errs.add("trigger.webhook.auth.type", "%q is not supported yet: webhook verification lands with the ingress work (docs/webhooks.md)", wh.Auth.Type)
 		}
 		if wh.Dedupe != "" {
-			errs.add("trigger.webhook.dedupe", "is not supported yet")
+			dedupe = compileExpr(errs, "trigger.webhook.dedupe", wh.Dedupe)
 		}
 		if wh.Response != nil && wh.Response.Mode != "" && wh.Response.Mode != "accepted" {
 			errs.add("trigger.webhook.response.mode", "%q is not supported yet; only \"accepted\" is", wh.Response.Mode)
@@ -138,6 +146,7 @@ func compileTrigger(errs *errorList, t *Trigger) {
 	case TriggerSchedule, TriggerPoll, TriggerManual:
 		errs.add("trigger.type", "%q triggers are not supported yet; use \"webhook\"", t.Type)
 	}
+	return dedupe
 }
 
 func resolveAction(errs *errorList, path, uses string, reg *connectors.Registry) (*connectors.Connector, *connectors.ActionDef) {
@@ -195,11 +204,31 @@ func checkInputs(errs *errorList, path string, with map[string]any, a *connector
 	}
 }
 
+// MaxAttemptsLimit bounds retry.max_attempts.
+const MaxAttemptsLimit = 100
+
 func checkRetry(errs *errorList, path string, r *Retry) {
 	if r == nil {
 		return
 	}
-	errs.add(path, "is not supported yet")
+	if r.MaxAttempts < 0 || r.MaxAttempts > MaxAttemptsLimit {
+		errs.add(path+".max_attempts", "must be between 1 and %d", MaxAttemptsLimit)
+	}
+	if r.Initial < 0 {
+		errs.add(path+".initial", "must not be negative")
+	}
+	if r.Max < 0 {
+		errs.add(path+".max", "must not be negative")
+	}
+	if r.Initial > 0 && r.Max > 0 && r.Initial > r.Max {
+		errs.add(path+".initial", "%s is longer than max %s", r.Initial.Std(), r.Max.Std())
+	}
+	if r.Multiplier != 0 && r.Multiplier < 1 {
+		errs.add(path+".multiplier", "must be at least 1")
+	}
+	if r.Jitter < 0 || r.Jitter > 1 {
+		errs.add(path+".jitter", "must be between 0 and 1")
+	}
 }
 
 func compileExpr(errs *errorList, path, src string) *expr.Program {

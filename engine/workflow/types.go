@@ -18,6 +18,10 @@ type Workflow struct {
 	Trigger     Trigger `json:"trigger" doc:"What starts a run." required:"true"`
 	Filter      string  `json:"filter,omitempty" doc:"An expression; when false the run ends as filtered." format:"expression"`
 	Steps       []Step  `json:"steps" doc:"The actions, run in order." required:"true"`
+	// Concurrency caps the runs of this workflow executing at once; 1 runs them one at a
+	// time in the order their events arrived (to respect a CRM's limits, say).
+	Concurrency int      `json:"concurrency,omitempty" doc:"Most runs of this workflow executing at once; 1 runs them one at a time, in arrival order. Default 0: no cap."`
+	MaxDuration Duration `json:"max_duration,omitempty" doc:"Longest a run may take from its event to its end, waits and retries included; past it the run fails. Default 24h."`
 }
 
 // IsEnabled reports whether triggers start runs (true unless "enabled" is false).

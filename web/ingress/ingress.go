@@ -49,6 +49,9 @@ func (h *Handler) Receive(c *gin.Context) {
 		Body:     body,
 	})
 	switch {
+	case err == nil && res.Duplicate:
+		// A repeated delivery: the sender sees the first delivery's ids and stops retrying.
+		c.JSON(http.StatusOK, res)
 	case err == nil:
 		c.JSON(http.StatusAccepted, res)
 	case errors.Is(err, engine.ErrNotFound):

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/web"
+)
+
+// WorkerAddrDefault is the health and metrics address of `hookflow worker`; it differs
+// from serve's so both can run on one host unconfigured.
+const WorkerAddrDefault = ":8081"
+
+func newWorkerCommand(opts *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run workers only: claim and execute runs; serve /healthz, /readyz and /metrics",
+		Long: "Run workers only. Any number of workers and servers can share one PostgreSQL database " +
+			"(HOOKFLOW_DATABASE_URL): each run is claimed by one worker at a time, and a crashed " +
+			"worker's runs are taken over when its leases expire.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Workers < 1 {
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be at least 1 for a worker, got %d", opts.Workers)}
+			}
+			return runProcess(cmd, opts, "Hookflow worker ready", func(eng *engine.Engine, log *slog.Logger) http.Handler {
+				return web.NewOps(eng, log)
+			}, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Addr, "addr", env("HOOKFLOW_ADDR", WorkerAddrDefault), "listen address of the health and metrics endpoints [HOOKFLOW_ADDR]")
+	f.IntVar(&opts.Workers, "workers", envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once [HOOKFLOW_WORKERS]")
+	return cmd
+}

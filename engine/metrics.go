@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the engine's Prometheus series. Each engine has its own registry, so tests
+// that open many engines in one process do not collide.
+type metrics struct {
+	reg          *prometheus.Registry
+	webhooks     *prometheus.CounterVec
+	runsFinished *prometheus.CounterVec
+	runsClaimed  prometheus.Counter
+	steps        *prometheus.CounterVec
+	stepDuration *prometheus.HistogramVec
+	inFlight     prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_webhooks_total", Help: "Webhook requests by outcome.",
+		}, []string{"outcome"}),
+		runsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_runs_finished_total", Help: "Runs ended by this process, by final status.",
+		}, []string{"status"}),
+		runsClaimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookflow_runs_claimed_total", Help: "Runs claimed by this process's workers (takeovers and resumptions included).",
+		}),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_steps_total", Help: "Steps ended by this process, by action and status.",
+		}, []string{"uses", "status"}),
+		stepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "hookflow_step_duration_seconds", Help: "Time spent in steps' attempts, by action.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"uses"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookflow_runs_in_flight", Help: "Runs this process is executing now.",
+		}),
+	}
+	m.reg.MustRegister(m.webhooks, m.runsFinished, m.runsClaimed, m.steps, m.stepDuration, m.inFlight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// RunFinished implements runner.Observer.
+func (m *metrics) RunFinished(status string) { m.runsFinished.WithLabelValues(status).Inc() }
+
+// StepFinished implements runner.Observer.
+func (m *metrics) StepFinished(uses, status string, took time.Duration) {
+	m.steps.WithLabelValues(uses, status).Inc()
+	m.stepDuration.WithLabelValues(uses).Observe(took.Seconds())
+}
+
+// MetricsHandler serves the engine's metrics in the Prometheus text format.
+func (e *Engine) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(e.metrics.reg, promhttp.HandlerOpts{})
+}

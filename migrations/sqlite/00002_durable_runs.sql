@@ -1,0 +1,21 @@
+-- +goose Up
+-- Runs learn cancellation, replay lineage and a deadline (the watchdog); steps keep the
+-- error of every attempt; workflows carry their concurrency cap for the claim query.
+ALTER TABLE runs ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN replay_of TEXT;
+ALTER TABLE runs ADD COLUMN deadline_at DATETIME;
+ALTER TABLE step_runs ADD COLUMN attempt_errors TEXT;
+ALTER TABLE workflows ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 0;
+-- Deduplication is a unique index, not a read-then-write: concurrent deliveries of one id
+-- cannot both insert. NULL keys (no dedupe) never collide.
+CREATE UNIQUE INDEX events_dedupe ON events (workflow_id, dedupe_key);
+CREATE INDEX runs_lease ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
+
+-- +goose Down
+DROP INDEX runs_lease;
+DROP INDEX events_dedupe;
+ALTER TABLE workflows DROP COLUMN concurrency;
+ALTER TABLE step_runs DROP COLUMN attempt_errors;
+ALTER TABLE runs DROP COLUMN deadline_at;
+ALTER TABLE runs DROP COLUMN replay_of;
+ALTER TABLE runs DROP COLUMN cancel_requested;
