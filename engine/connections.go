@@ -171,11 +171,12 @@ func (e *Engine) checkConnection(in ConnectionInput, existingSecrets map[string]
 		add("connector", "unknown connector %q; known: %s", in.Connector, strings.Join(names, ", "))
 		return nil, &workflow.ValidationError{Errors: problems}
 	}
+	spec := c.Spec()
 	fields := map[string]*connectors.Field{}
 	var names []string
-	for i := range c.Connection {
-		fields[c.Connection[i].Name] = &c.Connection[i]
-		names = append(names, c.Connection[i].Name)
+	for i := range spec.Connection {
+		fields[spec.Connection[i].Name] = &spec.Connection[i]
+		names = append(names, spec.Connection[i].Name)
 	}
 	merged := map[string]any{}
 	for k, v := range existingSecrets {
@@ -203,7 +204,7 @@ func (e *Engine) checkConnection(in ConnectionInput, existingSecrets map[string]
 		}
 		merged[k] = v
 	}
-	for _, f := range c.Connection {
+	for _, f := range spec.Connection {
 		if v, ok := merged[f.Name]; f.Required && (!ok || v == "") {
 			add("config."+f.Name, "is required")
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -45,6 +46,7 @@ type Options struct {
 	AdminEmail    string
 	AdminPassword string
 	Workers       int
+	Lease         time.Duration
 	LogFormat     string
 	LogLevel      string
 }
@@ -120,6 +122,21 @@ func envInt(name string, def int) int {
 	return def
 }
 
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// addWorkerFlags adds the flags of processes that run workers.
+func (o *Options) addWorkerFlags(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&o.Lease, "lease", envDuration("HOOKFLOW_LEASE", engine.LeaseDefault),
+		"how long a claimed run stays with a silent worker before another takes it over; live workers renew it [HOOKFLOW_LEASE]")
+}
+
 func (o *Options) logger(stderr io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
@@ -141,6 +158,7 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		DatabaseURL: o.DatabaseURL,
 		SecretKey:   o.SecretKey,
 		Workers:     o.Workers,
+		Lease:       o.Lease,
 		Logger:      log,
 	}
 }

@@ -31,6 +31,8 @@ type Options struct {
 	Registry *connectors.Registry
 	// NoStart leaves the workers stopped.
 	NoStart bool
+	// Configure adjusts the engine config before opening (clock, lease, ...).
+	Configure func(*engine.Config)
 }
 
 // Engine is a test engine with what it was opened on.
@@ -53,7 +55,7 @@ func New(t testing.TB, d store.Dialect, opts Options) *Engine {
 	if opts.Workers == 0 {
 		opts.Workers = 2
 	}
-	eng, err := engine.Open(context.Background(), engine.Config{
+	cfg := engine.Config{
 		DataDir:      opts.DataDir,
 		DatabaseURL:  opts.DatabaseURL,
 		SecretKey:    SecretKey,
@@ -61,7 +63,11 @@ func New(t testing.TB, d store.Dialect, opts Options) *Engine {
 		Registry:     opts.Registry,
 		PollInterval: 50 * time.Millisecond,
 		Logger:       Logger(t),
-	})
+	}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	eng, err := engine.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open engine on %s: %v", d, err)
 	}
@@ -113,6 +119,49 @@ func WaitRun(t testing.TB, eng *engine.Engine, runID string) *engine.Run {
 			t.Fatalf("run %s still %s after 20s", runID, r.Status)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Clock is a settable clock for tests: engines read it instead of the wall clock, so a
+// test moves time forward rather than sleeping.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t.UTC()} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// WaitStatus waits until a run has the given status, within a generous bound.
+func WaitStatus(t testing.TB, eng *engine.Engine, runID, status string) *engine.Run {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r, err := eng.GetRun(context.Background(), runID)
+		if err != nil {
+			t.Fatalf("get run %s: %v", runID, err)
+		}
+		if r.Status == status {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s is %s, not %s, after 20s (error %q)", runID, r.Status, status, r.Error)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

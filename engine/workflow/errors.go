@@ -31,7 +31,7 @@ func (e *ValidationError) Error() string {
 	for i, fe := range e.Errors {
 		lines[i] = fe.String()
 	}
-	return "invalid workflow: " + strings.Join(lines, "; ")
+	return "validation failed: " + strings.Join(lines, "; ")
 }
 
 type errorList struct {
