@@ -28,7 +28,7 @@ type Store interface {
 	SaveStep(ctx context.Context, owner string, st *store.StepRun, nextIndex int, now, leaseUntil time.Time) (bool, error)
 	SuspendRun(ctx context.Context, owner string, st *store.StepRun, runAt, now time.Time) error
 	ReleaseRun(ctx context.Context, owner, runID string, now time.Time) error
-	FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time) error
+	FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time, last *store.StepRun) error
 }
 
 // Limiter spaces out calls through a connection. Reserve returns how long the caller
@@ -92,6 +92,8 @@ func New(cfg Config) *Runner {
 type outcome struct {
 	status string // final status, or "" when the run was suspended or released
 	err    error
+	// last is the final step's record, saved with the outcome in one transaction.
+	last *store.StepRun
 }
 
 // errStopping is the reason a run goes back to the queue at shutdown.
@@ -111,7 +113,7 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	if out.err != nil {
 		errText = out.err.Error()
 	}
-	if err := r.cfg.Store.FinishRun(ctx, r.cfg.Owner, run.ID, out.status, errText, r.cfg.Now()); err != nil {
+	if err := r.cfg.Store.FinishRun(ctx, r.cfg.Owner, run.ID, out.status, errText, r.cfg.Now(), out.last); err != nil {
 		return fmt.Errorf("record outcome of run %s: %w", run.ID, err)
 	}
 	if r.cfg.Observer != nil {
@@ -121,7 +123,8 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	case store.RunFailed:
 		log.Warn("Run failed", slog.String("err", errText))
 	default:
-		log.Info("Run finished", slog.String("status", out.status))
+		// Debug: at thousands of runs a second an info line each would drown the log.
+		log.Debug("Run finished", slog.String("status", out.status))
 	}
 	return nil
 }
@@ -180,18 +183,21 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 			if err := r.cfg.Store.SuspendRun(ctx, r.cfg.Owner, res.rec, res.wakeAt, now); err != nil {
 				return outcome{err: fmt.Errorf("suspend run %s: %w", run.ID, err)}
 			}
-			log.Info("Run waiting", slog.String("step_id", cs.ID), slog.Time("until", res.wakeAt), slog.String("reason", res.waitReason))
+			log.Debug("Run waiting", slog.String("step_id", cs.ID), slog.Time("until", res.wakeAt), slog.String("reason", res.waitReason))
 			return outcome{}
+		}
+		if res.err != nil && !cs.ContinueOnError {
+			return outcome{status: store.RunFailed, err: fmt.Errorf("step %s: %w", cs.ID, res.err), last: res.rec}
+		}
+		if i == len(wf.Steps)-1 {
+			return outcome{status: store.RunSucceeded, last: res.rec}
 		}
 		cancel, err := r.cfg.Store.SaveStep(ctx, r.cfg.Owner, res.rec, i+1, now, now.Add(r.cfg.Lease))
 		if err != nil {
 			return outcome{err: fmt.Errorf("checkpoint run %s: %w", run.ID, err)}
 		}
 		steps[cs.ID] = stepEnv(res.rec)
-		if res.err != nil && !cs.ContinueOnError {
-			return outcome{status: store.RunFailed, err: fmt.Errorf("step %s: %w", cs.ID, res.err)}
-		}
-		if cancel && i+1 < len(wf.Steps) {
+		if cancel {
 			return outcome{status: store.RunCancelled, err: fmt.Errorf("cancelled after step %s", cs.ID)}
 		}
 	}

@@ -102,35 +102,46 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
 }
 
 // ClaimRuns leases up to limit due runs to owner until leaseUntil: queued or waiting runs
-// whose run_at has come, and running runs whose lease expired (their worker died). Each
+// whose run_at has come, then running runs whose lease expired (their worker died). Each
 // claim increments the run's attempt counter. A workflow's concurrency cap holds: with a
 // cap of 1 a run waits until every earlier run of its workflow has ended, so runs go one
 // at a time in arrival order; with a larger cap, runs with a live lease are counted.
 func (s *Store) ClaimRuns(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]Run, error) {
+	runs, err := s.claim(ctx, owner, now, leaseUntil, limit,
+		"r.status IN ('queued', 'waiting') AND r.run_at <= ?", "r.run_at, r.id")
+	if err != nil || len(runs) == limit {
+		return runs, err
+	}
+	// Takeovers come second and only when the batch has room: they are rare, and their
+	// index is empty while every worker is alive.
+	taken, err := s.claim(ctx, owner, now, leaseUntil, limit-len(runs),
+		"r.status = 'running' AND r.lease_until < ?", "r.lease_until")
+	return append(runs, taken...), err
+}
+
+func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, due, order string) ([]Run, error) {
 	lock := ""
 	if s.dialect == Postgres {
 		// SKIP LOCKED: concurrent claimers on other processes take other rows instead of
 		// queueing behind this one.
 		lock = " FOR UPDATE OF r SKIP LOCKED"
 	}
-	q := `UPDATE runs SET status = ?, attempt = attempt + 1, lease_owner = ?, lease_until = ?,
+	// The status literals match the partial indexes of migrations/*/00002 (runs_ready,
+	// runs_expiring, runs_open), so the planner walks them in order and stops early.
+	q := `UPDATE runs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ?,
 		started_at = COALESCE(started_at, ?), updated_at = ?
 		WHERE id IN (SELECT r.id FROM runs r JOIN workflows w ON w.id = r.workflow_id
-			WHERE ((r.status IN (?, ?) AND r.run_at <= ?) OR (r.status = ? AND r.lease_until < ?))
+			WHERE ` + due + `
 			AND (w.concurrency = 0
 				OR (w.concurrency = 1 AND NOT EXISTS (SELECT 1 FROM runs e
-					WHERE e.workflow_id = r.workflow_id AND e.id < r.id AND e.status IN (?, ?, ?)))
+					WHERE e.workflow_id = r.workflow_id AND e.id < r.id AND e.status IN ('queued', 'waiting', 'running')))
 				OR (w.concurrency > 1 AND (SELECT COUNT(*) FROM runs b
-					WHERE b.workflow_id = r.workflow_id AND b.status = ? AND b.lease_until >= ? AND b.id <> r.id) < w.concurrency))
-			ORDER BY r.run_at, r.id LIMIT ?` + lock + `)
+					WHERE b.workflow_id = r.workflow_id AND b.status IN ('queued', 'waiting', 'running') AND b.status = 'running'
+					AND b.lease_until >= ? AND b.id <> r.id) < w.concurrency))
+			ORDER BY ` + order + ` LIMIT ?` + lock + `)
 		RETURNING *`
 	var runs []Run
-	err := s.db.WithContext(ctx).Raw(q, RunRunning, owner, leaseUntil, now, now,
-		RunQueued, RunWaiting, now, RunRunning, now,
-		RunQueued, RunWaiting, RunRunning,
-		RunRunning, now,
-		limit).Scan(&runs).Error
-	if err != nil {
+	if err := s.db.WithContext(ctx).Raw(q, owner, leaseUntil, now, now, now, now, limit).Scan(&runs).Error; err != nil {
 		return nil, fmt.Errorf("claim runs for %s: %w", owner, err)
 	}
 	return runs, nil
@@ -151,7 +162,7 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, until, now time.T
 // is none. Workers sleep until then instead of polling.
 func (s *Store) NextRunAt(ctx context.Context) (time.Time, bool, error) {
 	var r Run
-	err := s.rdb.WithContext(ctx).Select("run_at").Where("status IN ?", []string{RunQueued, RunWaiting}).
+	err := s.rdb.WithContext(ctx).Select("run_at").Where("status IN ('queued', 'waiting')").
 		Order("run_at").Limit(1).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return time.Time{}, false, nil
@@ -234,9 +245,26 @@ func (s *Store) ReleaseRun(ctx context.Context, owner, runID string, now time.Ti
 	return nil
 }
 
-// FinishRun ends a run with a final status, provided owner still holds its lease.
-func (s *Store) FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time) error {
-	res := s.db.WithContext(ctx).Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", runID, owner, RunRunning).
+// FinishRun ends a run with a final status, provided owner still holds its lease. When
+// last is not nil, the run's last step record is written in the same transaction: one
+// commit instead of two for the common end of a run.
+func (s *Store) FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time, last *StepRun) error {
+	if last == nil {
+		return finishRun(s.db.WithContext(ctx), owner, runID, status, errText, now)
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := finishRun(tx, owner, runID, status, errText, now); err != nil {
+			return err
+		}
+		if err := upsertStep(tx, last); err != nil {
+			return fmt.Errorf("save last step %s of run %s: %w", last.StepID, runID, err)
+		}
+		return nil
+	})
+}
+
+func finishRun(db *gorm.DB, owner, runID, status, errText string, now time.Time) error {
+	res := db.Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", runID, owner, RunRunning).
 		Updates(map[string]any{
 			"status":      status,
 			"error":       errText,

@@ -209,8 +209,8 @@ func TestClaimAndFinish(t *testing.T) {
 		require.Equal(t, due.ID, taken[0].ID)
 		require.Equal(t, 1, taken[0].StepIndex)
 		require.Equal(t, 2, taken[0].Attempt)
-		require.ErrorIs(t, s.FinishRun(ctx, "w1", due.ID, store.RunSucceeded, "", t0), store.ErrLeaseLost)
-		require.NoError(t, s.FinishRun(ctx, "w2", due.ID, store.RunSucceeded, "", t0.Add(2*time.Minute)))
+		require.ErrorIs(t, s.FinishRun(ctx, "w1", due.ID, store.RunSucceeded, "", t0, nil), store.ErrLeaseLost)
+		require.NoError(t, s.FinishRun(ctx, "w2", due.ID, store.RunSucceeded, "", t0.Add(2*time.Minute), &store.StepRun{ID: newID(), RunID: due.ID, StepID: "b", Position: 1, Status: store.StepSucceeded, Attempts: 1, StartedAt: t0}))
 
 		got, err := s.GetRun(ctx, due.ID)
 		require.NoError(t, err)
@@ -219,8 +219,9 @@ func TestClaimAndFinish(t *testing.T) {
 		require.NotNil(t, got.FinishedAt)
 		steps, err := s.ListStepRuns(ctx, due.ID)
 		require.NoError(t, err)
-		require.Len(t, steps, 1)
+		require.Len(t, steps, 2, "the last step is saved with the outcome")
 		require.JSONEq(t, out, *steps[0].Output)
+		require.Equal(t, "b", steps[1].StepID)
 
 		runs, err := s.ListRuns(ctx, store.RunFilter{WorkflowID: w.ID, Status: store.RunQueued, Limit: 10})
 		require.NoError(t, err)

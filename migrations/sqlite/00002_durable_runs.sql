@@ -10,8 +10,18 @@ ALTER TABLE workflows ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 0;
 -- cannot both insert. NULL keys (no dedupe) never collide.
 CREATE UNIQUE INDEX events_dedupe ON events (workflow_id, dedupe_key);
 CREATE INDEX runs_lease ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
+-- The claim query walks these partial indexes in order and stops after a batch, however
+-- long the history of finished runs grows.
+DROP INDEX runs_due;
+CREATE INDEX runs_ready ON runs (run_at, id) WHERE status IN ('queued', 'waiting');
+CREATE INDEX runs_expiring ON runs (lease_until) WHERE status = 'running';
+CREATE INDEX runs_open ON runs (workflow_id, id) WHERE status IN ('queued', 'waiting', 'running');
 
 -- +goose Down
+DROP INDEX runs_open;
+DROP INDEX runs_expiring;
+DROP INDEX runs_ready;
+CREATE INDEX runs_due ON runs (status, run_at);
 DROP INDEX runs_lease;
 DROP INDEX events_dedupe;
 ALTER TABLE workflows DROP COLUMN concurrency;
