@@ -9,6 +9,7 @@ import (
 // Markdown renders a connector's reference page from its spec, the source of
 // docs/connectors/<name>.md. Regenerate the pages with `make generate`.
 func Markdown(c *Connector) string {
+	spec := c.Spec()
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!-- Generated from the %s connector's spec by `make generate`. Do not edit. -->\n\n", c.Name)
 	fmt.Fprintf(&b, "# %s (`%s`)\n\n", c.Title, c.Name)
@@ -17,7 +18,7 @@ func Markdown(c *Connector) string {
 	}
 	b.WriteString("## Connection\n\n")
 	switch {
-	case len(c.Connection) == 0:
+	case len(spec.Connection) == 0:
 		b.WriteString("This connector takes no connection.\n\n")
 	default:
 		if c.ConnectionRequired {
@@ -26,9 +27,9 @@ func Markdown(c *Connector) string {
 			b.WriteString("A connection is optional.\n\n")
 		}
 		b.WriteString("Secret settings are encrypted at rest and never returned by the API.\n\n")
-		fieldTable(&b, c.Connection, true)
+		fieldTable(&b, spec.Connection, true)
 		example := map[string]any{}
-		for _, f := range c.Connection {
+		for _, f := range spec.Connection {
 			switch {
 			case len(f.Examples) > 0:
 				example[f.Name] = f.Examples[0]

@@ -71,7 +71,7 @@ func (e *Engine) UpdateConnection(ctx context.Context, name string, in Connectio
 	if in.Connector == "" {
 		in.Connector = row.Connector
 	}
-	old, err := e.openSecrets(row)
+	old, err := e.keptSecrets(row, in.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +265,39 @@ func (e *Engine) sealConnection(row *store.Connection, c *connectors.Connector, 
 	}
 	row.Config, row.Secrets = string(pb), string(sb)
 	return nil
+}
+
+// keptSecrets decrypts the stored secrets an update leaves in place. Secrets the update
+// replaces or clears are not decrypted, so a connection whose key was lost can still be
+// repaired by sending its secrets again.
+func (e *Engine) keptSecrets(row *store.Connection, config map[string]any) (map[string]string, error) {
+	var sealed map[string]string
+	if err := json.Unmarshal([]byte(row.Secrets), &sealed); err != nil {
+		return nil, fmt.Errorf("decode secrets of connection %s: %w", row.Name, err)
+	}
+	out := map[string]string{}
+	var problems []workflow.FieldError
+	for k, v := range sealed {
+		if _, replaced := config[k]; replaced {
+			continue
+		}
+		box, err := e.secretBox()
+		if err != nil {
+			return nil, err
+		}
+		plain, err := box.Open(v)
+		if err != nil {
+			problems = append(problems, workflow.FieldError{Path: "config." + k,
+				Message: "the stored value cannot be decrypted with the current secret key; send it again"})
+			continue
+		}
+		out[k] = plain
+	}
+	if len(problems) > 0 {
+		sort.Slice(problems, func(i, j int) bool { return problems[i].Path < problems[j].Path })
+		return nil, &workflow.ValidationError{Errors: problems}
+	}
+	return out, nil
 }
 
 func (e *Engine) openSecrets(row *store.Connection) (map[string]string, error) {

@@ -425,6 +425,8 @@ func TestWatchdogFailsOverdueRuns(t *testing.T) {
 		r = enginetest.WaitRun(t, eng.Engine, runID)
 		require.Equal(t, engine.RunFailed, r.Status)
 		require.Contains(t, r.Error, "maximum duration")
+		require.Len(t, r.Steps, 1)
+		require.Equal(t, "failed", r.Steps[0].Status, "the step it waited in ends with it")
 	})
 }
 

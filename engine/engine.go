@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -360,9 +361,23 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrConflict     = errors.New("conflict")
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrMethodNotAllowed is returned by Ingest for a method the webhook does not accept.
+	// ErrMethodNotAllowed is returned (as *MethodError) by Ingest for a method the
+	// webhook does not accept.
 	ErrMethodNotAllowed = errors.New("method not allowed")
 )
+
+// MethodError says which methods a webhook accepts.
+type MethodError struct {
+	Method  string
+	Allowed []string
+}
+
+func (e *MethodError) Error() string {
+	return fmt.Sprintf("method %s not allowed (accepted: %s)", e.Method, strings.Join(e.Allowed, ", "))
+}
+
+// Is makes errors.Is(err, ErrMethodNotAllowed) true.
+func (e *MethodError) Is(target error) bool { return target == ErrMethodNotAllowed }
 
 // translate maps store errors onto the engine's.
 func translate(err error) error {

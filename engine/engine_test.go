@@ -250,6 +250,28 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 	})
 }
 
+// TestLostSecretKey: after the key changes, a connection's old secrets cannot be read;
+// an update that sends them again repairs the connection instead of failing on them.
+func TestLostSecretKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := storetest.URL(t, store.SQLite)
+	first := enginetest.New(t, store.SQLite, enginetest.Options{DatabaseURL: url, Workers: -1})
+	_, err := first.CreateConnection(ctx, engine.ConnectionInput{Name: "crm", Connector: "http",
+		Config: map[string]any{"auth": "bearer", "token": "old-secret"}})
+	require.NoError(t, err)
+	require.NoError(t, first.Close())
+
+	other, err := engine.Open(ctx, engine.Config{DatabaseURL: url, DataDir: t.TempDir(), Workers: -1,
+		SecretKey: "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"})
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.UpdateConnection(ctx, "crm", engine.ConnectionInput{Config: map[string]any{"auth": "bearer"}})
+	require.ErrorContains(t, err, "cannot be decrypted with the current secret key")
+	_, err = other.UpdateConnection(ctx, "crm", engine.ConnectionInput{Config: map[string]any{"auth": "bearer", "token": "new-secret"}})
+	require.NoError(t, err, "sending the secret again repairs the connection")
+}
+
 func TestEnsureAdminAndTokens(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

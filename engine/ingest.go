@@ -55,7 +55,7 @@ func (e *Engine) Ingest(ctx context.Context, token string, req IngestRequest) (*
 		methods = wh.Methods
 	}
 	if !slices.Contains(methods, req.Method) {
-		return nil, fmt.Errorf("%w: %s (accepted: %v)", ErrMethodNotAllowed, req.Method, methods)
+		return nil, &MethodError{Method: req.Method, Allowed: methods}
 	}
 	now := e.cfg.Now()
 	headers := trigger.FlattenHeaders(req.Header)

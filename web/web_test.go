@@ -185,6 +185,9 @@ func TestScenarios(t *testing.T) {
 			BeforeTest:     createHook(validWorkflow),
 			URLFunc:        func(testing.TB, *webtest.App) string { return hook },
 			ExpectedStatus: 405, ExpectedEvents: webtest.Count(0),
+			AfterTest: func(t testing.TB, _ *webtest.App, res *webtest.Response) {
+				require.Equal(t, "POST", res.Header.Get("Allow"))
+			},
 		},
 		{
 			Name: "disabled workflow's hook is unknown", Method: http.MethodPost, NoAuth: true, Body: `{}`,

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +51,16 @@ type Options struct {
 	Lease         time.Duration
 	LogFormat     string
 	LogLevel      string
+	// envErrs are environment variables that did not parse, by name; commands refuse to
+	// run on them rather than silently fall back to a default.
+	envErrs map[string]error
+}
+
+func (o *Options) badEnv(name string, err error) {
+	if o.envErrs == nil {
+		o.envErrs = map[string]error{}
+	}
+	o.envErrs[name] = err
 }
 
 // Main runs the CLI with args and returns the process exit code.
@@ -89,6 +101,16 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if len(opts.envErrs) > 0 {
+			errs := make([]error, 0, len(opts.envErrs))
+			for _, name := range slices.Sorted(maps.Keys(opts.envErrs)) {
+				errs = append(errs, opts.envErrs[name])
+			}
+			return &ExitError{Code: ExitUsage, Err: errors.Join(errs...)}
+		}
+		return nil
+	}
 	f := root.PersistentFlags()
 	f.StringVar(&opts.DataDir, "data-dir", env("HOOKFLOW_DATA_DIR", engine.DataDirDefault), "data directory: SQLite database and generated secret key [HOOKFLOW_DATA_DIR]")
 	f.StringVar(&opts.DatabaseURL, "database-url", env("HOOKFLOW_DATABASE_URL", ""), "postgres://... URL, or a SQLite file path; default SQLite in the data dir [HOOKFLOW_DATABASE_URL]")
@@ -113,27 +135,35 @@ func env(name, def string) string {
 	return def
 }
 
-func envInt(name string, def int) int {
-	if v, ok := os.LookupEnv(name); ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-			return n
-		}
+func (o *Options) envInt(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		o.badEnv(name, fmt.Errorf("%s=%q is not a whole number", name, v))
+		return def
+	}
+	return n
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(name); ok {
-		if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil {
-			return d
-		}
+func (o *Options) envDuration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
 	}
-	return def
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		o.badEnv(name, fmt.Errorf("%s=%q is not a duration such as 30s or 2m", name, v))
+		return def
+	}
+	return d
 }
 
 // addWorkerFlags adds the flags of processes that run workers.
 func (o *Options) addWorkerFlags(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&o.Lease, "lease", envDuration("HOOKFLOW_LEASE", engine.LeaseDefault),
+	cmd.Flags().DurationVar(&o.Lease, "lease", o.envDuration("HOOKFLOW_LEASE", engine.LeaseDefault),
 		"how long a claimed run stays with a silent worker before another takes it over; live workers renew it [HOOKFLOW_LEASE]")
 }
 

@@ -109,6 +109,16 @@ func TestJSONLogs(t *testing.T) {
 	}
 }
 
+func TestBadEnvironment(t *testing.T) {
+	t.Setenv("HOOKFLOW_WORKERS", "many")
+	t.Setenv("HOOKFLOW_LEASE", "soon")
+	code, _, errOut := runCLI(t, "--data-dir", t.TempDir(), "migrate")
+	require.Equal(t, ExitUsage, code)
+	require.Contains(t, errOut, `HOOKFLOW_WORKERS="many" is not a whole number`)
+	require.Contains(t, errOut, `HOOKFLOW_LEASE="soon" is not a duration`)
+	require.Equal(t, 1, strings.Count(errOut, "HOOKFLOW_WORKERS"), "each problem once")
+}
+
 func TestBadLogSettings(t *testing.T) {
 	t.Parallel()
 	code, _, errOut := runCLI(t, "--data-dir", t.TempDir(), "--log-format", "xml", "migrate")

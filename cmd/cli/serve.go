@@ -34,7 +34,7 @@ func newServeCommand(opts *Options) *cobra.Command {
 	f.StringVar(&opts.BaseURL, "base-url", env("HOOKFLOW_BASE_URL", ""), "public base URL of webhook addresses; default each request's host [HOOKFLOW_BASE_URL]")
 	f.StringVar(&opts.AdminEmail, "admin-email", env("HOOKFLOW_ADMIN_EMAIL", ""), "email of the first admin, created at start when there is no user [HOOKFLOW_ADMIN_EMAIL]")
 	f.StringVar(&opts.AdminPassword, "admin-password", env("HOOKFLOW_ADMIN_PASSWORD", ""), "password of the first admin [HOOKFLOW_ADMIN_PASSWORD]")
-	f.IntVar(&opts.Workers, "workers", envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once by this process; 0 ingests only [HOOKFLOW_WORKERS]")
+	f.IntVar(&opts.Workers, "workers", opts.envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once by this process; 0 ingests only [HOOKFLOW_WORKERS]")
 	opts.addWorkerFlags(cmd)
 	return cmd
 }

@@ -34,7 +34,7 @@ func newWorkerCommand(opts *Options) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Addr, "addr", env("HOOKFLOW_ADDR", WorkerAddrDefault), "listen address of the health and metrics endpoints [HOOKFLOW_ADDR]")
-	f.IntVar(&opts.Workers, "workers", envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once [HOOKFLOW_WORKERS]")
+	f.IntVar(&opts.Workers, "workers", opts.envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once [HOOKFLOW_WORKERS]")
 	opts.addWorkerFlags(cmd)
 	return cmd
 }

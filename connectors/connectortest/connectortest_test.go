@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -107,16 +106,15 @@ func TestLintAllMinimalRegistry(t *testing.T) {
 	LintAll(t, reg)
 }
 
-func TestNewIdempotencyKey(t *testing.T) {
+func TestNewCallKeyShape(t *testing.T) {
 	t.Parallel()
 
-	uuidV4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
 	for range 100 {
-		k := NewIdempotencyKey()
-		require.Regexp(t, uuidV4, k)
-		require.False(t, seen[k], "duplicate key %s", k)
-		seen[k] = true
+		c := NewCall(t, nil, nil)
+		require.Equal(t, c.RunID+":"+c.StepID, c.IdempotencyKey, "the runner's key shape")
+		require.False(t, seen[c.IdempotencyKey], "duplicate key %s", c.IdempotencyKey)
+		seen[c.IdempotencyKey] = true
 	}
 }
 

@@ -8,20 +8,23 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow/connectors"
 )
 
-// NewCall returns a call as the runner builds it: fresh run and step IDs, attempt 1, a
-// random UUID v4 idempotency key and a logger writing to t's log. Change its fields for
-// other cases (Attempt: 2 with the same IdempotencyKey for a retry).
+// NewCall returns a call as the runner builds it: fresh run and step IDs, attempt 1, the
+// idempotency key "<run id>:<step id>" and a logger writing to t's log. Change its fields
+// for other cases (Attempt: 2 with the same IdempotencyKey for a retry).
 func NewCall(t testing.TB, input map[string]any, conn *connectors.Connection) *connectors.Call {
 	t.Helper()
+	runID, stepID := "run_"+randomHex(8), "step_"+randomHex(4)
 	return &connectors.Call{
-		RunID:          "run_" + randomHex(8),
-		StepID:         "step_" + randomHex(4),
+		RunID:          runID,
+		StepID:         stepID,
 		Attempt:        1,
-		IdempotencyKey: NewIdempotencyKey(),
+		StartedAt:      time.Now().UTC(),
+		IdempotencyKey: runID + ":" + stepID,
 		Input:          input,
 		Connection:     conn,
 		Logger:         NewTestLogger(t),
@@ -41,15 +44,6 @@ func NewConnection(c *connectors.Connector, config map[string]any) *connectors.C
 		Config:    config,
 		Secrets:   spec.SecretFields(),
 	}
-}
-
-// NewIdempotencyKey returns a random UUID v4, the shape the runner's keys have.
-func NewIdempotencyKey() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func randomHex(n int) string {

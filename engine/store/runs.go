@@ -334,14 +334,26 @@ func (s *Store) CreateRun(ctx context.Context, run *Run, steps []StepRun) error 
 // FailOverdue fails queued and waiting runs past their deadline: the watchdog's sweep.
 // Running runs are failed by their worker, or by the next one after a takeover.
 func (s *Store) FailOverdue(ctx context.Context, now time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Model(&Run{}).
-		Where("status IN ? AND deadline_at IS NOT NULL AND deadline_at < ?", []string{RunQueued, RunWaiting}, now).
-		Updates(map[string]any{"status": RunFailed, "error": "run exceeded its maximum duration", "finished_at": now,
-			"updated_at": now})
-	if res.Error != nil {
-		return 0, fmt.Errorf("fail overdue runs: %w", res.Error)
+	const reason = "run exceeded its maximum duration"
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The step a run waits in (a delay, a retry's backoff) ends with the run.
+		if err := tx.Exec(`UPDATE step_runs SET status = ?, error = ?, finished_at = ?
+			WHERE status = ? AND run_id IN (SELECT id FROM runs
+				WHERE status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?)`,
+			StepFailed, reason, now, StepWaiting, now).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&Run{}).
+			Where("status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?", now).
+			Updates(map[string]any{"status": RunFailed, "error": reason, "finished_at": now, "updated_at": now})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("fail overdue runs: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 // GetStepRun returns the record of one step of a run.

@@ -54,9 +54,6 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 	if w.Filter != "" {
 		c.Filter = compileExpr(&errs, "filter", w.Filter)
 	}
-	if w.Steps == nil {
-		errs.add("steps", "is required (an empty list is allowed)")
-	}
 	seen := map[string]int{}
 	for i := range w.Steps {
 		st := &w.Steps[i]

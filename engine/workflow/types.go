@@ -12,6 +12,8 @@ import (
 
 // Workflow is a workflow definition, the JSON document users write and version.
 type Workflow struct {
+	// Schema lets a file name its JSON Schema for editors; it is kept and otherwise ignored.
+	Schema      string  `json:"$schema,omitempty" doc:"The JSON Schema of this file, for editors (workflows/workflow.schema.json)."`
 	Name        string  `json:"name" doc:"Human-readable name." required:"true"`
 	Description string  `json:"description,omitempty" doc:"Free text for people reading the workflow."`
 	Enabled     *bool   `json:"enabled,omitempty" doc:"Whether triggers start runs. Default true."`

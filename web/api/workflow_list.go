@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/hookflow/hookflow/engine"
 )
 
 // ListWorkflows handles GET /api/v1/workflows?limit=&cursor=.
@@ -22,7 +24,7 @@ func (h *Handler) ListWorkflows(c *gin.Context) {
 	for i := range page.Items {
 		items[i] = h.workflowResponse(c, &page.Items[i])
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": page.NextCursor})
+	c.JSON(http.StatusOK, engine.Page[workflowResponse]{Items: items, NextCursor: page.NextCursor})
 }
 
 func limitParam(c *gin.Context) (int, bool) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -57,6 +58,10 @@ func (h *Handler) Receive(c *gin.Context) {
 	case errors.Is(err, engine.ErrNotFound):
 		api.Abort(c, http.StatusNotFound, api.CodeNotFound, "unknown webhook")
 	case errors.Is(err, engine.ErrMethodNotAllowed):
+		var me *engine.MethodError
+		if errors.As(err, &me) {
+			c.Header("Allow", strings.Join(me.Allowed, ", "))
+		}
 		api.Abort(c, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "this webhook does not accept "+c.Request.Method)
 	default:
 		// Not stored, so not acknowledged: the sender will retry.
