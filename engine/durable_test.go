@@ -475,3 +475,19 @@ func TestRateLimitSpacesCalls(t *testing.T) {
 	// lower bound, which a slow machine only makes easier to meet.
 	require.GreaterOrEqual(t, times[5].Sub(times[0]), 190*time.Millisecond)
 }
+
+// TestNotifyWakesOtherProcesses: on PostgreSQL a run queued by one process reaches an
+// idle worker in another through LISTEN/NOTIFY; its hour-long poll interval rules out
+// polling as the explanation.
+func TestNotifyWakesOtherProcesses(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t, store.Postgres)
+	ingestOnly := enginetest.New(t, store.Postgres, enginetest.Options{DatabaseURL: url, Workers: -1})
+	worker := enginetest.New(t, store.Postgres, enginetest.Options{DatabaseURL: url, Workers: 2, Configure: func(c *engine.Config) {
+		c.PollInterval = time.Hour
+	}})
+	wf := createWorkflow(t, ingestOnly.Engine, `{"name":"notify","trigger":{"type":"webhook"},"steps":[{"id":"s","uses":"core.set","with":{"x":1}}]}`)
+	time.Sleep(100 * time.Millisecond) // let the worker's first claim and LISTEN settle
+	run := enginetest.WaitRun(t, worker.Engine, ingest(t, ingestOnly.Engine, wf, `{}`).RunID)
+	require.Equal(t, engine.RunSucceeded, run.Status)
+}

@@ -206,11 +206,27 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 	return e
 }
 
+// ErrSecretKeyMismatch means this process's secret key is not the one the database's
+// connections are encrypted with.
+var ErrSecretKeyMismatch = errors.New("secret key differs from the one this database uses")
+
 // CheckSecretKey loads the secret key now (generating it on first start), so a server
-// fails at start rather than at its first connection.
-func (e *Engine) CheckSecretKey() error {
-	_, err := e.secretBox()
-	return err
+// fails at start rather than at its first connection, and checks it against the key
+// fingerprint stored in the database by the first process: every process sharing a
+// database must use the same key (HOOKFLOW_SECRET_KEY).
+func (e *Engine) CheckSecretKey(ctx context.Context) error {
+	box, err := e.secretBox()
+	if err != nil {
+		return err
+	}
+	stored, err := e.store.EnsureSetting(ctx, "secret_key_fingerprint", box.Fingerprint(), e.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if stored != box.Fingerprint() {
+		return fmt.Errorf("%w: set HOOKFLOW_SECRET_KEY to the key of the other processes (or restore the data dir's secret.key)", ErrSecretKeyMismatch)
+	}
+	return nil
 }
 
 func (e *Engine) secretBox() (*secrets.Box, error) {
@@ -267,9 +283,11 @@ func (e *Engine) Start(ctx context.Context) {
 		Handle: func(ctx context.Context, run store.Run) {
 			e.metrics.inFlight.Inc()
 			defer e.metrics.inFlight.Dec()
-			if err := e.runner.Execute(ctx, &run); err != nil && !errors.Is(err, context.Canceled) {
+			err := e.runner.Execute(ctx, &run)
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, runner.ErrStopping) {
 				e.log.Info("Run left for another claim", slog.String("run_id", run.ID), slog.Any("err", err))
 			}
+			e.wakeCapped(ctx, &run)
 		},
 		NextDue:       e.store.NextRunAt,
 		Notifier:      e.notifier,
@@ -292,6 +310,19 @@ func (e *Engine) Start(ctx context.Context) {
 		bg.Wait()
 	}()
 	e.log.Info("Workers started", slog.Int("workers", e.cfg.Workers), slog.String("owner", e.owner))
+}
+
+// wakeCapped tells every worker, here and in other processes, that the next run of a
+// capped workflow may now be claimable; otherwise it would wait for the next poll.
+func (e *Engine) wakeCapped(ctx context.Context, run *store.Run) {
+	wf, err := e.versions.get(ctx, run.WorkflowID, run.Version)
+	if err != nil || wf.Def.Concurrency == 0 {
+		return
+	}
+	e.notifier.Notify()
+	if err := e.store.NotifyRuns(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("Notify other processes failed", slog.Any("err", err))
+	}
 }
 
 // heartbeat renews every lease this process holds, three times per lease period.

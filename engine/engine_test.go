@@ -272,6 +272,23 @@ func TestLostSecretKey(t *testing.T) {
 	require.NoError(t, err, "sending the secret again repairs the connection")
 }
 
+// TestSecretKeyMismatch: a process started with another key than the database's
+// connections were encrypted with refuses to start.
+func TestSecretKeyMismatch(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		url := storetest.URL(t, d)
+		first := enginetest.New(t, d, enginetest.Options{DatabaseURL: url, Workers: -1})
+		require.NoError(t, first.CheckSecretKey(ctx))
+		require.NoError(t, first.CheckSecretKey(ctx), "the same key passes again")
+		other, err := engine.Open(ctx, engine.Config{DatabaseURL: url, DataDir: t.TempDir(), Workers: -1})
+		require.NoError(t, err)
+		defer other.Close()
+		require.ErrorIs(t, other.CheckSecretKey(ctx), engine.ErrSecretKeyMismatch, "a generated key differs")
+	})
+}
+
 func TestEnsureAdminAndTokens(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -113,7 +113,11 @@ func TestEndToEnd(t *testing.T) {
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	validWorkflow := `{"name":"w","trigger":{"type":"webhook"},"steps":[]}`
-	var hook string
+	var (
+		hook     string
+		runID    string
+		firstIDs map[string]any
+	)
 	createHook := func(doc string) func(t testing.TB, a *webtest.App) {
 		return func(t testing.TB, a *webtest.App) {
 			hook = hookPath(t, a.CreateWorkflow(t, doc))
@@ -179,6 +183,60 @@ func TestScenarios(t *testing.T) {
 			Headers:    map[string]string{"Content-Type": "application/json"}, Body: `{"broken": `,
 			ExpectedStatus: 202, ExpectedContent: []string{`"event_id"`, `"run_id"`},
 			ExpectedEvents: webtest.Count(1), ExpectedRuns: map[string]int64{"succeeded": 1}, ExpectedSteps: webtest.Count(1),
+		},
+		{
+			Name: "repeated delivery answers 200 with the first ids", Method: http.MethodPost, NoAuth: true, Body: `{}`,
+			BeforeTest: func(t testing.TB, a *webtest.App) {
+				hook = hookPath(t, a.CreateWorkflow(t, `{"name":"d","trigger":{"type":"webhook","webhook":{"dedupe":"trigger.headers['x-delivery']"}},"steps":[]}`))
+				first := a.Do(t, http.MethodPost, hook, `{}`, false, map[string]string{"X-Delivery": "abc"})
+				require.Equal(t, http.StatusAccepted, first.Status)
+				firstIDs = first.JSON(t)
+			},
+			URLFunc:        func(testing.TB, *webtest.App) string { return hook },
+			Headers:        map[string]string{"X-Delivery": "abc"},
+			ExpectedStatus: 200, ExpectedContent: []string{`"duplicate":true`},
+			ExpectedEvents: webtest.Count(1), ExpectedRuns: map[string]int64{"succeeded": 1},
+			AfterTest: func(t testing.TB, _ *webtest.App, res *webtest.Response) {
+				ids := res.JSON(t)
+				require.Equal(t, firstIDs["event_id"], ids["event_id"])
+				require.Equal(t, firstIDs["run_id"], ids["run_id"])
+			},
+		},
+		{
+			Name: "replay a run", Method: http.MethodPost,
+			BeforeTest: func(t testing.TB, a *webtest.App) {
+				hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
+				res := a.Do(t, http.MethodPost, hook, `{}`, false, nil)
+				runID = res.JSON(t)["run_id"].(string)
+				enginetest.WaitRun(t, a.Engine.Engine, runID)
+			},
+			URLFunc:        func(testing.TB, *webtest.App) string { return "/api/v1/runs/" + runID + "/replay" },
+			ExpectedStatus: 201, ExpectedContent: []string{`"replay_of":"`, `"status":"queued"`},
+			ExpectedEvents: webtest.Count(1), ExpectedRuns: map[string]int64{"succeeded": 2},
+		},
+		{
+			Name: "continue a run that did not fail", Method: http.MethodPost,
+			BeforeTest: func(t testing.TB, a *webtest.App) {
+				hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
+				runID = a.Do(t, http.MethodPost, hook, `{}`, false, nil).JSON(t)["run_id"].(string)
+				enginetest.WaitRun(t, a.Engine.Engine, runID)
+			},
+			URLFunc:        func(testing.TB, *webtest.App) string { return "/api/v1/runs/" + runID + "/replay?from=failed" },
+			ExpectedStatus: 409, ExpectedContent: []string{"only a failed run continues"},
+		},
+		{
+			Name: "cancel a finished run", Method: http.MethodPost,
+			BeforeTest: func(t testing.TB, a *webtest.App) {
+				hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
+				runID = a.Do(t, http.MethodPost, hook, `{}`, false, nil).JSON(t)["run_id"].(string)
+				enginetest.WaitRun(t, a.Engine.Engine, runID)
+			},
+			URLFunc:        func(testing.TB, *webtest.App) string { return "/api/v1/runs/" + runID + "/cancel" },
+			ExpectedStatus: 409, ExpectedContent: []string{"already ended as succeeded"},
+		},
+		{
+			Name: "metrics", Method: http.MethodGet, URL: "/metrics", NoAuth: true,
+			ExpectedStatus: 200, ExpectedContent: []string{"hookflow_runs_in_flight", "go_goroutines"},
 		},
 		{
 			Name: "method not configured", Method: http.MethodGet, NoAuth: true,

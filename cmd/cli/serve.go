@@ -77,7 +77,7 @@ func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*
 		}
 		log.Info("Stopped")
 	}()
-	if err := eng.CheckSecretKey(); err != nil {
+	if err := eng.CheckSecretKey(ctx); err != nil {
 		return err
 	}
 	if setup != nil {

@@ -135,8 +135,11 @@ func (p *Pool[T]) Run(ctx context.Context) {
 			backoff = min(backoff*2, 30*time.Second)
 			sleep = backoff
 		} else if p.NextDue != nil && len(jobs) == 0 {
-			if at, ok, nerr := p.NextDue(ctx); nerr == nil && ok {
-				sleep = max(0, min(poll, at.Sub(now())))
+			// A due time already past means the due jobs cannot be claimed yet (a
+			// concurrency cap holds them back): sleep the poll interval, not zero, or the
+			// pool would spin. Their release comes with a wake-up.
+			if at, ok, nerr := p.NextDue(ctx); nerr == nil && ok && at.After(now()) {
+				sleep = min(poll, at.Sub(now()))
 			}
 		} else if len(jobs) > 0 {
 			// Some workers are busy; re-check soon when one frees up.

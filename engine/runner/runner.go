@@ -96,8 +96,8 @@ type outcome struct {
 	last *store.StepRun
 }
 
-// errStopping is the reason a run goes back to the queue at shutdown.
-var errStopping = errors.New("worker shutting down")
+// ErrStopping is what Execute returns for a run it gave back to the queue at shutdown.
+var ErrStopping = errors.New("worker shutting down")
 
 // Execute runs a claimed run from its first unfinished step until it ends, waits, or
 // the process stops, and records the outcome. It returns an error only when the outcome
@@ -221,7 +221,7 @@ func (r *Runner) release(ctx context.Context, run *store.Run, log *slog.Logger) 
 		return outcome{err: fmt.Errorf("release run %s at shutdown: %w", run.ID, err)}
 	}
 	log.Info("Run released at shutdown")
-	return outcome{err: errStopping}
+	return outcome{err: ErrStopping}
 }
 
 func (r *Runner) overdue(run *store.Run) bool {

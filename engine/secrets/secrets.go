@@ -8,7 +8,9 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -29,8 +31,13 @@ const sealedPrefix = "v1:"
 
 // Box seals and opens secrets with one key. It is safe for concurrent use.
 type Box struct {
-	aead cipher.AEAD
+	aead        cipher.AEAD
+	fingerprint string
 }
+
+// Fingerprint identifies the key without revealing it: processes sharing a database
+// compare fingerprints to catch one started with a different key.
+func (b *Box) Fingerprint() string { return b.fingerprint }
 
 // NewBox returns a Box for a 32-byte key.
 func NewBox(key []byte) (*Box, error) {
@@ -45,7 +52,9 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create gcm: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("hookflow secret key fingerprint v1"))
+	return &Box{aead: aead, fingerprint: hex.EncodeToString(mac.Sum(nil)[:16])}, nil
 }
 
 // Seal encrypts plaintext with a fresh random nonce.

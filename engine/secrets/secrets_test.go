@@ -32,6 +32,20 @@ func TestSealOpen(t *testing.T) {
 	require.Equal(t, "123:ABC-token", plain)
 }
 
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+	a, err := NewBox(testKey(0))
+	require.NoError(t, err)
+	again, err := NewBox(testKey(0))
+	require.NoError(t, err)
+	other, err := NewBox(testKey(1))
+	require.NoError(t, err)
+	require.Len(t, a.Fingerprint(), 32)
+	require.Equal(t, a.Fingerprint(), again.Fingerprint())
+	require.NotEqual(t, a.Fingerprint(), other.Fingerprint())
+	require.NotContains(t, a.Fingerprint(), hex.EncodeToString(testKey(0))[:8])
+}
+
 func TestOpenRejects(t *testing.T) {
 	t.Parallel()
 	box, err := NewBox(testKey(0))

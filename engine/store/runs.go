@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -103,21 +104,40 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
 
 // ClaimRuns leases up to limit due runs to owner until leaseUntil: queued or waiting runs
 // whose run_at has come, then running runs whose lease expired (their worker died). Each
-// claim increments the run's attempt counter. A workflow's concurrency cap holds: with a
-// cap of 1 a run waits until every earlier run of its workflow has ended, so runs go one
-// at a time in arrival order; with a larger cap, runs with a live lease are counted.
+// claim increments the run's attempt counter.
+//
+// A workflow's concurrency cap holds: with a cap of 1 a run waits until every earlier run
+// of its workflow has ended and none is running, so runs go one at a time in arrival
+// order; with a larger cap, the runs holding a live lease are counted. Runs of capped
+// workflows are claimed one per statement, so that a batch never overshoots a cap.
 func (s *Store) ClaimRuns(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]Run, error) {
-	runs, err := s.claim(ctx, owner, now, leaseUntil, limit,
-		"r.status IN ('queued', 'waiting') AND r.run_at <= ?", "r.run_at, r.id")
+	const ready = "r.status IN ('queued', 'waiting') AND r.run_at <= ?"
+	runs, err := s.claim(ctx, owner, now, leaseUntil, limit, ready+" AND w.concurrency = 0", "r.run_at, r.id")
 	if err != nil || len(runs) == limit {
 		return runs, err
 	}
-	// Takeovers come second and only when the batch has room: they are rare, and their
-	// index is empty while every worker is alive.
-	taken, err := s.claim(ctx, owner, now, leaseUntil, limit-len(runs),
-		"r.status = 'running' AND r.lease_until < ?", "r.lease_until")
+	capped, err := s.claim(ctx, owner, now, leaseUntil, 1, ready+" AND w.concurrency > 0 AND "+underCap, "r.run_at, r.id")
+	runs = append(runs, capped...)
+	if err != nil || len(runs) == limit {
+		return runs, err
+	}
+	// Takeovers come last and only when the batch has room: they are rare, and their index
+	// is empty while every worker is alive. A taken-over run was already counted against
+	// its workflow's cap.
+	taken, err := s.claim(ctx, owner, now, leaseUntil, limit-len(runs), "r.status = 'running' AND r.lease_until < ?", "r.lease_until")
 	return append(runs, taken...), err
 }
+
+// underCap is the claim condition for runs of capped workflows; its ? is the current
+// time (live leases).
+const underCap = `(
+	(w.concurrency = 1
+		AND NOT EXISTS (SELECT 1 FROM runs e WHERE e.workflow_id = r.workflow_id
+			AND e.status IN ('queued', 'waiting', 'running') AND e.status IN ('queued', 'waiting') AND e.id < r.id)
+		AND NOT EXISTS (SELECT 1 FROM runs e WHERE e.workflow_id = r.workflow_id
+			AND e.status IN ('queued', 'waiting', 'running') AND e.status = 'running'))
+	OR (w.concurrency > 1 AND (SELECT COUNT(*) FROM runs b WHERE b.workflow_id = r.workflow_id
+			AND b.status IN ('queued', 'waiting', 'running') AND b.status = 'running' AND b.lease_until >= ?) < w.concurrency))`
 
 func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, due, order string) ([]Run, error) {
 	lock := ""
@@ -132,19 +152,27 @@ func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Ti
 		started_at = COALESCE(started_at, ?), updated_at = ?
 		WHERE id IN (SELECT r.id FROM runs r JOIN workflows w ON w.id = r.workflow_id
 			WHERE ` + due + `
-			AND (w.concurrency = 0
-				OR (w.concurrency = 1 AND NOT EXISTS (SELECT 1 FROM runs e
-					WHERE e.workflow_id = r.workflow_id AND e.id < r.id AND e.status IN ('queued', 'waiting', 'running')))
-				OR (w.concurrency > 1 AND (SELECT COUNT(*) FROM runs b
-					WHERE b.workflow_id = r.workflow_id AND b.status IN ('queued', 'waiting', 'running') AND b.status = 'running'
-					AND b.lease_until >= ? AND b.id <> r.id) < w.concurrency))
 			ORDER BY ` + order + ` LIMIT ?` + lock + `)
 		RETURNING *`
+	args := []any{owner, leaseUntil, now, now}
+	for range strings.Count(due, "?") {
+		args = append(args, now)
+	}
+	args = append(args, limit)
 	var runs []Run
-	if err := s.db.WithContext(ctx).Raw(q, owner, leaseUntil, now, now, now, now, limit).Scan(&runs).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(q, args...).Scan(&runs).Error; err != nil {
 		return nil, fmt.Errorf("claim runs for %s: %w", owner, err)
 	}
 	return runs, nil
+}
+
+// NotifyRuns announces to other processes that runs may have become claimable, such as
+// the next run of a capped workflow when one ends. A no-op on SQLite.
+func (s *Store) NotifyRuns(ctx context.Context) error {
+	if err := s.notify(s.db.WithContext(ctx)); err != nil {
+		return fmt.Errorf("notify runs: %w", err)
+	}
+	return nil
 }
 
 // RenewLeases extends every lease owner holds, in one statement: a process heartbeats

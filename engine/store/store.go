@@ -17,6 +17,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -231,10 +232,18 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 		return nil, fmt.Errorf("open %s migrations: %w", s.dialect, err)
 	}
 	gd := goose.DialectSQLite3
+	var opts []goose.ProviderOption
 	if s.dialect == Postgres {
 		gd = goose.DialectPostgres
+		// Every process migrates at start; an advisory lock makes concurrent starts wait
+		// for one another instead of racing on CREATE TABLE.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("create migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(gd, s.closer[0], sub)
+	p, err := goose.NewProvider(gd, s.closer[0], sub, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load %s migrations: %w", s.dialect, err)
 	}

@@ -280,7 +280,7 @@ func TestModelsMatchSchema(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
 		s := storetest.Open(t, d)
 		for _, m := range []any{&store.User{}, &store.APIToken{}, &store.Workflow{}, &store.WorkflowVersion{},
-			&store.Connection{}, &store.Event{}, &store.Run{}, &store.StepRun{}} {
+			&store.Connection{}, &store.Event{}, &store.Run{}, &store.StepRun{}, &store.Setting{}} {
 			sch, err := schema.Parse(m, &sync.Map{}, schema.NamingStrategy{})
 			require.NoError(t, err)
 			cols, err := s.ColumnNames(context.Background(), sch.Table)
@@ -306,4 +306,114 @@ func TestMigrationStatus(t *testing.T) {
 		require.Positive(t, cur)
 		require.NoError(t, s.Migrate(context.Background()), "migrating twice is a no-op")
 	})
+}
+
+func TestEnsureSetting(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		got, err := s.EnsureSetting(ctx, "k", "first", t0)
+		require.NoError(t, err)
+		require.Equal(t, "first", got)
+		got, err = s.EnsureSetting(ctx, "k", "second", t0)
+		require.NoError(t, err)
+		require.Equal(t, "first", got, "the first value stays")
+	})
+}
+
+func cappedWorkflow(t *testing.T, s *store.Store, concurrency int) *store.Workflow {
+	t.Helper()
+	w := &store.Workflow{ID: newID(), Name: "capped", Enabled: true, Version: 1, TriggerType: "webhook",
+		HookToken: newID(), Concurrency: concurrency, CreatedAt: t0, UpdatedAt: t0}
+	require.NoError(t, s.CreateWorkflow(context.Background(), w,
+		&store.WorkflowVersion{WorkflowID: w.ID, Version: 1, Definition: `{}`, CreatedAt: t0}))
+	return w
+}
+
+// TestCapHoldsWithinABatch: one large claim never starts more runs of a capped workflow
+// than its cap.
+func TestCapHoldsWithinABatch(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := cappedWorkflow(t, s, 2)
+		free := seedWorkflow(t, s)
+		for range 10 {
+			queueRun(t, s, w, t0)
+		}
+		for range 3 {
+			queueRun(t, s, free, t0)
+		}
+		var capped, uncapped int
+		for range 5 {
+			got, err := s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+			require.NoError(t, err)
+			for _, r := range got {
+				if r.WorkflowID == w.ID {
+					capped++
+				} else {
+					uncapped++
+				}
+			}
+		}
+		require.Equal(t, 2, capped, "a cap of 2 holds however many claims run")
+		require.Equal(t, 3, uncapped)
+	})
+}
+
+// TestCapOneWaitsForARunningRun: a run that becomes visible late (its transaction
+// committed after a later run was claimed) still waits while another run of its
+// workflow is running.
+func TestCapOneWaitsForARunningRun(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := cappedWorkflow(t, s, 1)
+		early := newID() // made first, committed last
+		later := queueRun(t, s, w, t0)
+		got, err := s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, later.ID, got[0].ID)
+
+		r := &store.Run{ID: early, WorkflowID: w.ID, Version: 1, Status: store.RunQueued, RunAt: t0, CreatedAt: t0, UpdatedAt: t0}
+		require.NoError(t, s.CreateRun(ctx, r, nil))
+		got, err = s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.Empty(t, got, "one run of the workflow is already running")
+
+		require.NoError(t, s.FinishRun(ctx, "w", later.ID, store.RunSucceeded, "", t0, nil))
+		got, err = s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, early, got[0].ID)
+	})
+}
+
+// TestConcurrentMigrations: processes starting together on an empty database all
+// migrate without error; the advisory lock serialises them.
+func TestConcurrentMigrations(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t, store.Postgres)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := store.Open(ctx, store.Config{URL: url})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			errs[i] = s.Migrate(ctx)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
 }
