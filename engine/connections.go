@@ -337,7 +337,7 @@ func (e *Engine) connectionDTO(row *store.Connection) (*Connection, error) {
 		set = append(set, k)
 	}
 	sort.Strings(set)
-	return &Connection{Name: row.Name, Connector: row.Connector, Config: workflow.NormalizeNumbers(config).(map[string]any),
+	return &Connection{Name: row.Name, Connector: row.Connector, Config: connectors.NormalizeNumbers(config).(map[string]any),
 		SecretsSet: set, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}, nil
 }
 
@@ -354,7 +354,7 @@ func (e *Engine) resolveConnection(ctx context.Context, name string) (*connector
 	if err := json.Unmarshal([]byte(row.Config), &config); err != nil {
 		return nil, fmt.Errorf("decode settings of connection %s: %w", name, err)
 	}
-	config = workflow.NormalizeNumbers(config).(map[string]any)
+	config = connectors.NormalizeNumbers(config).(map[string]any)
 	secretValues, err := e.openSecrets(row)
 	if err != nil {
 		return nil, connectors.Permanent(err)

@@ -549,7 +549,7 @@ func responseBody(resp *httpclient.Response) any {
 		return ""
 	}
 	if !resp.Truncated && looksJSON(resp.Header.Get("Content-Type"), resp.Body) {
-		if v, err := decodeJSON(resp.Body); err == nil {
+		if v, err := connectors.DecodeJSON(resp.Body); err == nil {
 			return v
 		}
 	}

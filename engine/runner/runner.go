@@ -276,7 +276,7 @@ func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.C
 func stepEnv(rec *store.StepRun) map[string]any {
 	var out any
 	if rec.Output != nil {
-		if v, err := workflow.DecodeJSON([]byte(*rec.Output)); err == nil {
+		if v, err := connectors.DecodeJSON([]byte(*rec.Output)); err == nil {
 			out = v
 		}
 	}

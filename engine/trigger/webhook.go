@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
 
@@ -86,7 +87,7 @@ func DecodeBody(contentType string, body []byte) (any, bool) {
 	case FormatNone:
 		return nil, false
 	case FormatJSON:
-		v, err := workflow.DecodeJSON(body)
+		v, err := connectors.DecodeJSON(body)
 		if err != nil {
 			return string(body), true
 		}

@@ -32,7 +32,7 @@ func Parse(data []byte) (*Workflow, error) {
 // object, otherwise the workflow with the rejected values left out, and the structural
 // problems found.
 func parse(data []byte) (*Workflow, []FieldError, error) {
-	generic, err := DecodeJSON(data)
+	generic, err := connectors.DecodeJSON(data)
 	if err != nil {
 		return nil, nil, &ValidationError{Errors: []FieldError{{Message: describeSyntaxError(data, err)}}}
 	}
@@ -57,11 +57,11 @@ func parse(data []byte) (*Workflow, []FieldError, error) {
 	}
 	for i := range w.Steps {
 		if w.Steps[i].With != nil {
-			NormalizeNumbers(w.Steps[i].With)
+			connectors.NormalizeNumbers(w.Steps[i].With)
 		}
 	}
 	if w.Trigger.Poll != nil && w.Trigger.Poll.With != nil {
-		NormalizeNumbers(w.Trigger.Poll.With)
+		connectors.NormalizeNumbers(w.Trigger.Poll.With)
 	}
 	return &w, errs.errs, nil
 }

@@ -137,30 +137,6 @@ func TestCompiledStep(t *testing.T) {
 	require.Equal(t, map[string]any{"name": "Ann", "price": int64(5)}, out)
 }
 
-func TestDecodeJSON(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   string
-		want any
-		err  bool
-	}{
-		{`{"a":1}`, map[string]any{"a": int64(1)}, false},
-		{`[1.25, -3, 1e3]`, []any{1.25, int64(-3), 1000.0}, false},
-		{`"x"`, "x", false},
-		{`{"a":1} {"b":2}`, nil, true},
-		{`{"a":1}   `, map[string]any{"a": int64(1)}, false},
-		{`{"a":`, nil, true},
-	} {
-		got, err := DecodeJSON([]byte(tc.in))
-		if tc.err {
-			require.Error(t, err, tc.in)
-			continue
-		}
-		require.NoError(t, err, tc.in)
-		require.Equal(t, tc.want, got, tc.in)
-	}
-}
-
 func TestSuggest(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -195,7 +171,7 @@ func TestJSONSchema(t *testing.T) {
 	out, err := JSONSchema(testRegistry())
 	require.NoError(t, err)
 	require.NotContains(t, string(out), `\u003c`, "no HTML escaping in a file people read")
-	v, err := DecodeJSON(out)
+	v, err := connectors.DecodeJSON(out)
 	require.NoError(t, err, "the schema is JSON")
 	root := v.(map[string]any)
 	require.Equal(t, SchemaID, root["$id"])

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine"
-	"github.com/hookflow/hookflow/engine/workflow"
 )
 
 // UpdateConnection handles PUT /api/v1/connections/{name}. A secret setting left out
@@ -29,5 +29,5 @@ func normalize(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
 	}
-	return workflow.NormalizeNumbers(m).(map[string]any)
+	return connectors.NormalizeNumbers(m).(map[string]any)
 }
