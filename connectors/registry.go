@@ -38,11 +38,12 @@ var CommonConnectionFields = []Field{
 }
 
 // Spec returns the connector's spec, the data every other part of Hookflow reads. Its
-// connection fields end with CommonConnectionFields when the connector takes
-// connections.
+// connection fields end with CommonConnectionFields when the connector has actions and
+// takes connections.
 func (c *Connector) Spec() Spec {
 	conn := c.Connection
-	if len(conn) > 0 || c.ConnectionRequired {
+	// Connections of connectors without actions (webhook secrets) make no calls to limit.
+	if len(c.Actions) > 0 && (len(conn) > 0 || c.ConnectionRequired) {
 		conn = append(append([]Field(nil), c.Connection...), CommonConnectionFields...)
 	}
 	s := Spec{

@@ -132,11 +132,12 @@ func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
 		if err != nil {
 			continue
 		}
+		uses := def.Trigger.Webhook != nil && def.Trigger.Webhook.Auth != nil && def.Trigger.Webhook.Auth.Connection == name
 		for _, st := range def.Steps {
-			if st.Connection == name {
-				users = append(users, fmt.Sprintf("%s (%s)", def.Name, id))
-				break
-			}
+			uses = uses || st.Connection == name
+		}
+		if uses {
+			users = append(users, fmt.Sprintf("%s (%s)", def.Name, id))
 		}
 	}
 	if len(users) > 0 {

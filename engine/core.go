@@ -19,6 +19,7 @@ func coreConnector(now func() time.Time) *connectors.Connector {
 		Description: "Built-in actions that need no outside service.",
 		Actions: []*connectors.ActionDef{
 			coreSetAction,
+			coreRespondAction,
 			{
 				ActionSpec: coreDelaySpec,
 				New:        func() connectors.Action { return &coreDelay{now: now} },
@@ -45,6 +46,80 @@ var _ connectors.Action = coreSet{}
 // Run returns the rendered inputs as the output.
 func (coreSet) Run(_ context.Context, call *connectors.Call) (any, error) {
 	return call.Input, nil
+}
+
+var coreRespondAction = &connectors.ActionDef{
+	ActionSpec: connectors.ActionSpec{
+		Name:  "respond",
+		Title: "Respond to the webhook",
+		Description: "Sets the webhook's answer when its response mode is result: the request that started " +
+			"the run waits (up to response.timeout) and gets this status, these headers and this body. " +
+			"The run goes on with its next steps. In other modes the step only records the answer.",
+		Inputs: []connectors.Field{
+			{Name: "status", Type: connectors.TypeInteger, Default: int64(200), Description: "HTTP status, 200 to 599."},
+			{Name: "headers", Type: connectors.TypeObject, Description: "Response headers, name to value."},
+			{Name: "body", Type: connectors.TypeAny, Description: "The body: an object or list is sent as JSON, a string as text."},
+		},
+		Outputs: []connectors.Field{
+			{Name: "status", Type: connectors.TypeInteger},
+			{Name: "headers", Type: connectors.TypeObject},
+			{Name: "body", Type: connectors.TypeAny},
+		},
+	},
+	New: func() connectors.Action { return coreRespond{} },
+}
+
+type coreRespond struct{}
+
+var (
+	_ connectors.Action    = coreRespond{}
+	_ connectors.Validator = coreRespond{}
+)
+
+// Validate checks the status and the headers.
+func (coreRespond) Validate(input map[string]any) error {
+	_, err := respondAnswer(input)
+	return err
+}
+
+// Run returns the answer as the step's output, where the waiting request reads it.
+func (coreRespond) Run(_ context.Context, call *connectors.Call) (any, error) {
+	a, err := respondAnswer(call.Input)
+	if err != nil {
+		return nil, connectors.Permanent(err)
+	}
+	return map[string]any{"status": int64(a.Status), "headers": a.Headers, "body": a.Body}, nil
+}
+
+// Answer is an HTTP answer set by core.respond or a custom response.
+type Answer struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    any               `json:"body,omitempty"`
+}
+
+func respondAnswer(input map[string]any) (*Answer, error) {
+	a := &Answer{Status: 200, Headers: map[string]string{}, Body: input["body"]}
+	if v, ok := input["status"]; ok && v != nil {
+		n, ok := v.(int64)
+		if f, isFloat := v.(float64); isFloat && f == float64(int64(f)) {
+			n, ok = int64(f), true
+		}
+		if !ok || n < 200 || n > 599 {
+			return nil, fmt.Errorf("status must be a whole number from 200 to 599, got %v", v)
+		}
+		a.Status = int(n)
+	}
+	if v, ok := input["headers"]; ok && v != nil {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("headers must be an object, got %s", connectors.JSONTypeOf(v))
+		}
+		for k, hv := range m {
+			a.Headers[k] = fmt.Sprint(hv)
+		}
+	}
+	return a, nil
 }
 
 const (

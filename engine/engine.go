@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +65,9 @@ type Config struct {
 	RunMaxDuration time.Duration
 	// SweepInterval is how often overdue runs are failed.
 	SweepInterval time.Duration
+	// InspectorKeep is how many recent webhook requests per workflow the inspector keeps
+	// besides those that started runs.
+	InspectorKeep int
 	Logger        *slog.Logger
 	// Now is the clock, for tests. Default time.Now in UTC.
 	Now func() time.Time
@@ -97,6 +99,9 @@ func (c Config) WithDefaults() Config {
 	if c.SweepInterval == 0 {
 		c.SweepInterval = SweepIntervalDefault
 	}
+	if c.InspectorKeep == 0 {
+		c.InspectorKeep = InspectorKeepDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +132,8 @@ type Engine struct {
 	runner   *runner.Runner
 	owner    string
 	metrics  *metrics
+	limiter  *rateLimiter
+	waiters  *waiters
 	// stopping is closed by Close: runs stop at their next step boundary and go back to
 	// the queue.
 	stopping  chan struct{}
@@ -187,6 +194,8 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		notifier: queue.NewNotifier(),
 		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8]),
 		metrics:  newMetrics(),
+		limiter:  newRateLimiter(),
+		waiters:  newWaiters(),
 		stopping: make(chan struct{}),
 	}
 	e.versions = newVersionCache(st, e.reg)
@@ -194,8 +203,8 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		Store:      st,
 		Version:    e.versions.get,
 		Connection: e.resolveConnection,
-		Limiter:    newRateLimiter(),
-		Observer:   e.metrics,
+		Limiter:    e.limiter,
+		Observer:   observer{m: e.metrics, w: e.waiters},
 		Owner:      e.owner,
 		Lease:      cfg.Lease,
 		Stopping:   e.stopping,
@@ -346,6 +355,7 @@ func (e *Engine) heartbeat(ctx context.Context) {
 func (e *Engine) sweep(ctx context.Context) {
 	t := time.NewTicker(e.cfg.SweepInterval)
 	defer t.Stop()
+	sweeps := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -359,6 +369,15 @@ func (e *Engine) sweep(ctx context.Context) {
 		if n > 0 {
 			e.log.Warn("Failed runs past their maximum duration", slog.Int64("runs", n))
 			e.metrics.runsFinished.WithLabelValues(store.RunFailed).Add(float64(n))
+		}
+		// The inspector's retention rides along, at a tenth of the pace: it scans every
+		// event, and nothing waits on it.
+		if sweeps++; sweeps%10 == 1 {
+			if pruned, err := e.store.PruneEvents(ctx, e.cfg.InspectorKeep); err != nil && ctx.Err() == nil {
+				e.log.Warn("Prune inspector events failed", slog.Any("err", err))
+			} else if pruned > 0 {
+				e.log.Debug("Pruned inspector events", slog.Int64("events", pruned))
+			}
 		}
 	}
 }
@@ -392,23 +411,7 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrConflict     = errors.New("conflict")
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrMethodNotAllowed is returned (as *MethodError) by Ingest for a method the
-	// webhook does not accept.
-	ErrMethodNotAllowed = errors.New("method not allowed")
 )
-
-// MethodError says which methods a webhook accepts.
-type MethodError struct {
-	Method  string
-	Allowed []string
-}
-
-func (e *MethodError) Error() string {
-	return fmt.Sprintf("method %s not allowed (accepted: %s)", e.Method, strings.Join(e.Allowed, ", "))
-}
-
-// Is makes errors.Is(err, ErrMethodNotAllowed) true.
-func (e *MethodError) Is(target error) bool { return target == ErrMethodNotAllowed }
 
 // translate maps store errors onto the engine's.
 func translate(err error) error {

@@ -5,14 +5,35 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/trigger"
+	"github.com/hookflow/hookflow/engine/trigger/signature"
 	"github.com/hookflow/hookflow/engine/workflow"
+)
+
+// Webhook ingress defaults.
+const (
+	// WebhookBodyLimitDefault is the largest body a webhook accepts unless its workflow
+	// sets max_body_bytes.
+	WebhookBodyLimitDefault = 1 << 20
+	// InspectorBodyLimit is how much of a body the inspector keeps for a request that
+	// started no run (an accepted request's body is kept whole: its run reads it).
+	InspectorBodyLimit = 64 << 10
+	// InspectorKeepDefault is how many recent requests per workflow the inspector keeps
+	// besides those that started runs.
+	InspectorKeepDefault = 200
+	// recordRate and recordBurst bound how many refused requests per second and workflow
+	// are recorded, so that a flood cannot turn recording into the bottleneck.
+	recordRate  = 10
+	recordBurst = 20
 )
 
 // IngestRequest is a webhook request as received.
@@ -21,24 +42,66 @@ type IngestRequest struct {
 	Header   http.Header
 	RawQuery string
 	Body     []byte
+	// URL is the public URL the request was sent to; the twilio and hubspot-v3 presets
+	// sign it.
+	URL string
 }
 
-// IngestResult identifies what a webhook request created, or for a repeated delivery
-// what the first delivery created.
+// IngestResult says what a webhook request created and what to answer.
 type IngestResult struct {
 	WorkflowID string `json:"-"`
 	EventID    string `json:"event_id"`
 	RunID      string `json:"run_id"`
-	// Duplicate says the delivery id was seen before: nothing new was stored or started.
+	// Duplicate says the delivery id was seen before: nothing new was stored or started,
+	// and the ids are the first delivery's.
 	Duplicate bool `json:"duplicate,omitempty"`
+	// Answer, when set, is the answer the workflow asks for (custom mode, or result mode
+	// once core.respond ran). Nil means the default: 202 with the ids.
+	Answer *Answer `json:"-"`
+	// Pending says result mode timed out: answer 202 with the ids and the run's URL.
+	Pending bool `json:"-"`
 }
 
-// Ingest stores a webhook request for the workflow whose token it names, with its queued
-// run, in one transaction, and wakes a worker. When Ingest returns without error both are
-// durable, so the caller may acknowledge. An unknown token, a disabled workflow or one
-// without a webhook trigger is ErrNotFound; a method the webhook does not accept is
-// ErrMethodNotAllowed.
-func (e *Engine) Ingest(ctx context.Context, token string, req IngestRequest) (*IngestResult, error) {
+// ErrRejected is wrapped by every *RejectError.
+var ErrRejected = errors.New("webhook rejected")
+
+// RejectError is a webhook request refused before it was stored as an accepted event.
+// Message is safe to send to the sender; Reason is the precise cause, for the inspector
+// and the log only.
+type RejectError struct {
+	Status     int
+	Verdict    string
+	Message    string
+	Reason     string
+	RetryAfter time.Duration
+	Allow      []string
+}
+
+func (e *RejectError) Error() string {
+	return fmt.Sprintf("webhook rejected (%s): %s", e.Verdict, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (e *RejectError) Is(target error) bool { return target == ErrRejected }
+
+// Webhook is a workflow's webhook, looked up before its body is read so the body can be
+// read under the workflow's own size limit.
+type Webhook struct {
+	wf       *store.Workflow
+	compiled *workflow.Compiled
+}
+
+// MaxBodyBytes is the largest body this webhook accepts.
+func (w *Webhook) MaxBodyBytes() int64 {
+	if wh := w.compiled.Def.Trigger.Webhook; wh != nil && wh.MaxBodyBytes > 0 {
+		return wh.MaxBodyBytes
+	}
+	return WebhookBodyLimitDefault
+}
+
+// OpenWebhook finds the workflow whose webhook token is token. An unknown token, a
+// disabled workflow or one without a webhook trigger is ErrNotFound.
+func (e *Engine) OpenWebhook(ctx context.Context, token string) (*Webhook, error) {
 	w, err := e.store.WorkflowByHookToken(ctx, token)
 	if err != nil {
 		return nil, translate(err)
@@ -46,21 +109,76 @@ func (e *Engine) Ingest(ctx context.Context, token string, req IngestRequest) (*
 	if !w.Enabled || w.TriggerType != workflow.TriggerWebhook {
 		return nil, fmt.Errorf("%w: workflow %s does not take webhooks now", ErrNotFound, w.ID)
 	}
-	wf, err := e.versions.get(ctx, w.ID, w.Version)
+	c, err := e.versions.get(ctx, w.ID, w.Version)
 	if err != nil {
 		return nil, fmt.Errorf("load workflow %s for webhook: %w", w.ID, err)
 	}
+	return &Webhook{wf: w, compiled: c}, nil
+}
+
+// Ingest is OpenWebhook followed by IngestWebhook, for callers holding the whole body.
+func (e *Engine) Ingest(ctx context.Context, token string, req IngestRequest) (*IngestResult, error) {
+	hook, err := e.OpenWebhook(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(req.Body)) > hook.MaxBodyBytes() {
+		return nil, e.RejectTooLarge(ctx, hook, req, int64(len(req.Body)))
+	}
+	return e.IngestWebhook(ctx, hook, req)
+}
+
+// RejectTooLarge records a request whose body exceeded the webhook's limit (req.Body
+// holds what was read) and returns the rejection to answer with.
+func (e *Engine) RejectTooLarge(ctx context.Context, hook *Webhook, req IngestRequest, size int64) error {
+	return e.reject(ctx, hook, req, size, &RejectError{Status: http.StatusRequestEntityTooLarge, Verdict: store.VerdictTooLarge,
+		Message: fmt.Sprintf("webhook body is larger than %d bytes", hook.MaxBodyBytes()),
+		Reason:  fmt.Sprintf("body of %d bytes or more exceeds the limit of %d", size, hook.MaxBodyBytes())})
+}
+
+// IngestWebhook checks a request against its webhook's settings (method, rate limit,
+// verification, delivery id) and stores it with its queued run in one transaction; only
+// then may the caller acknowledge. Refused requests are recorded for the inspector
+// (sampled under a flood) and returned as *RejectError.
+func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestRequest) (*IngestResult, error) {
+	w, wf := hook.wf, hook.compiled
+	wh := wf.Def.Trigger.Webhook
+	if wh == nil {
+		wh = &workflow.WebhookTrigger{}
+	}
+	size := int64(len(req.Body))
 	methods := workflow.DefaultMethods
-	if wh := wf.Def.Trigger.Webhook; wh != nil && len(wh.Methods) > 0 {
+	if len(wh.Methods) > 0 {
 		methods = wh.Methods
 	}
 	if !slices.Contains(methods, req.Method) {
-		return nil, &MethodError{Method: req.Method, Allowed: methods}
+		return nil, e.reject(ctx, hook, req, size, &RejectError{Status: http.StatusMethodNotAllowed, Verdict: store.VerdictRejected,
+			Message: "this webhook does not accept " + req.Method, Reason: "method " + req.Method + " not accepted",
+			Allow: methods})
 	}
 	now := e.cfg.Now()
+	if wh.RateLimit > 0 {
+		burst := wh.RateBurst
+		if burst == 0 {
+			burst = int(math.Ceil(wh.RateLimit))
+		}
+		if ok, wait := e.limiter.Allow("webhook:"+w.ID, wh.RateLimit, burst, now); !ok {
+			return nil, e.reject(ctx, hook, req, size, &RejectError{Status: http.StatusTooManyRequests, Verdict: store.VerdictRateLimited,
+				Message: "too many requests; retry later", Reason: fmt.Sprintf("over %g requests per second", wh.RateLimit),
+				RetryAfter: wait})
+		}
+	}
+	if err := e.verify(ctx, wh.Auth, req, now); err != nil {
+		var rej *RejectError
+		if errors.As(err, &rej) {
+			return nil, e.reject(ctx, hook, req, size, rej)
+		}
+		return nil, err
+	}
+
 	headers := trigger.FlattenHeaders(req.Header)
 	var dedupeKey *string
-	if wh := wf.Def.Trigger.Webhook; wh != nil && wh.Dedupe != "" {
+	if wf.Dedupe != nil {
 		key, err := e.dedupeKey(ctx, wf, req, headers, now)
 		if err != nil {
 			// A webhook is never lost for its shape: without a delivery id it is stored
@@ -70,49 +188,148 @@ func (e *Engine) Ingest(ctx context.Context, token string, req IngestRequest) (*
 		}
 		dedupeKey = key
 	}
-	ev := &store.Event{
-		ID:          newID(),
-		WorkflowID:  w.ID,
-		ReceivedAt:  now,
-		Method:      req.Method,
-		Headers:     trigger.EncodeHeaders(headers),
-		Query:       req.RawQuery,
-		ContentType: req.Header.Get("Content-Type"),
-		Body:        req.Body,
-		DedupeKey:   dedupeKey,
-		Verdict:     "accepted",
-	}
+	ev := e.newEvent(w, wh, req, headers, now)
+	ev.DedupeKey, ev.Verdict = dedupeKey, store.VerdictAccepted
 	maxDuration := e.cfg.RunMaxDuration
 	if d := wf.Def.MaxDuration.Std(); d > 0 {
 		maxDuration = d
 	}
 	deadline := now.Add(maxDuration)
-	run := &store.Run{
-		ID:         newID(),
-		WorkflowID: w.ID,
-		Version:    w.Version,
-		EventID:    &ev.ID,
-		Status:     store.RunQueued,
-		RunAt:      now,
-		CreatedAt:  now,
-		UpdatedAt:  now,
-		DeadlineAt: &deadline,
-	}
-	err = e.store.CreateEventAndRun(ctx, ev, run)
+	run := &store.Run{ID: newID(), WorkflowID: w.ID, Version: w.Version, EventID: &ev.ID, Status: store.RunQueued,
+		RunAt: now, CreatedAt: now, UpdatedAt: now, DeadlineAt: &deadline}
+	err := e.store.CreateEventAndRun(ctx, ev, run)
 	if errors.Is(err, store.ErrDuplicate) {
 		orig, runID, err := e.store.OriginalDelivery(ctx, w.ID, *dedupeKey)
 		if err != nil {
 			return nil, err
 		}
-		e.metrics.webhooks.WithLabelValues("duplicate").Inc()
+		e.metrics.webhooks.WithLabelValues(store.VerdictDuplicate).Inc()
+		dup := e.newEvent(w, wh, req, headers, now)
+		dup.Verdict, dup.Reason = store.VerdictDuplicate, fmt.Sprintf("delivery id %q already stored as event %s", *dedupeKey, orig.ID)
+		e.recordSampled(ctx, dup)
 		return &IngestResult{WorkflowID: w.ID, EventID: orig.ID, RunID: runID, Duplicate: true}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	e.metrics.webhooks.WithLabelValues("accepted").Inc()
+	e.metrics.webhooks.WithLabelValues(store.VerdictAccepted).Inc()
 	e.notifier.Notify()
-	return &IngestResult{WorkflowID: w.ID, EventID: ev.ID, RunID: run.ID}, nil
+	res := &IngestResult{WorkflowID: w.ID, EventID: ev.ID, RunID: run.ID}
+	if wh.Response != nil {
+		switch wh.Response.Mode {
+		case "custom":
+			res.Answer = e.customAnswer(ctx, wf, wh.Response, ev, headers)
+		case "result":
+			timeout := wh.Response.Timeout.Std()
+			if timeout <= 0 {
+				timeout = workflow.ResultTimeoutDefault
+			}
+			res.Answer, res.Pending = e.awaitAnswer(ctx, run.ID, timeout)
+		}
+	}
+	return res, nil
+}
+
+// newEvent builds the stored form of a request: headers and token query parameters
+// masked, so the inspector and the run records never keep a credential.
+func (e *Engine) newEvent(w *store.Workflow, wh *workflow.WebhookTrigger, req IngestRequest, headers map[string]string, now time.Time) *store.Event {
+	var extraHeader, tokenQuery string
+	if wh.Auth != nil {
+		extraHeader, tokenQuery = wh.Auth.Header, wh.Auth.Query
+	}
+	return &store.Event{
+		ID:          newID(),
+		WorkflowID:  w.ID,
+		ReceivedAt:  now,
+		Method:      req.Method,
+		Headers:     trigger.EncodeHeaders(trigger.MaskHeaders(headers, extraHeader)),
+		Query:       trigger.MaskQuery(req.RawQuery, tokenQuery),
+		ContentType: req.Header.Get("Content-Type"),
+		Body:        req.Body,
+		BodySize:    int64(len(req.Body)),
+	}
+}
+
+// reject records a refused request (sampled) and returns the rejection.
+func (e *Engine) reject(ctx context.Context, hook *Webhook, req IngestRequest, size int64, rej *RejectError) error {
+	e.metrics.webhooks.WithLabelValues(rej.Verdict).Inc()
+	wh := hook.compiled.Def.Trigger.Webhook
+	if wh == nil {
+		wh = &workflow.WebhookTrigger{}
+	}
+	ev := e.newEvent(hook.wf, wh, req, trigger.FlattenHeaders(req.Header), e.cfg.Now())
+	ev.Verdict, ev.Reason, ev.BodySize = rej.Verdict, rej.Reason, size
+	if len(ev.Body) > InspectorBodyLimit {
+		ev.Body = ev.Body[:InspectorBodyLimit]
+	}
+	e.recordSampled(ctx, ev)
+	e.log.Info("Webhook refused", slog.String("workflow_id", hook.wf.ID), slog.String("verdict", rej.Verdict),
+		slog.String("reason", rej.Reason))
+	return rej
+}
+
+// recordSampled stores a request that started no run, unless this workflow's refused
+// requests already fill their recording budget this second.
+func (e *Engine) recordSampled(ctx context.Context, ev *store.Event) {
+	if ok, _ := e.limiter.Allow("record:"+ev.WorkflowID, recordRate, recordBurst, e.cfg.Now()); !ok {
+		e.metrics.unrecorded.Inc()
+		return
+	}
+	if len(ev.Body) > InspectorBodyLimit {
+		ev.Body = ev.Body[:InspectorBodyLimit]
+	}
+	if err := e.store.RecordEvent(ctx, ev); err != nil {
+		e.log.Warn("Record refused webhook failed", slog.String("workflow_id", ev.WorkflowID), slog.Any("err", err))
+	}
+}
+
+// verify checks a request against the webhook's auth settings.
+func (e *Engine) verify(ctx context.Context, auth *workflow.WebhookAuth, req IngestRequest, now time.Time) error {
+	if auth == nil || auth.Type == "" || auth.Type == "none" {
+		return nil
+	}
+	conn, err := e.resolveConnection(ctx, auth.Connection)
+	if err != nil {
+		// Not the sender's fault: answer 503 so it retries once the setup is fixed, and say
+		// why in the record.
+		return &RejectError{Status: http.StatusServiceUnavailable, Verdict: store.VerdictRejected,
+			Message: "webhook verification is misconfigured; retry later",
+			Reason:  fmt.Sprintf("webhook connection %s unusable: %v", auth.Connection, err)}
+	}
+	cfg := authConfig(auth, conn)
+	sr := &signature.Request{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body}
+	if strings.HasPrefix(strings.ToLower(req.Header.Get("Content-Type")), "application/x-www-form-urlencoded") {
+		if form, err := url.ParseQuery(string(req.Body)); err == nil {
+			sr.Form = form
+		}
+	}
+	if err := signature.Verify(cfg, sr, now); err != nil {
+		reason := err.Error()
+		var se *signature.Error
+		if errors.As(err, &se) {
+			reason = se.Reason
+		}
+		if !signature.IsRejection(err) {
+			return &RejectError{Status: http.StatusServiceUnavailable, Verdict: store.VerdictRejected,
+				Message: "webhook verification is misconfigured; retry later", Reason: "configuration: " + reason}
+		}
+		// Rejections all answer the same generic 401; the precise reason goes to the record.
+		return &RejectError{Status: http.StatusUnauthorized, Verdict: store.VerdictRejected, Message: "unauthorized", Reason: reason}
+	}
+	return nil
+}
+
+// authConfig joins a webhook's auth settings with its connection's secrets.
+func authConfig(auth *workflow.WebhookAuth, conn *connectors.Connection) signature.Config {
+	cfg := signature.Config{Type: auth.Type, Header: auth.Header, Query: auth.Query, Algorithm: auth.Algorithm,
+		Encoding: auth.Encoding, Prefix: auth.Prefix, Tolerance: auth.Tolerance.Std()}
+	for _, k := range []string{"secret", "previous_secret"} {
+		if s := conn.String(k); s != "" {
+			cfg.Secrets = append(cfg.Secrets, s)
+		}
+	}
+	cfg.Username, cfg.Password = conn.String("username"), conn.String("password")
+	return cfg
 }
 
 // dedupeKey evaluates the webhook's dedupe expression on the request. An empty result
@@ -139,4 +356,26 @@ func (e *Engine) dedupeKey(ctx context.Context, wf *workflow.Compiled, req Inges
 		return nil, nil
 	}
 	return &key, nil
+}
+
+// customAnswer renders a custom-mode answer. A body template that fails on this request
+// still answers with the configured status (the event is stored), with an empty body.
+func (e *Engine) customAnswer(ctx context.Context, wf *workflow.Compiled, r *workflow.WebhookResponse, ev *store.Event, headers map[string]string) *Answer {
+	a := &Answer{Status: r.Status, Headers: r.Headers}
+	if a.Status == 0 {
+		a.Status = http.StatusOK
+	}
+	if wf.ResponseBody == nil {
+		return a
+	}
+	wh := trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
+		ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
+	v, err := wf.ResponseBody.Render(ctx, map[string]any{"trigger": wh.Env()})
+	if err != nil {
+		e.log.Warn("Render custom webhook answer failed", slog.String("workflow_id", ev.WorkflowID), slog.Any("err", err))
+		a.Body = ""
+		return a
+	}
+	a.Body = v
+	return a
 }

@@ -19,14 +19,15 @@ type metrics struct {
 	steps        *prometheus.CounterVec
 	stepDuration *prometheus.HistogramVec
 	inFlight     prometheus.Gauge
+	unrecorded   prometheus.Counter
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hookflow_webhooks_total", Help: "Webhook requests by outcome.",
-		}, []string{"outcome"}),
+			Name: "hookflow_webhooks_total", Help: "Webhook requests by verdict: accepted, duplicate, rejected, rate_limited, too_large.",
+		}, []string{"verdict"}),
 		runsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookflow_runs_finished_total", Help: "Runs ended by this process, by final status.",
 		}, []string{"status"}),
@@ -43,17 +44,20 @@ func newMetrics() *metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookflow_runs_in_flight", Help: "Runs this process is executing now.",
 		}),
+		unrecorded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookflow_webhooks_unrecorded_total", Help: "Refused webhook requests not kept for the inspector because a flood exceeded the recording budget.",
+		}),
 	}
-	m.reg.MustRegister(m.webhooks, m.runsFinished, m.runsClaimed, m.steps, m.stepDuration, m.inFlight,
+	m.reg.MustRegister(m.webhooks, m.runsFinished, m.runsClaimed, m.steps, m.stepDuration, m.inFlight, m.unrecorded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // RunFinished implements runner.Observer.
-func (m *metrics) RunFinished(status string) { m.runsFinished.WithLabelValues(status).Inc() }
+func (m *metrics) RunFinished(_, status string) { m.runsFinished.WithLabelValues(status).Inc() }
 
 // StepFinished implements runner.Observer.
-func (m *metrics) StepFinished(uses, status string, took time.Duration) {
+func (m *metrics) StepFinished(_, uses, status string, took time.Duration) {
 	m.steps.WithLabelValues(uses, status).Inc()
 	m.stepDuration.WithLabelValues(uses).Observe(took.Seconds())
 }

@@ -30,27 +30,43 @@ func (l *rateLimiter) Reserve(conn *connectors.Connection, now time.Time) time.D
 	if rate <= 0 {
 		return 0
 	}
-	burst := int(number(conn.Config["rate_burst"]))
+	return l.take("connection:"+conn.Name, rate, int(number(conn.Config["rate_burst"])), now, true)
+}
+
+// Allow takes a slot for key when one is free now; otherwise it takes nothing and says
+// how long until one is.
+func (l *rateLimiter) Allow(key string, rate float64, burst int, now time.Time) (bool, time.Duration) {
+	wait := l.take(key, rate, burst, now, false)
+	return wait == 0, wait
+}
+
+// take computes the wait for the next slot of key; it books the slot when the wait is
+// zero, or always when reserve is set.
+func (l *rateLimiter) take(key string, rate float64, burst int, now time.Time, reserve bool) time.Duration {
 	if burst < 1 {
 		burst = 1
 	}
 	interval := time.Duration(float64(time.Second) / rate)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[conn.Name]
+	b := l.buckets[key]
 	if b == nil || b.interval != interval || b.burst != burst {
 		b = &bucket{interval: interval, burst: burst, tat: now}
-		l.buckets[conn.Name] = b
+		l.buckets[key] = b
 	}
-	if b.tat.Before(now) {
-		b.tat = now
+	tat := b.tat
+	if tat.Before(now) {
+		tat = now
 	}
-	allowAt := b.tat.Add(-time.Duration(burst-1) * interval)
-	b.tat = b.tat.Add(interval)
-	if !now.Before(allowAt) {
-		return 0
+	allowAt := tat.Add(-time.Duration(burst-1) * interval)
+	wait := time.Duration(0)
+	if now.Before(allowAt) {
+		wait = allowAt.Sub(now)
 	}
-	return allowAt.Sub(now)
+	if wait == 0 || reserve {
+		b.tat = tat.Add(interval)
+	}
+	return wait
 }
 
 func number(v any) float64 {

@@ -240,7 +240,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 // Counts totals what the engine has recorded.
 type Counts struct {
-	Events int64            `json:"events"`
+	Events map[string]int64 `json:"events"`
 	Runs   map[string]int64 `json:"runs"`
 	Steps  int64            `json:"steps"`
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/trigger/signature"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
 
@@ -19,7 +20,16 @@ func ValidateDefinition(data []byte, yaml bool, reg *connectors.Registry) (*work
 		data = js
 	}
 	def, _, err := workflow.Load(data, WithCore(reg))
-	return def, err
+	if err != nil {
+		return def, err
+	}
+	if wh := def.Trigger.Webhook; wh != nil && wh.Auth != nil {
+		cfg := authConfig(wh.Auth, &connectors.Connection{})
+		if err := signature.ValidateSettings(cfg); err != nil {
+			return def, &workflow.ValidationError{Errors: []workflow.FieldError{{Path: "trigger.webhook.auth", Message: err.Error()}}}
+		}
+	}
+	return def, nil
 }
 
 // WithCore returns reg with the built-in core actions added, the registry workflows are

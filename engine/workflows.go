@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/expr"
 	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/trigger/signature"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
 
@@ -85,6 +87,29 @@ func (e *Engine) ValidateWorkflow(ctx context.Context, data []byte) (*workflow.W
 // another connector.
 func (e *Engine) checkConnections(ctx context.Context, def *workflow.Workflow) error {
 	var problems []workflow.FieldError
+	if wh := def.Trigger.Webhook; wh != nil && wh.Auth != nil && wh.Auth.Connection != "" {
+		const path = "trigger.webhook.auth.connection"
+		c, err := e.store.ConnectionByName(ctx, wh.Auth.Connection)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			problems = append(problems, workflow.FieldError{Path: path, Message: fmt.Sprintf("connection %q does not exist", wh.Auth.Connection)})
+		case err != nil:
+			return err
+		case c.Connector != "webhook":
+			problems = append(problems, workflow.FieldError{Path: path,
+				Message: fmt.Sprintf("connection %q is for %s; webhook secrets live in a connection of connector webhook", wh.Auth.Connection, c.Connector)})
+		default:
+			// The secrets must suit the scheme (a whsec_ key for standard-webhooks, a
+			// token Telegram accepts...): better a 422 now than a 503 on every delivery.
+			conn, err := e.resolveConnection(ctx, wh.Auth.Connection)
+			if err != nil {
+				return err
+			}
+			if err := signature.ValidateConfig(authConfig(wh.Auth, conn)); err != nil {
+				problems = append(problems, workflow.FieldError{Path: "trigger.webhook.auth", Message: err.Error()})
+			}
+		}
+	}
 	for i, st := range def.Steps {
 		if st.Connection == "" {
 			continue
@@ -234,6 +259,26 @@ func (e *Engine) ListWorkflowVersions(ctx context.Context, id string) ([]Workflo
 	return out, nil
 }
 
+// presetDedupe gives a webhook verified by a preset whose sender stamps each delivery
+// with an id (GitHub, Standard Webhooks) that id as its default dedupe key, so
+// redeliveries start nothing unless the workflow says otherwise.
+func presetDedupe(wf *workflow.Compiled) error {
+	wh := wf.Def.Trigger.Webhook
+	if wf.Dedupe != nil || wh == nil || wh.Auth == nil {
+		return nil
+	}
+	src := signature.DefaultDedupe(wh.Auth.Type)
+	if src == "" {
+		return nil
+	}
+	p, err := expr.Compile(src)
+	if err != nil {
+		return fmt.Errorf("compile the %s preset's dedupe key: %w", wh.Auth.Type, err)
+	}
+	wf.Dedupe = p
+	return nil
+}
+
 func workflowDTO(w *store.Workflow, def json.RawMessage) *Workflow {
 	return &Workflow{ID: w.ID, Name: w.Name, Enabled: w.Enabled, Version: w.Version, TriggerType: w.TriggerType,
 		HookToken: w.HookToken, Definition: def, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
@@ -277,6 +322,9 @@ func (c *versionCache) get(ctx context.Context, id string, version int) (*workfl
 	}
 	wf, err = workflow.Compile(def, c.reg)
 	if err != nil {
+		return nil, fmt.Errorf("compile stored version %d of workflow %s: %w", version, id, err)
+	}
+	if err := presetDedupe(wf); err != nil {
 		return nil, fmt.Errorf("compile stored version %d of workflow %s: %w", version, id, err)
 	}
 	c.mu.Lock()

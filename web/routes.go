@@ -22,6 +22,9 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	v1.PUT("/workflows/:id", a.UpdateWorkflow)
 	v1.DELETE("/workflows/:id", a.DeleteWorkflow)
 	v1.GET("/workflows/:id/versions", a.ListWorkflowVersions)
+	v1.GET("/workflows/:id/events", a.ListWorkflowEvents)
+	v1.POST("/workflows/:id/test", a.TestWorkflow)
+	v1.POST("/workflows/:id/rotate-token", a.RotateWorkflowToken)
 
 	v1.GET("/runs", a.ListRuns)
 	v1.GET("/runs/:id", a.GetRun)

@@ -21,9 +21,10 @@ type Config struct {
 	// BaseURL is the public address webhook URLs are built on; empty means each
 	// request's own host.
 	BaseURL string
-	// HookBodyLimit caps webhook bodies; zero means ingress.BodyLimitDefault.
-	HookBodyLimit int64
-	Logger        *slog.Logger
+	// MaxInFlight caps webhook requests handled at once; zero means
+	// ingress.MaxInFlightDefault.
+	MaxInFlight int
+	Logger      *slog.Logger
 }
 
 // New returns the HTTP handler of a Hookflow server.
@@ -43,7 +44,7 @@ func New(eng *engine.Engine, cfg Config) http.Handler {
 		api.Abort(c, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method not allowed")
 	})
 	a := &api.Handler{Engine: eng, BaseURL: cfg.BaseURL, Logger: log}
-	in := &ingress.Handler{Engine: eng, BodyLimit: cfg.HookBodyLimit, Logger: log}
+	in := ingress.New(eng, cfg.BaseURL, cfg.MaxInFlight, log)
 	routes(r, a, in, &health{engine: eng})
 	return r
 }

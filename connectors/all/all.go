@@ -9,4 +9,6 @@ package all
 import (
 	// The generic HTTP connector: http.request.
 	_ "github.com/hookflow/hookflow/connectors/http"
+	// Secrets for verifying incoming webhooks: connections only, no actions.
+	_ "github.com/hookflow/hookflow/connectors/webhook"
 )

@@ -39,8 +39,8 @@ type Limiter interface {
 
 // Observer hears about finished runs and steps, for metrics. Optional.
 type Observer interface {
-	RunFinished(status string)
-	StepFinished(uses, status string, took time.Duration)
+	RunFinished(runID, status string)
+	StepFinished(runID, uses, status string, took time.Duration)
 }
 
 // Config wires a Runner.
@@ -117,7 +117,7 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 		return fmt.Errorf("record outcome of run %s: %w", run.ID, err)
 	}
 	if r.cfg.Observer != nil {
-		r.cfg.Observer.RunFinished(out.status)
+		r.cfg.Observer.RunFinished(run.ID, out.status)
 	}
 	switch out.status {
 	case store.RunFailed:
@@ -177,7 +177,7 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 		}
 		now := r.cfg.Now()
 		if r.cfg.Observer != nil && res.rec.Status != store.StepWaiting {
-			r.cfg.Observer.StepFinished(cs.Uses, res.rec.Status, time.Duration(res.rec.DurationMS)*time.Millisecond)
+			r.cfg.Observer.StepFinished(run.ID, cs.Uses, res.rec.Status, time.Duration(res.rec.DurationMS)*time.Millisecond)
 		}
 		if !res.wakeAt.IsZero() {
 			if err := r.cfg.Store.SuspendRun(ctx, r.cfg.Owner, res.rec, res.wakeAt, now); err != nil {

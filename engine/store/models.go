@@ -71,6 +71,9 @@ type Event struct {
 	DedupeKey   *string
 	Verdict     string
 	Reason      string
+	// BodySize is the size of the body as it arrived; Body may be shorter (cut for the
+	// inspector) only for events that started no run.
+	BodySize int64
 }
 
 // Run is one execution of a workflow version, and the queue's job for it.

@@ -439,19 +439,27 @@ func (s *Store) ListStepRuns(ctx context.Context, runID string) ([]StepRun, erro
 	return out, nil
 }
 
-// Counts totals the rows that record work: events, runs by status and step records.
+// Counts totals the rows that record work: events by verdict, runs by status and step
+// records.
 type Counts struct {
-	Events int64
+	Events map[string]int64
 	Runs   map[string]int64
 	Steps  int64
 }
 
 // Count returns the totals of events, runs by status and steps.
 func (s *Store) Count(ctx context.Context) (*Counts, error) {
-	c := &Counts{Runs: map[string]int64{}}
+	c := &Counts{Events: map[string]int64{}, Runs: map[string]int64{}}
 	db := s.rdb.WithContext(ctx)
-	if err := db.Model(&Event{}).Count(&c.Events).Error; err != nil {
+	var events []struct {
+		Verdict string
+		N       int64
+	}
+	if err := db.Model(&Event{}).Select("verdict, COUNT(*) AS n").Group("verdict").Scan(&events).Error; err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
+	}
+	for _, r := range events {
+		c.Events[r.Verdict] = r.N
 	}
 	if err := db.Model(&StepRun{}).Count(&c.Steps).Error; err != nil {
 		return nil, fmt.Errorf("count steps: %w", err)
@@ -467,4 +475,79 @@ func (s *Store) Count(ctx context.Context) (*Counts, error) {
 		c.Runs[r.Status] = r.N
 	}
 	return c, nil
+}
+
+// Event verdicts, as the inspector shows them.
+const (
+	VerdictAccepted    = "accepted"
+	VerdictRejected    = "rejected"
+	VerdictDuplicate   = "duplicate"
+	VerdictRateLimited = "rate_limited"
+	VerdictTooLarge    = "too_large"
+)
+
+// RecordEvent stores an event that starts no run (a rejected, duplicate, rate-limited or
+// too large request), for the inspector.
+func (s *Store) RecordEvent(ctx context.Context, ev *Event) error {
+	if err := s.db.WithContext(ctx).Create(ev).Error; err != nil {
+		return fmt.Errorf("record %s event of workflow %s: %w", ev.Verdict, ev.WorkflowID, err)
+	}
+	return nil
+}
+
+// ListEvents returns up to limit events of a workflow with ids below before (all when
+// empty), newest first.
+func (s *Store) ListEvents(ctx context.Context, workflowID, before string, limit int) ([]Event, error) {
+	q := s.rdb.WithContext(ctx).Where("workflow_id = ?", workflowID).Order("id DESC").Limit(limit)
+	if before != "" {
+		q = q.Where("id < ?", before)
+	}
+	var out []Event
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list events of workflow %s: %w", workflowID, err)
+	}
+	return out, nil
+}
+
+// FirstRuns maps each event id to the first run it started.
+func (s *Store) FirstRuns(ctx context.Context, eventIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(eventIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		EventID string
+		ID      string
+	}
+	if err := s.rdb.WithContext(ctx).Model(&Run{}).Select("event_id, MIN(id) AS id").
+		Where("event_id IN ? AND replay_of IS NULL", eventIDs).Group("event_id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find runs of events: %w", err)
+	}
+	for _, r := range rows {
+		out[r.EventID] = r.ID
+	}
+	return out, nil
+}
+
+// LatestAcceptedEvent returns a workflow's newest event that started a run.
+func (s *Store) LatestAcceptedEvent(ctx context.Context, workflowID string) (*Event, error) {
+	var ev Event
+	err := s.rdb.WithContext(ctx).Where("workflow_id = ? AND verdict = ?", workflowID, VerdictAccepted).
+		Order("id DESC").Limit(1).Take(&ev).Error
+	if err != nil {
+		return nil, fmt.Errorf("find latest event of workflow %s: %w", workflowID, notFound(err))
+	}
+	return &ev, nil
+}
+
+// PruneEvents deletes the events that started no run beyond each workflow's newest keep
+// events. Events that started runs stay: their runs need them.
+func (s *Store) PruneEvents(ctx context.Context, keep int) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM events WHERE verdict <> ? AND id IN (
+		SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY workflow_id ORDER BY id DESC) AS rn FROM events) ranked
+		WHERE rn > ?)`, VerdictAccepted, keep)
+	if res.Error != nil {
+		return 0, fmt.Errorf("prune events: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }

@@ -417,3 +417,25 @@ func TestConcurrentMigrations(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// TestPruneEvents keeps each workflow's newest events and every event that started a run.
+func TestPruneEvents(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := seedWorkflow(t, s)
+		accepted := queueRun(t, s, w, t0) // the oldest event, with a run
+		for i := range 5 {
+			require.NoError(t, s.RecordEvent(ctx, &store.Event{ID: newID(), WorkflowID: w.ID, ReceivedAt: t0.Add(time.Duration(i) * time.Second),
+				Method: "POST", Headers: "{}", Verdict: store.VerdictRejected, Reason: "signature mismatch"}))
+		}
+		n, err := s.PruneEvents(ctx, 3)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, n, "the two oldest refused events beyond the newest 3")
+		left, err := s.ListEvents(ctx, w.ID, "", 100)
+		require.NoError(t, err)
+		require.Len(t, left, 4)
+		require.Equal(t, *accepted.EventID, left[3].ID, "an event that started a run stays")
+	})
+}

@@ -5,23 +5,14 @@ package trigger
 import (
 	"encoding/json"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/trigger/body"
 	"github.com/hookflow/hookflow/engine/workflow"
-)
-
-// Body formats, recorded with each event so the worker decodes the body the way it
-// arrived.
-const (
-	FormatJSON = "json"
-	FormatText = "text"
-	FormatNone = "none"
 )
 
 // Webhook is a received webhook request as stored with its event.
@@ -66,36 +57,6 @@ func DecodeHeaders(s string) (map[string]string, error) {
 	return out, nil
 }
 
-// BodyFormat says how a body with this content type is decoded.
-func BodyFormat(contentType string, body []byte) string {
-	if len(body) == 0 {
-		return FormatNone
-	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
-		return FormatJSON
-	}
-	return FormatText
-}
-
-// DecodeBody returns the value a body stands for in expressions: parsed JSON for JSON
-// content types, text otherwise. A body that claims to be JSON but does not parse is kept
-// as text, never rejected: a webhook is never lost for its format. The second result says
-// whether the body was malformed for its declared type.
-func DecodeBody(contentType string, body []byte) (any, bool) {
-	switch BodyFormat(contentType, body) {
-	case FormatNone:
-		return nil, false
-	case FormatJSON:
-		v, err := connectors.DecodeJSON(body)
-		if err != nil {
-			return string(body), true
-		}
-		return v, false
-	}
-	return string(body), false
-}
-
 // QueryValues turns a raw query into the object expressions see as trigger.query: one
 // value as a string, a repeated parameter as a list of strings.
 func QueryValues(raw string) map[string]any {
@@ -124,9 +85,12 @@ func QueryValues(raw string) map[string]any {
 	return out
 }
 
-// Env returns the "trigger" object of a webhook run's expression environment.
+// Env returns the "trigger" object of a webhook run's expression environment. The body
+// is decoded by its content type (engine/trigger/body): JSON, nested forms, multipart
+// fields, or text.
 func (w *Webhook) Env() map[string]any {
-	body, malformed := DecodeBody(w.ContentType, w.Body)
+	decoded := body.Decode(w.ContentType, w.Body, body.Options{})
+	bodyValue, malformed := decoded.Value, decoded.Malformed
 	headers := make(map[string]any, len(w.Headers))
 	for k, v := range w.Headers {
 		headers[k] = v
@@ -137,7 +101,7 @@ func (w *Webhook) Env() map[string]any {
 		"method":      w.Method,
 		"headers":     headers,
 		"query":       QueryValues(w.Query),
-		"body":        body,
+		"body":        bodyValue,
 		"received_at": w.ReceivedAt.UTC().Format(time.RFC3339Nano),
 	}
 	if malformed {

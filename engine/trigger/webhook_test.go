@@ -8,32 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestDecodeBody(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name, ct, body string
-		want           any
-		malformed      bool
-	}{
-		{"json object", "application/json", `{"amount":150,"price":1.5,"big":12345678901234567890}`,
-			map[string]any{"amount": int64(150), "price": 1.5, "big": "12345678901234567890"}, false},
-		{"json with charset", "application/json; charset=utf-8", `[1,"a"]`, []any{int64(1), "a"}, false},
-		{"vendor json", "application/vnd.api+json", `{"a":true}`, map[string]any{"a": true}, false},
-		{"invalid json kept as text", "application/json", `{"a":`, `{"a":`, true},
-		{"plain text", "text/plain", "hello", "hello", false},
-		{"xml as text", "application/xml", "<a>1</a>", "<a>1</a>", false},
-		{"no content type", "", `{"a":1}`, `{"a":1}`, false},
-		{"empty", "application/json", "", nil, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, malformed := DecodeBody(tc.ct, []byte(tc.body))
-			require.Equal(t, tc.want, got)
-			require.Equal(t, tc.malformed, malformed)
-		})
-	}
-}
-
 func TestQueryValues(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, map[string]any{"a": "1", "b": []any{"2", "3"}, "c": ""}, QueryValues("a=1&b=2&b=3&c="))
@@ -56,4 +30,13 @@ func TestWebhookEnv(t *testing.T) {
 	require.Equal(t, map[string]any{"name": "Ann"}, env["body"])
 	require.Equal(t, "2026-01-02T03:04:05Z", env["received_at"])
 	require.NotContains(t, env, "body_malformed")
+
+	w.ContentType, w.Body = "application/x-www-form-urlencoded", []byte("leads[add][0][id]=1&leads[add][0][name]=x&account[subdomain]=y")
+	require.Equal(t, map[string]any{"leads": map[string]any{"add": []any{map[string]any{"id": "1", "name": "x"}}},
+		"account": map[string]any{"subdomain": "y"}}, w.Env()["body"], "amoCRM's nested form")
+
+	w.ContentType, w.Body = "application/json", []byte(`{"a":`)
+	env = w.Env()
+	require.Equal(t, `{"a":`, env["body"], "invalid JSON is kept as text")
+	require.Equal(t, true, env["body_malformed"])
 }

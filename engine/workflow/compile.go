@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine/expr"
@@ -17,7 +18,9 @@ type Compiled struct {
 	Filter *expr.Program // nil when the workflow has no filter
 	// Dedupe gives a webhook delivery's id; nil when the webhook does not de-duplicate.
 	Dedupe *expr.Program
-	Steps  []CompiledStep
+	// ResponseBody renders a custom webhook answer; nil unless response.mode is custom.
+	ResponseBody *expr.Template
+	Steps        []CompiledStep
 }
 
 // CompiledStep is one step ready to run.
@@ -44,7 +47,7 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 	if strings.TrimSpace(w.Name) == "" {
 		errs.add("name", "is required")
 	}
-	c.Dedupe = compileTrigger(&errs, &w.Trigger)
+	c.Dedupe, c.ResponseBody = compileTrigger(&errs, &w.Trigger)
 	if w.Concurrency < 0 {
 		errs.add("concurrency", "must not be negative")
 	}
@@ -107,7 +110,16 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 	return c, nil
 }
 
-func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program) {
+// Webhook limits.
+const (
+	// MaxBodyBytesLimit caps a webhook's max_body_bytes: bodies are held in memory.
+	MaxBodyBytesLimit = 64 << 20
+	// ResultTimeoutDefault and ResultTimeoutMax bound how long result mode waits.
+	ResultTimeoutDefault = 10 * time.Second
+	ResultTimeoutMax     = 60 * time.Second
+)
+
+func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program, body *expr.Template) {
 	others := map[string]bool{
 		TriggerWebhook:  t.Webhook != nil,
 		TriggerSchedule: t.Schedule != nil,
@@ -122,7 +134,7 @@ func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program) {
 	case TriggerWebhook:
 		wh := t.Webhook
 		if wh == nil {
-			return nil
+			return nil, nil
 		}
 		seen := map[string]bool{}
 		for i, m := range wh.Methods {
@@ -131,19 +143,116 @@ func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program) {
 			}
 			seen[m] = true
 		}
-		if wh.Auth != nil && wh.Auth.Type != "none" {
-			errs.add("trigger.webhook.auth.type", "%q is not supported yet: webhook verification lands with the ingress work (docs/webhooks.md)", wh.Auth.Type)
-		}
+		checkAuth(errs, wh.Auth)
 		if wh.Dedupe != "" {
 			dedupe = compileExpr(errs, "trigger.webhook.dedupe", wh.Dedupe)
 		}
-		if wh.Response != nil && wh.Response.Mode != "" && wh.Response.Mode != "accepted" {
-			errs.add("trigger.webhook.response.mode", "%q is not supported yet; only \"accepted\" is", wh.Response.Mode)
+		if wh.MaxBodyBytes < 0 || wh.MaxBodyBytes > MaxBodyBytesLimit {
+			errs.add("trigger.webhook.max_body_bytes", "must be between 1 and %d", MaxBodyBytesLimit)
 		}
+		if wh.RateLimit < 0 {
+			errs.add("trigger.webhook.rate_limit", "must not be negative")
+		}
+		if wh.RateBurst < 0 {
+			errs.add("trigger.webhook.rate_burst", "must not be negative")
+		}
+		body = checkResponse(errs, wh.Response)
 	case TriggerSchedule, TriggerPoll, TriggerManual:
 		errs.add("trigger.type", "%q triggers are not supported yet; use \"webhook\"", t.Type)
 	}
-	return dedupe
+	return dedupe, body
+}
+
+// checkResponse validates a webhook's answer settings and compiles a custom body.
+func checkResponse(errs *errorList, r *WebhookResponse) *expr.Template {
+	if r == nil {
+		return nil
+	}
+	const p = "trigger.webhook.response"
+	custom := r.Mode == "custom"
+	if !custom && (r.Status != 0 || len(r.Headers) > 0 || r.Body != "") {
+		errs.add(p, "status, headers and body are only used when mode is \"custom\"")
+	}
+	if r.Mode != "result" && r.Timeout != 0 {
+		errs.add(p+".timeout", "is only used when mode is \"result\"")
+	}
+	if r.Timeout < 0 || r.Timeout.Std() > ResultTimeoutMax {
+		errs.add(p+".timeout", "must be between 1ms and %s", ResultTimeoutMax)
+	}
+	if !custom {
+		return nil
+	}
+	if r.Status != 0 && (r.Status < 200 || r.Status > 299) {
+		errs.add(p+".status", "%d is not a 2xx status: a sender retries anything else, and the event is already stored", r.Status)
+	}
+	for name := range r.Headers {
+		if !validHeaderName(name) {
+			errs.add(joinPath(p+".headers", name), "%q is not a valid header name", name)
+		}
+	}
+	t, err := expr.CompileTemplate(r.Body)
+	if err != nil {
+		errs.add(p+".body", "%v", err)
+		return nil
+	}
+	return t
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 126 || r <= 32 || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkAuth validates a webhook's verification settings offline; the connection itself
+// is checked against the database when the workflow is saved.
+func checkAuth(errs *errorList, a *WebhookAuth) {
+	if a == nil || a.Type == "none" || a.Type == "" {
+		if a != nil && (a.Connection != "" || a.Header != "" || a.Query != "") {
+			errs.add("trigger.webhook.auth", "connection, header and query are only used with a verifying type")
+		}
+		return
+	}
+	const p = "trigger.webhook.auth"
+	if a.Connection == "" {
+		errs.add(p+".connection", "is required: it names the webhook connection holding the secret")
+	}
+	generic := a.Type == "token" || a.Type == "hmac"
+	if !generic && (a.Header != "" || a.Query != "" || a.Algorithm != "" || a.Encoding != "" || a.Prefix != "") {
+		errs.add(p, "the %s preset fixes its header and algorithm; leave header, query, algorithm, encoding and prefix out", a.Type)
+	}
+	switch a.Type {
+	case "token":
+		if (a.Header == "") == (a.Query == "") {
+			errs.add(p, "token needs exactly one of header or query")
+		}
+		if a.Algorithm != "" || a.Encoding != "" || a.Prefix != "" {
+			errs.add(p, "algorithm, encoding and prefix are only used with hmac")
+		}
+	case "hmac":
+		if a.Header == "" {
+			errs.add(p+".header", "is required for hmac")
+		}
+		if a.Query != "" {
+			errs.add(p+".query", "is only used with token")
+		}
+	}
+	switch a.Type {
+	case "stripe", "slack", "standard-webhooks", "hubspot-v3":
+	default:
+		if a.Tolerance != 0 {
+			errs.add(p+".tolerance", "is only used by presets that sign a timestamp (stripe, slack, standard-webhooks, hubspot-v3)")
+		}
+	}
+	if a.Tolerance < 0 {
+		errs.add(p+".tolerance", "must not be negative")
+	}
 }
 
 func resolveAction(errs *errorList, path, uses string, reg *connectors.Registry) (*connectors.Connector, *connectors.ActionDef) {

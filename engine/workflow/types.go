@@ -49,8 +49,13 @@ type Trigger struct {
 type WebhookTrigger struct {
 	Methods  []string         `json:"methods,omitempty" enum:"GET,POST,PUT,PATCH,DELETE" doc:"Accepted HTTP methods. Default POST."`
 	Auth     *WebhookAuth     `json:"auth,omitempty" doc:"How requests are authenticated. Default none."`
-	Dedupe   string           `json:"dedupe,omitempty" doc:"An expression giving a delivery id; a repeated id starts nothing." format:"expression"`
+	Dedupe   string           `json:"dedupe,omitempty" doc:"An expression giving a delivery id; a repeated id starts nothing. Presets whose sender stamps a delivery id (github, standard-webhooks, shopify, telegram) de-duplicate by it by default." format:"expression"`
 	Response *WebhookResponse `json:"response,omitempty" doc:"What the webhook answers."`
+	// MaxBodyBytes overrides the server's body size limit for this webhook.
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty" doc:"Largest body accepted, in bytes; larger gets 413. Default 1048576 (1 MiB)."`
+	// RateLimit and RateBurst throttle this webhook; beyond them requests get 429.
+	RateLimit float64 `json:"rate_limit,omitempty" doc:"Most requests per second this webhook accepts; beyond, 429 with Retry-After. Default 0: no limit."`
+	RateBurst int     `json:"rate_burst,omitempty" doc:"Requests accepted back to back before rate_limit applies. Default: rate_limit rounded up."`
 }
 
 // WebhookAuth configures request verification.
@@ -71,7 +76,7 @@ type WebhookResponse struct {
 	Status  int               `json:"status,omitempty" doc:"HTTP status of a custom answer."`
 	Headers map[string]string `json:"headers,omitempty" doc:"Headers of a custom answer."`
 	Body    string            `json:"body,omitempty" doc:"Body of a custom answer; may be a template." format:"template"`
-	Timeout Duration          `json:"timeout,omitempty" doc:"How long result mode waits for the run."`
+	Timeout Duration          `json:"timeout,omitempty" doc:"How long result mode waits for core.respond; past it, 202 with the run's ids. Default 10s, at most 60s."`
 }
 
 // ScheduleTrigger starts runs on a cron schedule.

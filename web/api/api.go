@@ -39,6 +39,8 @@ const (
 	CodeConflict         = "conflict"
 	CodeTooLarge         = "payload_too_large"
 	CodeValidation       = "validation_failed"
+	CodeRateLimited      = "rate_limited"
+	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
 )
 
