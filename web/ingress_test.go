@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"github.com/hookflow/hookflow/engine/enginetest"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/store/storetest"
+	"github.com/hookflow/hookflow/web"
 	"github.com/hookflow/hookflow/web/webtest"
 )
 
@@ -389,4 +391,37 @@ func TestPresetDedupe(t *testing.T) {
 	again := app.Do(t, http.MethodPost, hookPath(t, wf), body, false, headers)
 	require.Equal(t, http.StatusOK, again.Status)
 	require.Equal(t, first.JSON(t)["run_id"], again.JSON(t)["run_id"])
+}
+
+// TestInFlightCap: past the cap of webhooks handled at once, requests get 503 with
+// Retry-After instead of piling up in memory.
+func TestInFlightCap(t *testing.T) {
+	t.Parallel()
+	eng := enginetest.New(t, store.SQLite, enginetest.Options{})
+	srv := httptest.NewServer(web.New(eng.Engine, web.Config{MaxInFlight: 1, Logger: enginetest.Logger(t)}))
+	t.Cleanup(srv.Close)
+	sink := webtest.NewSink(t)
+	sink.Delay = time.Second
+	wf, err := eng.CreateWorkflow(context.Background(), []byte(fmt.Sprintf(`{"name":"hold","trigger":{"type":"webhook","webhook":{"response":{"mode":"result","timeout":"3s"}}},
+		"steps":[{"id":"slow","uses":"http.request","with":{"url":%q}},{"id":"answer","uses":"core.respond","with":{"body":"done"}}]}`, sink.URL)))
+	require.NoError(t, err)
+	url := srv.URL + "/hooks/" + wf.HookToken
+	held := make(chan int, 1)
+	go func() {
+		res, err := http.Post(url, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			held <- 0
+			return
+		}
+		res.Body.Close()
+		held <- res.StatusCode
+	}()
+	require.Eventually(t, func() bool { return len(sink.Requests()) == 1 }, 10*time.Second, 5*time.Millisecond,
+		"the first request holds its slot while its run calls the slow sink")
+	res, err := http.Post(url, "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	require.Equal(t, "1", res.Header.Get("Retry-After"))
+	require.Equal(t, http.StatusOK, <-held, "the first request got its run's answer")
 }
