@@ -52,6 +52,7 @@ func (e *Engine) CreateConnection(ctx context.Context, in ConnectionInput) (*Con
 	if err := e.store.CreateConnection(ctx, row); err != nil {
 		return nil, translate(err)
 	}
+	e.conns.reset()
 	e.log.Info("Connection created", slog.String("connection", in.Name), slog.String("connector", in.Connector))
 	return e.connectionDTO(row)
 }
@@ -86,6 +87,7 @@ func (e *Engine) UpdateConnection(ctx context.Context, name string, in Connectio
 	if err := e.store.UpdateConnection(ctx, row); err != nil {
 		return nil, translate(err)
 	}
+	e.conns.reset()
 	e.log.Info("Connection updated", slog.String("connection", name))
 	return e.connectionDTO(row)
 }
@@ -147,6 +149,7 @@ func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
 	if err := e.store.DeleteConnection(ctx, name); err != nil {
 		return translate(err)
 	}
+	e.conns.reset()
 	e.log.Info("Connection deleted", slog.String("connection", name))
 	return nil
 }
@@ -342,8 +345,23 @@ func (e *Engine) connectionDTO(row *store.Connection) (*Connection, error) {
 		SecretsSet: set, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}, nil
 }
 
-// resolveConnection loads a connection for a step call, secrets decrypted.
+// resolveConnection loads a connection for a step call or a webhook's verification,
+// secrets decrypted, from a short-lived cache.
 func (e *Engine) resolveConnection(ctx context.Context, name string) (*connectors.Connection, error) {
+	c, err := e.conns.get(name, func() (*connectors.Connection, error) { return e.loadConnection(ctx, name) })
+	if err != nil {
+		return nil, err
+	}
+	// A copy per caller: actions may not share (or spoil) the cached settings.
+	cp := *c
+	cp.Config = make(map[string]any, len(c.Config))
+	for k, v := range c.Config {
+		cp.Config[k] = v
+	}
+	return &cp, nil
+}
+
+func (e *Engine) loadConnection(ctx context.Context, name string) (*connectors.Connection, error) {
 	row, err := e.store.ConnectionByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, connectors.Permanent(fmt.Errorf("connection %s does not exist", name))

@@ -134,6 +134,11 @@ type Engine struct {
 	metrics  *metrics
 	limiter  *rateLimiter
 	waiters  *waiters
+	// inflight holds the ids of the runs this process is executing; the heartbeat renews
+	// exactly these leases.
+	inflight sync.Map
+	hooks    *ttlCache[*Webhook]
+	conns    *ttlCache[*connectors.Connection]
 	// stopping is closed by Close: runs stop at their next step boundary and go back to
 	// the queue.
 	stopping  chan struct{}
@@ -196,6 +201,10 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		metrics:  newMetrics(),
 		limiter:  newRateLimiter(),
 		waiters:  newWaiters(),
+		// The caches read the wall clock: tests that move the engine's clock must not
+		// see stale entries live on.
+		hooks:    newTTLCache[*Webhook](time.Now),
+		conns:    newTTLCache[*connectors.Connection](time.Now),
 		stopping: make(chan struct{}),
 	}
 	e.versions = newVersionCache(st, e.reg)
@@ -291,10 +300,15 @@ func (e *Engine) Start(ctx context.Context) {
 		},
 		Handle: func(ctx context.Context, run store.Run) {
 			e.metrics.inFlight.Inc()
-			defer e.metrics.inFlight.Dec()
+			e.inflight.Store(run.ID, struct{}{})
+			defer func() {
+				e.inflight.Delete(run.ID)
+				e.metrics.inFlight.Dec()
+			}()
 			err := e.runner.Execute(ctx, &run)
 			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, runner.ErrStopping) {
-				e.log.Info("Run left for another claim", slog.String("run_id", run.ID), slog.Any("err", err))
+				// Its lease is no longer renewed: another worker takes it over when it lapses.
+				e.log.Warn("Run left for another claim", slog.String("run_id", run.ID), slog.Any("err", err))
 			}
 			e.wakeCapped(ctx, &run)
 		},
@@ -344,8 +358,16 @@ func (e *Engine) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		var ids []string
+		e.inflight.Range(func(k, _ any) bool {
+			ids = append(ids, k.(string))
+			return true
+		})
+		if len(ids) == 0 {
+			continue
+		}
 		now := e.cfg.Now()
-		if _, err := e.store.RenewLeases(ctx, e.owner, now.Add(e.cfg.Lease), now); err != nil && ctx.Err() == nil {
+		if _, err := e.store.RenewLeases(ctx, e.owner, ids, now.Add(e.cfg.Lease), now); err != nil && ctx.Err() == nil {
 			e.log.Warn("Renew leases failed", slog.Any("err", err))
 		}
 	}

@@ -95,6 +95,7 @@ func (e *Engine) RotateHookToken(ctx context.Context, id string) (*Workflow, err
 	if err := e.store.SetHookToken(ctx, id, token); err != nil {
 		return nil, translate(err)
 	}
+	e.hooks.reset()
 	e.log.Info("Webhook token rotated", slog.String("workflow_id", id))
 	return e.GetWorkflow(ctx, id)
 }

@@ -102,6 +102,10 @@ func (w *Webhook) MaxBodyBytes() int64 {
 // OpenWebhook finds the workflow whose webhook token is token. An unknown token, a
 // disabled workflow or one without a webhook trigger is ErrNotFound.
 func (e *Engine) OpenWebhook(ctx context.Context, token string) (*Webhook, error) {
+	return e.hooks.get(token, func() (*Webhook, error) { return e.openWebhook(ctx, token) })
+}
+
+func (e *Engine) openWebhook(ctx context.Context, token string) (*Webhook, error) {
 	w, err := e.store.WorkflowByHookToken(ctx, token)
 	if err != nil {
 		return nil, translate(err)
@@ -197,7 +201,7 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	deadline := now.Add(maxDuration)
 	run := &store.Run{ID: newID(), WorkflowID: w.ID, Version: w.Version, EventID: &ev.ID, Status: store.RunQueued,
 		RunAt: now, CreatedAt: now, UpdatedAt: now, DeadlineAt: &deadline}
-	err := e.store.CreateEventAndRun(ctx, ev, run)
+	err := e.store.IngestEvent(ctx, ev, run)
 	if errors.Is(err, store.ErrDuplicate) {
 		orig, runID, err := e.store.OriginalDelivery(ctx, w.ID, *dedupeKey)
 		if err != nil {

@@ -174,6 +174,7 @@ func (e *Engine) CreateWorkflow(ctx context.Context, data []byte) (*Workflow, er
 	if err := e.store.CreateWorkflow(ctx, w, v); err != nil {
 		return nil, translate(err)
 	}
+	e.hooks.reset()
 	e.log.Info("Workflow created", slog.String("workflow_id", w.ID), slog.String("name", w.Name))
 	return workflowDTO(w, raw), nil
 }
@@ -199,6 +200,7 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, id string, data []byte) (*W
 	if err := e.store.SaveWorkflowVersion(ctx, w, v); err != nil {
 		return nil, translate(err)
 	}
+	e.hooks.reset()
 	e.log.Info("Workflow saved", slog.String("workflow_id", id), slog.Int("version", w.Version))
 	return workflowDTO(w, raw), nil
 }
@@ -239,6 +241,7 @@ func (e *Engine) DeleteWorkflow(ctx context.Context, id string) error {
 	if err := e.store.DeleteWorkflow(ctx, id); err != nil {
 		return translate(err)
 	}
+	e.hooks.reset()
 	e.log.Info("Workflow deleted", slog.String("workflow_id", id))
 	return nil
 }

@@ -124,6 +124,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newValidateCommand(),
 		newUserCommand(opts),
 		newTokenCommand(opts),
+		newBenchCommand(opts),
 	)
 	return root
 }

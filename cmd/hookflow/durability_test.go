@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -311,7 +312,7 @@ func TestScaleOutPostgres(t *testing.T) {
 	procs[0].kill(t)
 	t.Logf("killed a worker after %d calls", sink.hits.Load())
 
-	deadline := time.Now().Add(4 * time.Minute)
+	deadline := time.Now().Add(time.Duration(runs/100+60) * time.Second)
 	for {
 		var done int
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE status = 'succeeded'`).Scan(&done))
@@ -319,6 +320,13 @@ func TestScaleOutPostgres(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
+			// Dump the survivors' goroutines (SIGQUIT) into their logs, to show what holds
+			// the missing runs.
+			for _, p := range procs[1:] {
+				_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+				<-p.done
+				t.Logf("worker log:\n%s", p.log())
+			}
 			t.Fatalf("only %d of %d runs succeeded", done, runs)
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -165,8 +165,12 @@ func WaitStatus(t testing.TB, eng *engine.Engine, runID, status string) *engine.
 	}
 }
 
-// Logger returns a slog logger writing to the test's log.
+// Logger returns a slog logger writing to the test's log; benchmarks log nothing, so
+// their output stays a table.
 func Logger(t testing.TB) *slog.Logger {
+	if _, bench := t.(*testing.B); bench {
+		return slog.New(slog.DiscardHandler)
+	}
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

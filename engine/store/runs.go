@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,15 +177,23 @@ func (s *Store) NotifyRuns(ctx context.Context) error {
 	return nil
 }
 
-// RenewLeases extends every lease owner holds, in one statement: a process heartbeats
-// once for all its runs. It returns how many runs it holds.
-func (s *Store) RenewLeases(ctx context.Context, owner string, until, now time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Model(&Run{}).Where("lease_owner = ? AND status = ?", owner, RunRunning).
-		Updates(map[string]any{"lease_until": until, "updated_at": now})
-	if res.Error != nil {
-		return 0, fmt.Errorf("renew leases of %s: %w", owner, res.Error)
+// RenewLeases extends owner's leases on the given runs, in one statement per 500 runs: a
+// process heartbeats once for all the runs it is executing. Only the runs named are
+// renewed, so a run the process gave up on expires and is taken over. It returns how
+// many leases it renewed.
+func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, until, now time.Time) (int64, error) {
+	var total int64
+	for len(runIDs) > 0 {
+		chunk := runIDs[:min(len(runIDs), 500)]
+		runIDs = runIDs[len(chunk):]
+		res := s.db.WithContext(ctx).Model(&Run{}).Where("lease_owner = ? AND status = ? AND id IN ?", owner, RunRunning, chunk).
+			Updates(map[string]any{"lease_until": until, "updated_at": now})
+		if res.Error != nil {
+			return total, fmt.Errorf("renew leases of %s: %w", owner, res.Error)
+		}
+		total += res.RowsAffected
 	}
-	return res.RowsAffected, nil
+	return total, nil
 }
 
 // NextRunAt returns when the earliest queued or waiting run is due, or false when there
@@ -274,40 +284,87 @@ func (s *Store) ReleaseRun(ctx context.Context, owner, runID string, now time.Ti
 }
 
 // FinishRun ends a run with a final status, provided owner still holds its lease. When
-// last is not nil, the run's last step record is written in the same transaction: one
-// commit instead of two for the common end of a run.
+// last is not nil, the run's last step record is written in the same transaction. Runs
+// ending together share one transaction (group commit), so a busy worker pays one fsync
+// for many outcomes; each caller still returns only once its own outcome is committed.
 func (s *Store) FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time, last *StepRun) error {
-	if last == nil {
-		return finishRun(s.db.WithContext(ctx), owner, runID, status, errText, now)
-	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := finishRun(tx, owner, runID, status, errText, now); err != nil {
-			return err
-		}
-		if err := upsertStep(tx, last); err != nil {
-			return fmt.Errorf("save last step %s of run %s: %w", last.StepID, runID, err)
-		}
-		return nil
-	})
-}
-
-func finishRun(db *gorm.DB, owner, runID, status, errText string, now time.Time) error {
-	res := db.Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", runID, owner, RunRunning).
-		Updates(map[string]any{
-			"status":      status,
-			"error":       errText,
-			"finished_at": now,
-			"updated_at":  now,
-			"lease_owner": nil,
-			"lease_until": nil,
-		})
-	if res.Error != nil {
-		return fmt.Errorf("finish run %s as %s: %w", runID, status, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("finish run %s as %s: %w", runID, status, ErrLeaseLost)
+	err := s.finishes.do(ctx, finishItem{owner: owner, runID: runID, status: status, errText: errText, now: now, last: last})
+	if err != nil {
+		return fmt.Errorf("finish run %s as %s: %w", runID, status, err)
 	}
 	return nil
+}
+
+// finishItem is one run's outcome.
+type finishItem struct {
+	owner, runID, status, errText string
+	now                           time.Time
+	last                          *StepRun
+}
+
+func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
+	ctx := context.Background()
+	// Rows are locked in id order, the same in every process, so two processes finishing
+	// the same runs (one of them after a takeover) cannot deadlock.
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].runID, items[b].runID) })
+	tx, err := s.closer[0].BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	finish := s.rebind(`UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL
+		WHERE id = ? AND lease_owner = ? AND status = 'running'`)
+	upsert := s.rebind(`INSERT INTO step_runs (id, run_id, step_id, position, status, attempts, input, output, error, started_at,
+		finished_at, duration_ms, attempt_errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+		input = excluded.input, output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
+		duration_ms = excluded.duration_ms, attempt_errors = excluded.attempt_errors`)
+	errs := make([]error, len(items))
+	for _, i := range order {
+		it := items[i]
+		res, err := tx.ExecContext(ctx, finish, it.status, it.errText, it.now, it.now, it.runID, it.owner)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n == 0 {
+			errs[i] = ErrLeaseLost // this run only; the batch goes on
+			continue
+		}
+		if st := it.last; st != nil {
+			if _, err := tx.ExecContext(ctx, upsert, st.ID, st.RunID, st.StepID, st.Position, st.Status, st.Attempts,
+				st.Input, st.Output, st.Error, st.StartedAt, st.FinishedAt, st.DurationMS, st.AttemptErrors); err != nil {
+				return nil, fmt.Errorf("save last step %s of run %s: %w", st.StepID, it.runID, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n.
+func (s *Store) rebind(q string) string {
+	if s.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // CancelRun stops a run: a queued or waiting one at once, a running one at its next step

@@ -69,6 +69,9 @@ type Store struct {
 	closer []*sql.DB
 	log    *slog.Logger
 	url    string // PostgreSQL only, for the LISTEN connection
+	// Group committers: webhooks and run outcomes each share transactions.
+	ingests  *committer[ingestItem]
+	finishes *committer[finishItem]
 }
 
 // Open connects to the database described by cfg. It does not migrate: call Migrate.
@@ -84,6 +87,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		PrepareStmt:            false,
 	}
 	s := &Store{log: log, url: cfg.URL}
+	s.ingests = newCommitter(s.writeIngests)
+	s.finishes = newCommitter(s.writeFinishes)
 	dsn := cfg.URL
 	switch {
 	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
@@ -188,8 +193,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection.
+// Close commits what the group committer holds, then closes every connection.
 func (s *Store) Close() error {
+	s.ingests.close()
+	s.finishes.close()
 	var errs []error
 	for _, db := range s.closer {
 		errs = append(errs, db.Close())

@@ -8,7 +8,7 @@ ALTER TABLE step_runs ADD COLUMN attempt_errors TEXT;
 ALTER TABLE workflows ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 0;
 -- Deduplication is a unique index, not a read-then-write: concurrent deliveries of one id
 -- cannot both insert. NULL keys (no dedupe) never collide.
-CREATE UNIQUE INDEX events_dedupe ON events (workflow_id, dedupe_key);
+CREATE UNIQUE INDEX events_dedupe ON events (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL;
 CREATE INDEX runs_lease ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
 -- The claim query walks these partial indexes in order and stops after a batch, however
 -- long the history of finished runs grows.

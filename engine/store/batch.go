@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Group commit. Concurrent webhooks share one transaction, so one fsync acknowledges
+// many of them: each caller still returns only after its own rows are committed. The
+// committer takes whatever is queued when it gets to it, so a lone request waits for
+// nobody, and a burst fills batches by itself.
+//
+// The batch statements are plain SQL on database/sql, not gorm: on this path gorm's
+// reflection and callbacks cost more than the database's own work. (Prepared statements
+// would not help: the SQLite driver compiles a statement's text on every execution.)
+
+// ingestBatchMax bounds a batch: 256 events and runs stay well below both databases'
+// limits on statement parameters.
+const ingestBatchMax = 256
+
+// committer runs group commits of one kind: callers queue items and wait; one goroutine
+// writes whatever is queued in one transaction and hands each caller its own verdict.
+type committer[T any] struct {
+	once     sync.Once
+	stopOnce sync.Once
+	queue    chan *pending[T]
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	// write stores a batch in one transaction and returns one error per item (nil for
+	// success), or a single error for the whole batch.
+	write func(items []T) ([]error, error)
+}
+
+type pending[T any] struct {
+	item T
+	done chan error
+}
+
+func newCommitter[T any](write func([]T) ([]error, error)) *committer[T] {
+	return &committer[T]{stop: make(chan struct{}), write: write}
+}
+
+// do queues item and waits for the commit of its batch.
+func (c *committer[T]) do(ctx context.Context, item T) error {
+	c.once.Do(func() {
+		c.queue = make(chan *pending[T], 4*ingestBatchMax)
+		c.wg.Go(c.loop)
+	})
+	select {
+	case <-c.stop:
+		return errStoreClosed
+	default:
+	}
+	p := &pending[T]{item: item, done: make(chan error, 1)}
+	select {
+	case c.queue <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.stop:
+		return errStoreClosed
+	}
+	// Once queued the item is committed or failed whatever the caller's context says, so
+	// wait for the verdict rather than guess it.
+	return <-p.done
+}
+
+// close commits what is queued and stops the loop.
+func (c *committer[T]) close() {
+	c.stopOnce.Do(func() { close(c.stop) })
+	c.wg.Wait()
+}
+
+func (c *committer[T]) loop() {
+	batch := make([]*pending[T], 0, ingestBatchMax)
+	for {
+		var first *pending[T]
+		select {
+		case first = <-c.queue:
+		case <-c.stop:
+			for { // what made it into the queue before the stop is still committed
+				select {
+				case p := <-c.queue:
+					c.commit([]*pending[T]{p})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < ingestBatchMax {
+			select {
+			case p := <-c.queue:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+func (c *committer[T]) commit(batch []*pending[T]) {
+	items := make([]T, len(batch))
+	for i, p := range batch {
+		items[i] = p.item
+	}
+	errs, err := c.write(items)
+	if err != nil && len(items) > 1 {
+		// One item's failure (or a deadlock with another process) must not sink the others:
+		// write each alone, so only the faulty one fails.
+		errs, err = make([]error, len(items)), nil
+		for i, it := range items {
+			one, oneErr := c.write([]T{it})
+			switch {
+			case oneErr != nil:
+				errs[i] = oneErr
+			case one != nil:
+				errs[i] = one[0]
+			}
+		}
+	}
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.done <- err
+		case errs != nil:
+			p.done <- errs[i]
+		default:
+			p.done <- nil
+		}
+	}
+}
+
+var errStoreClosed = errors.New("store closed")
+
+// ingestItem is one webhook's rows.
+type ingestItem struct {
+	ev  *Event
+	run *Run
+}
+
+// IngestEvent stores an event and its queued run like CreateEventAndRun, through the
+// group committer: it returns once the batch holding them is committed. An event whose
+// dedupe key its workflow already has is ErrDuplicate, and its run is not stored.
+func (s *Store) IngestEvent(ctx context.Context, ev *Event, run *Run) error {
+	err := s.ingests.do(ctx, ingestItem{ev: ev, run: run})
+	if err != nil && !errors.Is(err, ErrDuplicate) {
+		return fmt.Errorf("store event %s of workflow %s: %w", ev.ID, ev.WorkflowID, err)
+	}
+	return err
+}
+
+func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
+	ctx := context.Background()
+	withKey := false
+	for _, it := range batch {
+		if it.ev.DedupeKey != nil {
+			withKey = true
+			break
+		}
+	}
+	const evCols = 12
+	evArgs := make([]any, 0, len(batch)*evCols)
+	for _, it := range batch {
+		e := it.ev
+		evArgs = append(evArgs, e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
+			e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize)
+	}
+	evSQL := s.insertSQL("events", "id, workflow_id, received_at, method, headers, query, content_type, body, dedupe_key, verdict, reason, body_size", evCols, len(batch))
+	if withKey {
+		evSQL += " ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id"
+	}
+	const runCols = 11
+	runSQL := s.insertSQL("runs", "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of", runCols, len(batch))
+	tx, err := s.closer[0].BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	inserted := map[string]bool{}
+	if withKey {
+		// Only events whose key is new are inserted; RETURNING names them, the others are
+		// duplicates (also of each other within the batch).
+		rows, err := tx.QueryContext(ctx, evSQL, evArgs...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			inserted[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	} else if _, err := tx.ExecContext(ctx, evSQL, evArgs...); err != nil {
+		return nil, err
+	}
+
+	dups := map[string]bool{}
+	runArgs := make([]any, 0, len(batch)*runCols)
+	n := 0
+	for _, it := range batch {
+		if withKey && !inserted[it.ev.ID] {
+			dups[it.ev.ID] = true
+			continue
+		}
+		if it.run == nil {
+			continue
+		}
+		r := it.run
+		runArgs = append(runArgs, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
+			r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
+		n++
+	}
+	if n > 0 {
+		if n < len(batch) {
+			runSQL = s.insertSQL("runs", "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of", runCols, n)
+		}
+		if _, err := tx.ExecContext(ctx, runSQL, runArgs...); err != nil {
+			return nil, err
+		}
+		if s.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(batch))
+	for i, it := range batch {
+		if dups[it.ev.ID] {
+			errs[i] = ErrDuplicate
+		}
+	}
+	return errs, nil
+}
+
+// insertSQL builds a multi-row INSERT for the dialect's placeholders.
+func (s *Store) insertSQL(table, cols string, ncols, nrows int) string {
+	var b strings.Builder
+	b.Grow(len(table) + len(cols) + nrows*ncols*4 + 32)
+	b.WriteString("INSERT INTO ")
+	b.WriteString(table)
+	b.WriteString(" (")
+	b.WriteString(cols)
+	b.WriteString(") VALUES ")
+	p := 1
+	for r := range nrows {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := range ncols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			if s.dialect == Postgres {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(p))
+				p++
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}

@@ -1,0 +1,92 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/store/storetest"
+)
+
+// BenchmarkIngestEvent stores events with their queued runs from 32 goroutines per CPU,
+// through the group committer.
+func BenchmarkIngestEvent(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			s := storetest.Open(b, d)
+			w := seedWorkflowB(b, s)
+			body := []byte(`{"id":1,"amount":150,"email":"lead@example.com"}`)
+			b.SetParallelism(32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					now := time.Now().UTC()
+					ev := &store.Event{ID: newID(), WorkflowID: w.ID, ReceivedAt: now, Method: "POST", Headers: "{}",
+						ContentType: "application/json", Body: body, BodySize: int64(len(body)), Verdict: store.VerdictAccepted}
+					r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: 1, EventID: &ev.ID, Status: store.RunQueued,
+						RunAt: now, CreatedAt: now, UpdatedAt: now}
+					if err := s.IngestEvent(ctx, ev, r); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkClaimAndFinish claims queued runs in batches of 8 and finishes each, as a
+// worker process does with 8 workers.
+func BenchmarkClaimAndFinish(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			s := storetest.Open(b, d)
+			w := seedWorkflowB(b, s)
+			ctx := context.Background()
+			now := time.Now().UTC()
+			for range b.N {
+				r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: 1, Status: store.RunQueued, RunAt: now, CreatedAt: now, UpdatedAt: now}
+				if err := s.CreateRun(ctx, r, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			done := 0
+			for done < b.N {
+				runs, err := s.ClaimRuns(ctx, "bench", now, now.Add(time.Minute), 8)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(runs) == 0 {
+					b.Fatalf("no run to claim after %d of %d", done, b.N)
+				}
+				errs := make(chan error, len(runs))
+				for _, r := range runs {
+					go func() { errs <- s.FinishRun(ctx, "bench", r.ID, store.RunSucceeded, "", now, nil) }()
+				}
+				for range runs {
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+				done += len(runs)
+			}
+		})
+	}
+}
+
+func seedWorkflowB(b *testing.B, s *store.Store) *store.Workflow {
+	b.Helper()
+	now := time.Now().UTC()
+	w := &store.Workflow{ID: newID(), Name: "bench", Enabled: true, Version: 1, TriggerType: "webhook",
+		HookToken: newID(), CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateWorkflow(context.Background(), w,
+		&store.WorkflowVersion{WorkflowID: w.ID, Version: 1, Definition: `{}`, CreatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
