@@ -38,8 +38,10 @@ const (
 )
 
 // WorkersDefault is the number of runs executed at once by default. Runs spend most of
-// their time waiting on the network, so it is a multiple of the CPU count.
-var WorkersDefault = 4 * runtime.GOMAXPROCS(0)
+// their time waiting on the network or on a commit, and a worker is only a goroutine, so
+// it is a generous multiple of the CPU count (measured: 32 workers on 2 cores deliver
+// about three times what 8 do).
+var WorkersDefault = 16 * runtime.GOMAXPROCS(0)
 
 // Config configures an Engine. The zero value of each field means its default.
 type Config struct {
@@ -296,6 +298,8 @@ func (e *Engine) Start(ctx context.Context) {
 			now := e.cfg.Now()
 			runs, err := e.store.ClaimRuns(ctx, e.owner, now, now.Add(e.cfg.Lease), n)
 			e.metrics.runsClaimed.Add(float64(len(runs)))
+			e.metrics.claims.Inc()
+			e.attachEvents(ctx, runs)
 			return runs, err
 		},
 		Handle: func(ctx context.Context, run store.Run) {
@@ -316,6 +320,7 @@ func (e *Engine) Start(ctx context.Context) {
 		Notifier:      e.notifier,
 		PollInterval:  e.cfg.PollInterval,
 		ShutdownGrace: e.cfg.ShutdownGrace,
+		GatherWait:    gatherWait,
 		Logger:        e.log,
 		Now:           e.cfg.Now,
 	}
@@ -333,6 +338,31 @@ func (e *Engine) Start(ctx context.Context) {
 		bg.Wait()
 	}()
 	e.log.Info("Workers started", slog.Int("workers", e.cfg.Workers), slog.String("owner", e.owner))
+}
+
+// gatherWait is how long a busy worker pool waits for more free workers before claiming:
+// it trades a millisecond of pickup latency under load for far fewer claim transactions.
+const gatherWait = time.Millisecond
+
+// attachEvents loads the events of a batch of claimed runs in one query. On failure the
+// runner loads each itself.
+func (e *Engine) attachEvents(ctx context.Context, runs []store.Run) {
+	ids := make([]string, 0, len(runs))
+	for _, r := range runs {
+		if r.EventID != nil {
+			ids = append(ids, *r.EventID)
+		}
+	}
+	events, err := e.store.EventsByID(ctx, ids)
+	if err != nil {
+		e.log.Warn("Load events of claimed runs failed", slog.Any("err", err))
+		return
+	}
+	for i := range runs {
+		if runs[i].EventID != nil {
+			runs[i].Event = events[*runs[i].EventID]
+		}
+	}
 }
 
 // wakeCapped tells every worker, here and in other processes, that the next run of a

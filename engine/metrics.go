@@ -16,6 +16,7 @@ type metrics struct {
 	webhooks     *prometheus.CounterVec
 	runsFinished *prometheus.CounterVec
 	runsClaimed  prometheus.Counter
+	claims       prometheus.Counter
 	steps        *prometheus.CounterVec
 	stepDuration *prometheus.HistogramVec
 	inFlight     prometheus.Gauge
@@ -34,6 +35,9 @@ func newMetrics() *metrics {
 		runsClaimed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookflow_runs_claimed_total", Help: "Runs claimed by this process's workers (takeovers and resumptions included).",
 		}),
+		claims: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookflow_claims_total", Help: "Claim transactions by this process's workers; runs claimed per claim shows how well claims batch.",
+		}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookflow_steps_total", Help: "Steps ended by this process, by action and status.",
 		}, []string{"uses", "status"}),
@@ -48,7 +52,7 @@ func newMetrics() *metrics {
 			Name: "hookflow_webhooks_unrecorded_total", Help: "Refused webhook requests not kept for the inspector because a flood exceeded the recording budget.",
 		}),
 	}
-	m.reg.MustRegister(m.webhooks, m.runsFinished, m.runsClaimed, m.steps, m.stepDuration, m.inFlight, m.unrecorded,
+	m.reg.MustRegister(m.webhooks, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -27,7 +27,7 @@ const (
 	MaxResponseBytesDefault int64 = 10 << 20
 	// MaxIdleConnsPerHostDefault is the keep-alive pool size per host. net/http's default
 	// of 2 makes a busy worker pool reopen connections to the same API all the time.
-	MaxIdleConnsPerHostDefault = 16
+	MaxIdleConnsPerHostDefault = 128
 	// DialTimeoutDefault bounds connecting, so an unroutable host fails well before the
 	// request timeout.
 	DialTimeoutDefault = 10 * time.Second

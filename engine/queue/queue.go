@@ -57,6 +57,10 @@ type Pool[T any] struct {
 	PollInterval time.Duration
 	// ShutdownGrace is how long jobs in flight may go on after Run's context ends.
 	ShutdownGrace time.Duration
+	// GatherWait is how long, while jobs keep coming, the pool waits for more workers to
+	// free up before claiming, so one claim serves several of them (each claim is a
+	// database transaction). An idle queue is claimed from at once. Zero disables it.
+	GatherWait time.Duration
 	Logger        *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -94,6 +98,7 @@ func (p *Pool[T]) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	backoff := poll
+	busy := false // the last claim took all it asked for: more are likely due
 	for {
 		// Wait for at least one free worker.
 		select {
@@ -103,6 +108,22 @@ func (p *Pool[T]) Run(ctx context.Context) {
 		case <-free:
 		}
 		n := 1
+		if busy && p.GatherWait > 0 {
+			// Gather: up to half the workers, or until GatherWait passes.
+			gather := time.NewTimer(p.GatherWait)
+		wait:
+			for n < max(1, p.Workers/2) {
+				select {
+				case <-free:
+					n++
+				case <-gather.C:
+					break wait
+				case <-ctx.Done():
+					break wait
+				}
+			}
+			gather.Stop()
+		}
 	more:
 		for n < p.Workers {
 			select {
@@ -125,7 +146,8 @@ func (p *Pool[T]) Run(ctx context.Context) {
 				p.Handle(jobCtx, job)
 			})
 		}
-		if len(jobs) == n && err == nil {
+		busy = len(jobs) == n && err == nil
+		if busy {
 			backoff = poll
 			continue // there may be more due right now
 		}

@@ -238,9 +238,12 @@ func (r *Runner) overdueError(run *store.Run) error {
 func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.Compiled) (map[string]any, map[string]*store.StepRun, error) {
 	trig := map[string]any{}
 	if run.EventID != nil {
-		ev, err := r.cfg.Store.GetEvent(ctx, *run.EventID)
-		if err != nil {
-			return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
+		ev := run.Event
+		if ev == nil {
+			var err error
+			if ev, err = r.cfg.Store.GetEvent(ctx, *run.EventID); err != nil {
+				return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
+			}
 		}
 		headers, err := trigger.DecodeHeaders(ev.Headers)
 		if err != nil {

@@ -155,38 +155,51 @@ func (s *Store) IngestEvent(ctx context.Context, ev *Event, run *Run) error {
 	return err
 }
 
+// sqliteChunkRows is how many rows one SQLite INSERT carries. The SQLite driver matches
+// each bound parameter against the argument list from the start, so a statement costs the
+// square of its parameters: many small statements beat one large one.
+const sqliteChunkRows = 8
+
+const (
+	eventCols = "id, workflow_id, received_at, method, headers, query, content_type, body, dedupe_key, verdict, reason, body_size"
+	runCols   = "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of"
+)
+
 func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 	ctx := context.Background()
+	chunk := len(batch)
+	if s.dialect == SQLite {
+		chunk = sqliteChunkRows
+	}
 	withKey := false
 	for _, it := range batch {
-		if it.ev.DedupeKey != nil {
-			withKey = true
-			break
-		}
+		withKey = withKey || it.ev.DedupeKey != nil
 	}
-	const evCols = 12
-	evArgs := make([]any, 0, len(batch)*evCols)
-	for _, it := range batch {
-		e := it.ev
-		evArgs = append(evArgs, e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
-			e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize)
-	}
-	evSQL := s.insertSQL("events", "id, workflow_id, received_at, method, headers, query, content_type, body, dedupe_key, verdict, reason, body_size", evCols, len(batch))
-	if withKey {
-		evSQL += " ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id"
-	}
-	const runCols = 11
-	runSQL := s.insertSQL("runs", "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of", runCols, len(batch))
 	tx, err := s.closer[0].BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+
+	// Events first. With delivery ids, only events whose id is new are inserted, and
+	// RETURNING names them: the others are duplicates (also of each other in the batch).
 	inserted := map[string]bool{}
-	if withKey {
-		// Only events whose key is new are inserted; RETURNING names them, the others are
-		// duplicates (also of each other within the batch).
-		rows, err := tx.QueryContext(ctx, evSQL, evArgs...)
+	for from := 0; from < len(batch); from += chunk {
+		part := batch[from:min(from+chunk, len(batch))]
+		args := make([]any, 0, len(part)*12)
+		for _, it := range part {
+			e := it.ev
+			args = append(args, e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
+				e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize)
+		}
+		q := s.insertSQL("events", eventCols, 12, len(part))
+		if !withKey {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, q+" ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id", args...)
 		if err != nil {
 			return nil, err
 		}
@@ -201,47 +214,37 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 		if err := rows.Close(); err != nil {
 			return nil, err
 		}
-	} else if _, err := tx.ExecContext(ctx, evSQL, evArgs...); err != nil {
-		return nil, err
 	}
 
-	dups := map[string]bool{}
-	runArgs := make([]any, 0, len(batch)*runCols)
-	n := 0
-	for _, it := range batch {
+	errs := make([]error, len(batch))
+	runs := make([]*Run, 0, len(batch))
+	for i, it := range batch {
 		if withKey && !inserted[it.ev.ID] {
-			dups[it.ev.ID] = true
+			errs[i] = ErrDuplicate
 			continue
 		}
-		if it.run == nil {
-			continue
+		if it.run != nil {
+			runs = append(runs, it.run)
 		}
-		r := it.run
-		runArgs = append(runArgs, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
-			r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
-		n++
 	}
-	if n > 0 {
-		if n < len(batch) {
-			runSQL = s.insertSQL("runs", "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of", runCols, n)
+	for from := 0; from < len(runs); from += chunk {
+		part := runs[from:min(from+chunk, len(runs))]
+		args := make([]any, 0, len(part)*11)
+		for _, r := range part {
+			args = append(args, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
+				r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
 		}
-		if _, err := tx.ExecContext(ctx, runSQL, runArgs...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.insertSQL("runs", runCols, 11, len(part)), args...); err != nil {
 			return nil, err
 		}
-		if s.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
-				return nil, err
-			}
+	}
+	if len(runs) > 0 && s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
+			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
-	}
-	errs := make([]error, len(batch))
-	for i, it := range batch {
-		if dups[it.ev.ID] {
-			errs[i] = ErrDuplicate
-		}
 	}
 	return errs, nil
 }

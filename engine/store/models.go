@@ -99,6 +99,8 @@ type Run struct {
 	ReplayOf *string
 	// DeadlineAt is when the watchdog fails the run if it has not ended.
 	DeadlineAt *time.Time
+	// Event, when loaded with the claim, spares the runner a query. Not a column.
+	Event *Event `gorm:"-"`
 }
 
 // StepRun is the record of one step of one run.

@@ -155,17 +155,68 @@ func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Ti
 		WHERE id IN (SELECT r.id FROM runs r JOIN workflows w ON w.id = r.workflow_id
 			WHERE ` + due + `
 			ORDER BY ` + order + ` LIMIT ?` + lock + `)
-		RETURNING *`
+		RETURNING ` + runColumns
 	args := []any{owner, leaseUntil, now, now}
 	for range strings.Count(due, "?") {
 		args = append(args, now)
 	}
 	args = append(args, limit)
+	// database/sql with a hand-written scan: this runs for every batch of runs, and gorm's
+	// reflection cost more than the query.
+	rows, err := s.closer[0].QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim runs for %s: %w", owner, err)
+	}
+	defer rows.Close()
 	var runs []Run
-	if err := s.db.WithContext(ctx).Raw(q, args...).Scan(&runs).Error; err != nil {
+	for rows.Next() {
+		var r Run
+		if err := rows.Scan(&r.ID, &r.WorkflowID, &r.Version, &r.EventID, &r.Status, &r.RunAt, &r.Attempt, &r.LeaseOwner,
+			&r.LeaseUntil, &r.StepIndex, &r.Error, &r.CreatedAt, &r.StartedAt, &r.FinishedAt, &r.UpdatedAt,
+			&r.CancelRequested, &r.ReplayOf, &r.DeadlineAt); err != nil {
+			return nil, fmt.Errorf("claim runs for %s: %w", owner, err)
+		}
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim runs for %s: %w", owner, err)
 	}
 	return runs, nil
+}
+
+// runColumns lists the runs table's columns in the order claim scans them.
+const runColumns = `id, workflow_id, version, event_id, status, run_at, attempt, lease_owner, lease_until, step_index, error,
+	created_at, started_at, finished_at, updated_at, cancel_requested, replay_of, deadline_at`
+
+// EventsByID loads the events of a batch of claimed runs in one query, keyed by id.
+func (s *Store) EventsByID(ctx context.Context, ids []string) (map[string]*Event, error) {
+	out := make(map[string]*Event, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q := `SELECT id, workflow_id, received_at, method, headers, query, content_type, body, dedupe_key, verdict, reason, body_size
+		FROM events WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.closer[len(s.closer)-1].QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("load events of claimed runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.ID, &e.WorkflowID, &e.ReceivedAt, &e.Method, &e.Headers, &e.Query, &e.ContentType,
+			&e.Body, &e.DedupeKey, &e.Verdict, &e.Reason, &e.BodySize); err != nil {
+			return nil, fmt.Errorf("load events of claimed runs: %w", err)
+		}
+		out[e.ID] = &e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load events of claimed runs: %w", err)
+	}
+	return out, nil
 }
 
 // NotifyRuns announces to other processes that runs may have become claimable, such as
@@ -304,43 +355,82 @@ type finishItem struct {
 
 func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 	ctx := context.Background()
-	// Rows are locked in id order, the same in every process, so two processes finishing
-	// the same runs (one of them after a takeover) cannot deadlock.
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].runID, items[b].runID) })
 	tx, err := s.closer[0].BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	finish := s.rebind(`UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL
-		WHERE id = ? AND lease_owner = ? AND status = 'running'`)
-	upsert := s.rebind(`INSERT INTO step_runs (id, run_id, step_id, position, status, attempts, input, output, error, started_at,
-		finished_at, duration_ms, attempt_errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
-		input = excluded.input, output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
-		duration_ms = excluded.duration_ms, attempt_errors = excluded.attempt_errors`)
-	errs := make([]error, len(items))
-	for _, i := range order {
-		it := items[i]
-		res, err := tx.ExecContext(ctx, finish, it.status, it.errText, it.now, it.now, it.runID, it.owner)
-		if err != nil {
-			return nil, err
+	// Runs ending the same way (most end succeeded with no error) are finished by one
+	// statement; RETURNING names those whose lease the caller still held. Groups run in
+	// a fixed order and each locks its rows in id order, the same in every process, so two
+	// processes finishing the same runs (one of them after a takeover) cannot deadlock.
+	type groupKey struct{ owner, status, errText string }
+	groups := map[groupKey][]int{}
+	var keys []groupKey
+	for i, it := range items {
+		k := groupKey{it.owner, it.status, it.errText}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, err
-		} else if n == 0 {
+		groups[k] = append(groups[k], i)
+	}
+	slices.SortFunc(keys, func(a, b groupKey) int {
+		return strings.Compare(a.owner+"\x00"+a.status+"\x00"+a.errText, b.owner+"\x00"+b.status+"\x00"+b.errText)
+	})
+	finished := make(map[string]bool, len(items))
+	for _, k := range keys {
+		idx := groups[k]
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(items[a].runID, items[b].runID) })
+		for from := 0; from < len(idx); from += sqliteChunkRows * 4 {
+			part := idx[from:min(from+sqliteChunkRows*4, len(idx))]
+			now := items[part[0]].now
+			args := []any{k.status, k.errText, now, now, k.owner}
+			for _, i := range part {
+				args = append(args, items[i].runID)
+			}
+			q := `UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL
+				WHERE lease_owner = ? AND status = 'running' AND id IN (?` + strings.Repeat(",?", len(part)-1) + `) RETURNING id`
+			rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				finished[id] = true
+			}
+			if err := rows.Close(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	errs := make([]error, len(items))
+	var steps []*StepRun
+	for i, it := range items {
+		if !finished[it.runID] {
 			errs[i] = ErrLeaseLost // this run only; the batch goes on
 			continue
 		}
-		if st := it.last; st != nil {
-			if _, err := tx.ExecContext(ctx, upsert, st.ID, st.RunID, st.StepID, st.Position, st.Status, st.Attempts,
-				st.Input, st.Output, st.Error, st.StartedAt, st.FinishedAt, st.DurationMS, st.AttemptErrors); err != nil {
-				return nil, fmt.Errorf("save last step %s of run %s: %w", st.StepID, it.runID, err)
-			}
+		if it.last != nil {
+			steps = append(steps, it.last)
+		}
+	}
+	for from := 0; from < len(steps); from += sqliteChunkRows {
+		part := steps[from:min(from+sqliteChunkRows, len(steps))]
+		args := make([]any, 0, len(part)*13)
+		for _, st := range part {
+			args = append(args, st.ID, st.RunID, st.StepID, st.Position, st.Status, st.Attempts, st.Input, st.Output,
+				st.Error, st.StartedAt, st.FinishedAt, st.DurationMS, st.AttemptErrors)
+		}
+		q := s.insertSQL("step_runs", "id, run_id, step_id, position, status, attempts, input, output, error, started_at, finished_at, duration_ms, attempt_errors", 13, len(part)) +
+			` ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+			input = excluded.input, output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
+			duration_ms = excluded.duration_ms, attempt_errors = excluded.attempt_errors`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return nil, fmt.Errorf("save last steps: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -9,7 +9,6 @@ ALTER TABLE workflows ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 0;
 -- Deduplication is a unique index, not a read-then-write: concurrent deliveries of one id
 -- cannot both insert. NULL keys (no dedupe) never collide.
 CREATE UNIQUE INDEX events_dedupe ON events (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL;
-CREATE INDEX runs_lease ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
 -- The claim query walks these partial indexes in order and stops after a batch, however
 -- long the history of finished runs grows.
 DROP INDEX runs_due;
@@ -22,7 +21,6 @@ DROP INDEX runs_open;
 DROP INDEX runs_expiring;
 DROP INDEX runs_ready;
 CREATE INDEX runs_due ON runs (status, run_at);
-DROP INDEX runs_lease;
 DROP INDEX events_dedupe;
 ALTER TABLE workflows DROP COLUMN concurrency;
 ALTER TABLE step_runs DROP COLUMN attempt_errors;
