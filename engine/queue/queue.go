@@ -61,7 +61,7 @@ type Pool[T any] struct {
 	// free up before claiming, so one claim serves several of them (each claim is a
 	// database transaction). An idle queue is claimed from at once. Zero disables it.
 	GatherWait time.Duration
-	Logger        *slog.Logger
+	Logger     *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
