@@ -21,9 +21,12 @@ func Markdown(c *Connector) string {
 	case len(spec.Connection) == 0:
 		b.WriteString("This connector takes no connection.\n\n")
 	default:
-		if c.ConnectionRequired {
+		switch {
+		case len(c.Actions) == 0:
+			b.WriteString("This connector has no actions: its connections only hold settings that other parts of Hookflow read.\n\n")
+		case c.ConnectionRequired:
 			b.WriteString("Every step must name a connection of this connector.\n\n")
-		} else {
+		default:
 			b.WriteString("A connection is optional.\n\n")
 		}
 		b.WriteString("Secret settings are encrypted at rest and never returned by the API.\n\n")

@@ -161,7 +161,7 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 		}
 	}
 	runID := "test-" + uuid.NewString()
-	res.Preview = e.runner.Preview(ctx, wf, wh.Env(), runID, in.DryRun)
+	res.Preview = e.runner.Preview(ctx, wf, wh.Env(), w.ID, w.Version, runID, in.DryRun)
 	return res, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -53,6 +55,21 @@ func serve(cmd *cobra.Command, opts *Options) error {
 	})
 }
 
+// startPprof serves net/http/pprof on addr, for profiling a running process.
+func startPprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil {
+			log.Warn("pprof server stopped", slog.String("addr", addr), slog.Any("err", err))
+		}
+	}()
+	log.Info("Profiling endpoints on", slog.String("addr", addr))
+}
+
 // runProcess opens the engine, starts its workers and serves handler until SIGINT or
 // SIGTERM, then shuts down in order: stop taking requests (so every webhook acknowledged
 // is also stored), then stop the workers, whose runs finish their current step and go
@@ -96,6 +113,10 @@ func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if addr := os.Getenv("HOOKFLOW_PPROF_ADDR"); addr != "" {
+		// Profiling on its own listener, never on the public one: bind it to loopback.
+		startPprof(addr, log)
 	}
 	eng.Start(context.WithoutCancel(ctx))
 	log.Info(banner, slog.String("addr", ln.Addr().String()), slog.String("database", eng.Dialect()),

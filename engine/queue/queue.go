@@ -156,16 +156,15 @@ func (p *Pool[T]) Run(ctx context.Context) {
 			// A failing database: back off instead of hammering it.
 			backoff = min(backoff*2, 30*time.Second)
 			sleep = backoff
-		} else if p.NextDue != nil && len(jobs) == 0 {
-			// A due time already past means the due jobs cannot be claimed yet (a
-			// concurrency cap holds them back): sleep the poll interval, not zero, or the
-			// pool would spin. Their release comes with a wake-up.
+		} else if p.NextDue != nil {
+			// The claim took fewer jobs than it could: nothing else is due now. Sleep until
+			// the next job comes due, a wake-up, or the poll. A due time already past means
+			// the due jobs cannot be claimed yet (a concurrency cap holds them back): sleep
+			// the poll interval, not zero, or the pool would spin; their release comes with
+			// a wake-up.
 			if at, ok, nerr := p.NextDue(ctx); nerr == nil && ok && at.After(now()) {
 				sleep = min(poll, at.Sub(now()))
 			}
-		} else if len(jobs) > 0 {
-			// Some workers are busy; re-check soon when one frees up.
-			sleep = 0
 		}
 		if sleep > 0 {
 			timer.Reset(sleep)

@@ -45,14 +45,14 @@ const (
 // and core.respond compute their outputs so later steps can use them. Otherwise every
 // step calls its service once, without retries, with the idempotency key
 // "<run id>:<step id>" of a one-off run id.
-func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[string]any, runID string, dryRun bool) *Preview {
+func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[string]any, workflowID string, version int, runID string, dryRun bool) *Preview {
 	p := &Preview{Status: store.RunSucceeded, Steps: []PreviewStep{}}
 	steps := map[string]any{}
 	env := map[string]any{
 		"trigger":  trig,
 		"steps":    steps,
 		"run":      map[string]any{"id": runID, "attempt": int64(1)},
-		"workflow": map[string]any{"id": "", "name": wf.Def.Name, "version": int64(0)},
+		"workflow": map[string]any{"id": workflowID, "name": wf.Def.Name, "version": int64(version)},
 	}
 	if wf.Filter != nil {
 		pass, err := wf.Filter.EvalBool(ctx, env)

@@ -33,6 +33,10 @@ type committer[T any] struct {
 	// write stores a batch in one transaction and returns one error per item (nil for
 	// success), or a single error for the whole batch.
 	write func(items []T) ([]error, error)
+	// parallel is how many batches may commit at once: one on SQLite, whose writer is a
+	// single connection; several on PostgreSQL, where a commit waits on the server's
+	// WAL flush and concurrent commits share it.
+	parallel int
 }
 
 type pending[T any] struct {
@@ -40,15 +44,17 @@ type pending[T any] struct {
 	done chan error
 }
 
-func newCommitter[T any](write func([]T) ([]error, error)) *committer[T] {
-	return &committer[T]{stop: make(chan struct{}), write: write}
+func newCommitter[T any](parallel int, write func([]T) ([]error, error)) *committer[T] {
+	return &committer[T]{stop: make(chan struct{}), write: write, parallel: max(parallel, 1)}
 }
 
 // do queues item and waits for the commit of its batch.
 func (c *committer[T]) do(ctx context.Context, item T) error {
 	c.once.Do(func() {
 		c.queue = make(chan *pending[T], 4*ingestBatchMax)
-		c.wg.Go(c.loop)
+		for range c.parallel {
+			c.wg.Go(c.loop)
+		}
 	})
 	select {
 	case <-c.stop:

@@ -118,16 +118,46 @@ func (s *Store) ClaimRuns(ctx context.Context, owner string, now, leaseUntil tim
 	if err != nil || len(runs) == limit {
 		return runs, err
 	}
-	capped, err := s.claim(ctx, owner, now, leaseUntil, 1, ready+" AND w.concurrency > 0 AND "+underCap, "r.run_at, r.id")
-	runs = append(runs, capped...)
-	if err != nil || len(runs) == limit {
-		return runs, err
+	if s.anyCapped(ctx) {
+		capped, err := s.claim(ctx, owner, now, leaseUntil, 1, ready+" AND w.concurrency > 0 AND "+underCap, "r.run_at, r.id")
+		runs = append(runs, capped...)
+		if err != nil || len(runs) == limit {
+			return runs, err
+		}
 	}
-	// Takeovers come last and only when the batch has room: they are rare, and their index
-	// is empty while every worker is alive. A taken-over run was already counted against
-	// its workflow's cap.
+	// Takeovers come last, when the batch has room, and at most once a second while they
+	// find nothing: they are rare, and a claim is a transaction.
+	if !s.takeoverDue(now) {
+		return runs, nil
+	}
 	taken, err := s.claim(ctx, owner, now, leaseUntil, limit-len(runs), "r.status = 'running' AND r.lease_until < ?", "r.lease_until")
+	if len(taken) > 0 {
+		s.takeovers.Store(0) // found some: look again at the next claim
+	}
 	return append(runs, taken...), err
+}
+
+// takeoverCheckEvery spaces out the searches for expired leases.
+const takeoverCheckEvery = time.Second
+
+// takeoverDue reports whether it is time to look for expired leases.
+func (s *Store) takeoverDue(now time.Time) bool {
+	next := s.takeovers.Load()
+	if now.UnixNano() < next {
+		return false
+	}
+	return s.takeovers.CompareAndSwap(next, now.Add(takeoverCheckEvery).UnixNano())
+}
+
+// anyCapped reports whether some workflow has a concurrency cap, from a cache refreshed
+// every second: without one, claims skip the capped statement.
+func (s *Store) anyCapped(ctx context.Context) bool {
+	v, _ := s.capped.get("any", func() (bool, error) {
+		var n int64
+		err := s.rdb.WithContext(ctx).Model(&Workflow{}).Where("concurrency > 0").Limit(1).Count(&n).Error
+		return err != nil || n > 0, nil // on error, check the capped runs anyway
+	})
+	return v
 }
 
 // underCap is the claim condition for runs of capped workflows; its ? is the current

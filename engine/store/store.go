@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -33,6 +35,10 @@ const (
 	SQLite   Dialect = "sqlite"
 	Postgres Dialect = "postgres"
 )
+
+// postgresCommitters is how many group commits of each kind a process runs at once on
+// PostgreSQL.
+const postgresCommitters = 4
 
 // SQLiteFileName is the database file created in the data directory by default.
 const SQLiteFileName = "hookflow.db"
@@ -69,6 +75,10 @@ type Store struct {
 	closer []*sql.DB
 	log    *slog.Logger
 	url    string // PostgreSQL only, for the LISTEN connection
+	// takeovers holds, in unix nanoseconds, when claims next look for expired leases.
+	takeovers atomic.Int64
+	// capped caches whether any workflow has a concurrency cap.
+	capped *flagCache
 	// Group committers: webhooks and run outcomes each share transactions.
 	ingests  *committer[ingestItem]
 	finishes *committer[finishItem]
@@ -86,9 +96,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		SkipDefaultTransaction: true,
 		PrepareStmt:            false,
 	}
-	s := &Store{log: log, url: cfg.URL}
-	s.ingests = newCommitter(s.writeIngests)
-	s.finishes = newCommitter(s.writeFinishes)
+	s := &Store{log: log, url: cfg.URL, capped: &flagCache{}}
 	dsn := cfg.URL
 	switch {
 	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
@@ -125,6 +133,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.db, s.rdb, s.closer = w, r, []*sql.DB{wsql, rsql}
 	}
+	parallel := 1
+	if s.dialect == Postgres {
+		parallel = postgresCommitters
+	}
+	s.ingests = newCommitter(parallel, s.writeIngests)
+	s.finishes = newCommitter(parallel, s.writeFinishes)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -297,4 +311,30 @@ func (s *Store) DumpTable(ctx context.Context, table string) (string, error) {
 		return "", fmt.Errorf("dump table %s: %w", table, err)
 	}
 	return fmt.Sprint(rows), nil
+}
+
+// flagCache keeps one value for a second.
+type flagCache struct {
+	mu      sync.Mutex
+	val     bool
+	expires time.Time
+}
+
+func (c *flagCache) reset() {
+	c.mu.Lock()
+	c.expires = time.Time{}
+	c.mu.Unlock()
+}
+
+func (c *flagCache) get(_ string, load func() (bool, error)) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Now().Before(c.expires) {
+		return c.val, nil
+	}
+	v, err := load()
+	if err == nil {
+		c.val, c.expires = v, time.Now().Add(time.Second)
+	}
+	return v, err
 }

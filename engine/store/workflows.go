@@ -21,6 +21,7 @@ func (s *Store) CreateWorkflow(ctx context.Context, w *Workflow, v *WorkflowVers
 		}
 		return fmt.Errorf("create workflow %s: %w", w.ID, err)
 	}
+	s.capped.reset()
 	return nil
 }
 
@@ -55,6 +56,7 @@ func (s *Store) SaveWorkflowVersion(ctx context.Context, w *Workflow, v *Workflo
 		return fmt.Errorf("save version %d of workflow %s: %w", v.Version, w.ID, err)
 	}
 	w.Version = v.Version
+	s.capped.reset()
 	return nil
 }
 

@@ -17,7 +17,7 @@ var sensitiveHeaders = map[string]bool{
 	"x-hub-signature": true, "x-hub-signature-256": true, "stripe-signature": true,
 	"x-slack-signature": true, "x-shopify-hmac-sha256": true, "webhook-signature": true,
 	"x-telegram-bot-api-secret-token": true, "x-hubspot-signature": true, "x-hubspot-signature-v3": true,
-	"x-twilio-signature": true,
+	"x-twilio-signature": true, "svix-signature": true,
 }
 
 // MaskHeaders returns headers (lower-case names) with credentials and signatures masked,

@@ -116,7 +116,9 @@ const (
 	MaxBodyBytesLimit = 64 << 20
 	// ResultTimeoutDefault and ResultTimeoutMax bound how long result mode waits.
 	ResultTimeoutDefault = 10 * time.Second
-	ResultTimeoutMax     = 60 * time.Second
+	// ResultTimeoutMax stays well under the server's 60s write timeout, so the answer
+	// (or the 202 fallback) always reaches the sender.
+	ResultTimeoutMax = 30 * time.Second
 )
 
 func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program, body *expr.Template) {
@@ -232,8 +234,8 @@ func checkAuth(errs *errorList, a *WebhookAuth) {
 		if (a.Header == "") == (a.Query == "") {
 			errs.add(p, "token needs exactly one of header or query")
 		}
-		if a.Algorithm != "" || a.Encoding != "" || a.Prefix != "" {
-			errs.add(p, "algorithm, encoding and prefix are only used with hmac")
+		if a.Algorithm != "" || a.Encoding != "" {
+			errs.add(p, "algorithm and encoding are only used with hmac")
 		}
 	case "hmac":
 		if a.Header == "" {

@@ -128,6 +128,8 @@ func codeFor(status int) string {
 		return api.CodeTooLarge
 	case http.StatusTooManyRequests:
 		return api.CodeRateLimited
+	case http.StatusServiceUnavailable:
+		return api.CodeUnavailable
 	}
 	return api.CodeBadRequest
 }

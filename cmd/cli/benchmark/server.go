@@ -205,11 +205,12 @@ func (s *server) logTail() string {
 }
 
 // cleanEnv returns this process's environment without HOOKFLOW_ variables, so the
-// server never sees the user's data dir, database or settings.
+// server never sees the user's data dir, database or settings. HOOKFLOW_PPROF_ADDR
+// passes, to profile the server under the bench's load.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOOKFLOW_") {
+		if !strings.HasPrefix(kv, "HOOKFLOW_") || strings.HasPrefix(kv, "HOOKFLOW_PPROF_ADDR=") {
 			env = append(env, kv)
 		}
 	}
