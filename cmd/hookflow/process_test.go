@@ -17,40 +17,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	"github.com/hookflow/hookflow/cmd/cli/clitest"
 )
-
-// buildBinary builds cmd/hookflow once per test binary, with CGO_ENABLED=0, proving the
-// pure-Go build works.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hookflow-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "hookflow")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	clitest.Cleanup()
 	os.Exit(code)
 }
 
@@ -69,7 +42,7 @@ var ready = regexp.MustCompile(`msg="Hookflow (?:listening|worker ready)" addr=(
 // address.
 func start(t *testing.T, dir string, env []string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(buildBinary(t), append(args, "--addr", "127.0.0.1:0")...)
+	cmd := exec.Command(clitest.Binary(t), append(args, "--addr", "127.0.0.1:0")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
@@ -127,7 +100,7 @@ func (p *process) kill(t *testing.T) {
 // run runs a short hookflow command and returns its stdout.
 func run(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(buildBinary(t), args...)
+	cmd := exec.Command(clitest.Binary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var stderr strings.Builder

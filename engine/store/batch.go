@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -206,18 +207,7 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 			continue
 		}
 		rows, err := tx.QueryContext(ctx, q+" ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			inserted[id] = true
-		}
-		if err := rows.Close(); err != nil {
+		if err := collectIDs(rows, err, inserted); err != nil {
 			return nil, err
 		}
 	}
@@ -285,4 +275,23 @@ func (s *Store) insertSQL(table, cols string, ncols, nrows int) string {
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// collectIDs adds the ids a RETURNING id statement gave to into, and closes rows.
+func collectIDs(rows *sql.Rows, err error, into map[string]bool) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		into[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
 }

@@ -421,18 +421,7 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 			q := `UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL
 				WHERE lease_owner = ? AND status = 'running' AND id IN (?` + strings.Repeat(",?", len(part)-1) + `) RETURNING id`
 			rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
-			if err != nil {
-				return nil, err
-			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				finished[id] = true
-			}
-			if err := rows.Close(); err != nil {
+			if err := collectIDs(rows, err, finished); err != nil {
 				return nil, err
 			}
 		}

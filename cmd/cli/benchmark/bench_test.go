@@ -4,50 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	"github.com/hookflow/hookflow/cmd/cli/clitest"
 )
-
-// buildBinary builds cmd/hookflow once per test binary.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hookflow-bench-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "hookflow")
-		cmd := exec.Command("go", "build", "-o", binPath, "../../hookflow")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
+	clitest.Cleanup()
 	os.Exit(code)
 }
 
@@ -225,7 +196,7 @@ func TestReportText(t *testing.T) {
 
 func TestRunE2E(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := clitest.Binary(t)
 	cfg := DefaultConfig()
 	cfg.Binary = bin
 	cfg.Mode = ModeE2E
