@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -386,19 +387,10 @@ func (e *Engine) loadConnection(ctx context.Context, name string) (*connectors.C
 	sort.Strings(names)
 	if c, ok := e.reg.Connector(row.Connector); ok {
 		for _, f := range c.Connection {
-			if f.Secret && !contains(names, f.Name) {
+			if f.Secret && !slices.Contains(names, f.Name) {
 				names = append(names, f.Name)
 			}
 		}
 	}
 	return &connectors.Connection{Name: row.Name, Connector: row.Connector, Config: config, Secrets: names}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -166,14 +166,15 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 }
 
 func testWebhook(te *TestEvent, now time.Time) (trigger.Webhook, error) {
-	wh := trigger.Webhook{EventID: "test", Method: te.Method, Query: te.Query, ReceivedAt: now, Headers: map[string]string{}}
+	header := http.Header{}
+	for k, v := range te.Headers {
+		header.Set(k, v)
+	}
+	wh := trigger.Webhook{EventID: "test", Method: te.Method, Query: te.Query, ReceivedAt: now,
+		Headers: trigger.FlattenHeaders(header)}
 	if wh.Method == "" {
 		wh.Method = http.MethodPost
 	}
-	for k, v := range te.Headers {
-		wh.Headers[http.CanonicalHeaderKey(k)] = v
-	}
-	wh.Headers = trigger.FlattenHeaders(toHeader(wh.Headers))
 	wh.ContentType = te.ContentType
 	switch {
 	case len(te.Body) == 0:
@@ -194,12 +195,4 @@ func testWebhook(te *TestEvent, now time.Time) (trigger.Webhook, error) {
 		wh.Headers["content-type"] = wh.ContentType
 	}
 	return wh, nil
-}
-
-func toHeader(m map[string]string) http.Header {
-	h := http.Header{}
-	for k, v := range m {
-		h.Set(k, v)
-	}
-	return h
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,7 +124,7 @@ func (e *Engine) checkConnections(ctx context.Context, def *workflow.Workflow) e
 		if err != nil {
 			return err
 		}
-		connector, _, _ := cutUses(st.Uses)
+		connector, _, _ := strings.Cut(st.Uses, ".")
 		if c.Connector != connector {
 			problems = append(problems, workflow.FieldError{Path: path,
 				Message: fmt.Sprintf("connection %q is for %s, not %s", st.Connection, c.Connector, connector)})
@@ -133,15 +134,6 @@ func (e *Engine) checkConnections(ctx context.Context, def *workflow.Workflow) e
 		return &workflow.ValidationError{Errors: problems}
 	}
 	return nil
-}
-
-func cutUses(uses string) (string, string, bool) {
-	for i := range len(uses) {
-		if uses[i] == '.' {
-			return uses[:i], uses[i+1:], true
-		}
-	}
-	return uses, "", false
 }
 
 func compactJSON(data []byte) (json.RawMessage, error) {

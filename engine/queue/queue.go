@@ -175,12 +175,7 @@ func (p *Pool[T]) Run(ctx context.Context) {
 			case <-wake:
 			case <-timer.C:
 			}
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
+			timer.Stop()
 		}
 	}
 }

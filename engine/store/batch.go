@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -151,8 +150,9 @@ type ingestItem struct {
 	run *Run
 }
 
-// IngestEvent stores an event and its queued run like CreateEventAndRun, through the
-// group committer: it returns once the batch holding them is committed. An event whose
+// IngestEvent stores an event and, when run is not nil, its queued run, through the group
+// committer: it returns once the batch holding them is committed, so a webhook is
+// acknowledged only once both are durable. An event whose
 // dedupe key its workflow already has is ErrDuplicate, and its run is not stored.
 func (s *Store) IngestEvent(ctx context.Context, ev *Event, run *Run) error {
 	err := s.ingests.do(ctx, ingestItem{ev: ev, run: run})
@@ -245,36 +245,10 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 	return errs, nil
 }
 
-// insertSQL builds a multi-row INSERT for the dialect's placeholders.
+// insertSQL builds a multi-row INSERT in the dialect's placeholders.
 func (s *Store) insertSQL(table, cols string, ncols, nrows int) string {
-	var b strings.Builder
-	b.Grow(len(table) + len(cols) + nrows*ncols*4 + 32)
-	b.WriteString("INSERT INTO ")
-	b.WriteString(table)
-	b.WriteString(" (")
-	b.WriteString(cols)
-	b.WriteString(") VALUES ")
-	p := 1
-	for r := range nrows {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := range ncols {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			if s.dialect == Postgres {
-				b.WriteByte('$')
-				b.WriteString(strconv.Itoa(p))
-				p++
-			} else {
-				b.WriteByte('?')
-			}
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
+	row := "(?" + strings.Repeat(",?", ncols-1) + ")"
+	return s.rebind("INSERT INTO " + table + " (" + cols + ") VALUES " + row + strings.Repeat(","+row, nrows-1))
 }
 
 // collectIDs adds the ids a RETURNING id statement gave to into, and closes rows.

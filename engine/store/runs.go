@@ -44,32 +44,6 @@ var ErrDuplicate = errors.New("duplicate delivery")
 // notifyChannel is the PostgreSQL channel on which new due runs are announced.
 const notifyChannel = "hookflow_runs"
 
-// CreateEventAndRun stores an event and, when run is not nil, its queued run in one
-// transaction, so a webhook is acknowledged only once both are durable. An event whose
-// dedupe key its workflow already has is ErrDuplicate, decided by a unique index so that
-// concurrent deliveries cannot both pass.
-func (s *Store) CreateEventAndRun(ctx context.Context, ev *Event, run *Run) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(ev).Error; err != nil {
-			return err
-		}
-		if run == nil {
-			return nil
-		}
-		if err := tx.Create(run).Error; err != nil {
-			return err
-		}
-		return s.notify(tx)
-	})
-	if err != nil {
-		if ev.DedupeKey != nil && isUniqueViolation(err) {
-			return ErrDuplicate
-		}
-		return fmt.Errorf("store event %s of workflow %s: %w", ev.ID, ev.WorkflowID, err)
-	}
-	return nil
-}
-
 // notify announces a due run to every process listening on PostgreSQL; the
 // notification is delivered when tx commits. SQLite processes rely on the in-process
 // wake-up and polling.
@@ -152,7 +126,7 @@ func (s *Store) takeoverDue(now time.Time) bool {
 // anyCapped reports whether some workflow has a concurrency cap, from a cache refreshed
 // every second: without one, claims skip the capped statement.
 func (s *Store) anyCapped(ctx context.Context) bool {
-	v, _ := s.capped.get("any", func() (bool, error) {
+	v, _ := s.capped.get(func() (bool, error) {
 		var n int64
 		err := s.rdb.WithContext(ctx).Model(&Workflow{}).Where("concurrency > 0").Limit(1).Count(&n).Error
 		return err != nil || n > 0, nil // on error, check the capped runs anyway

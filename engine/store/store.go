@@ -326,7 +326,7 @@ func (c *flagCache) reset() {
 	c.mu.Unlock()
 }
 
-func (c *flagCache) get(_ string, load func() (bool, error)) (bool, error) {
+func (c *flagCache) get(load func() (bool, error)) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if time.Now().Before(c.expires) {

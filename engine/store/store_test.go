@@ -35,7 +35,7 @@ func queueRun(t *testing.T, s *store.Store, w *store.Workflow, runAt time.Time) 
 		Body: []byte(`{"a":1}`), Verdict: "accepted"}
 	r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: w.Version, EventID: &evID, Status: store.RunQueued,
 		RunAt: runAt, CreatedAt: runAt, UpdatedAt: runAt}
-	require.NoError(t, s.CreateEventAndRun(context.Background(), ev, r))
+	require.NoError(t, s.IngestEvent(context.Background(), ev, r))
 	return r
 }
 

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []stri
 			errs.add(path, "expected a string, got %s", connectors.JSONTypeOf(v))
 			return false
 		}
-		if len(enum) > 0 && !contains(enum, s) {
+		if len(enum) > 0 && !slices.Contains(enum, s) {
 			errs.add(path, "%q is not one of %s%s", s, strings.Join(enum, ", "), didYouMean(s, enum))
 		}
 	case reflect.Bool:
@@ -147,13 +148,4 @@ func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []stri
 		// Any value.
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -152,6 +152,12 @@ func (h *Handler) webhookURL(c *gin.Context, token string) string {
 // WebhookURL builds a webhook address from the configured base URL or, when none is
 // set, from the request.
 func WebhookURL(base string, r *http.Request, token string) string {
+	return PublicBase(base, r) + "/hooks/" + token
+}
+
+// PublicBase is the configured public base URL or, when none is set, the request's own
+// scheme and host; it has no trailing slash.
+func PublicBase(base string, r *http.Request) string {
 	if base == "" {
 		scheme := "http"
 		if r.TLS != nil {
@@ -159,5 +165,5 @@ func WebhookURL(base string, r *http.Request, token string) string {
 		}
 		base = scheme + "://" + r.Host
 	}
-	return strings.TrimRight(base, "/") + "/hooks/" + token
+	return strings.TrimRight(base, "/")
 }

@@ -166,15 +166,7 @@ func writeAnswer(c *gin.Context, a *engine.Answer) {
 // publicURL is the address the sender signed: the configured base URL (behind a proxy
 // the request's own host may differ) with the request's path and query.
 func (h *Handler) publicURL(r *http.Request) string {
-	base := h.BaseURL
-	if base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
-	}
-	u := strings.TrimRight(base, "/") + r.URL.EscapedPath()
+	u := api.PublicBase(h.BaseURL, r) + r.URL.EscapedPath()
 	if r.URL.RawQuery != "" {
 		u += "?" + r.URL.RawQuery
 	}
