@@ -20,10 +20,16 @@ type Connector struct {
 	// ConnectionRequired says every step using this connector must name a connection.
 	ConnectionRequired bool
 	Actions            []*ActionDef
+	// Pollers are the connector's poll triggers ("telegram.updates").
+	Pollers []*PollerDef
 	// ValidateConnection checks a connection's settings beyond the field specs. Optional.
 	ValidateConnection func(config map[string]any) error
 	// TestConnection checks that a connection's credentials work. Optional.
 	TestConnection func(ctx context.Context, conn *Connection) error
+	// RegisterWebhook points the service's outgoing webhooks at a workflow (Telegram's
+	// setWebhook), or removes that registration when target.Delete is set. Its result is
+	// shown to the user and must hold no secret. Optional.
+	RegisterWebhook func(ctx context.Context, conn *Connection, target WebhookTarget) (any, error)
 }
 
 // CommonConnectionFields are settings every connection accepts whatever its connector.
@@ -53,6 +59,10 @@ func (c *Connector) Spec() Spec {
 		Connection:         conn,
 		ConnectionRequired: c.ConnectionRequired,
 		Actions:            make([]ActionSpec, 0, len(c.Actions)),
+		RegistersWebhooks:  c.RegisterWebhook != nil,
+	}
+	for _, p := range c.Pollers {
+		s.Pollers = append(s.Pollers, p.PollerSpec)
 	}
 	for _, a := range c.Actions {
 		s.Actions = append(s.Actions, a.ActionSpec)
@@ -65,6 +75,16 @@ func (c *Connector) Action(name string) (*ActionDef, bool) {
 	for _, a := range c.Actions {
 		if a.Name == name {
 			return a, true
+		}
+	}
+	return nil, false
+}
+
+// Poller returns the named poller definition.
+func (c *Connector) Poller(name string) (*PollerDef, bool) {
+	for _, p := range c.Pollers {
+		if p.Name == name {
+			return p, true
 		}
 	}
 	return nil, false
@@ -105,6 +125,11 @@ func (r *Registry) Register(c *Connector) error {
 	for _, a := range c.Actions {
 		if a.New == nil {
 			return fmt.Errorf("register connector %q: action %q has no factory", c.Name, a.Name)
+		}
+	}
+	for _, p := range c.Pollers {
+		if p.New == nil {
+			return fmt.Errorf("register connector %q: poller %q has no factory", c.Name, p.Name)
 		}
 	}
 	r.mu.Lock()
@@ -175,6 +200,35 @@ func (r *Registry) Action(uses string) (*Connector, *ActionDef, bool) {
 		return nil, nil, false
 	}
 	return c, a, true
+}
+
+// Poller resolves "connector.poller" as trigger.poll.uses names it.
+func (r *Registry) Poller(uses string) (*Connector, *PollerDef, bool) {
+	conn, name, ok := strings.Cut(uses, ".")
+	if !ok {
+		return nil, nil, false
+	}
+	c, found := r.Connector(conn)
+	if !found {
+		return nil, nil, false
+	}
+	p, found := c.Poller(name)
+	if !found {
+		return nil, nil, false
+	}
+	return c, p, true
+}
+
+// PollerNames returns every "connector.poller", sorted.
+func (r *Registry) PollerNames() []string {
+	var out []string
+	for _, c := range r.Connectors() {
+		for _, p := range c.Pollers {
+			out = append(out, c.Name+"."+p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Connectors returns every connector, sorted by name.

@@ -71,6 +71,11 @@ type Spec struct {
 	// ConnectionRequired says every step of this connector must name a connection.
 	ConnectionRequired bool         `json:"connection_required,omitempty"`
 	Actions            []ActionSpec `json:"actions"`
+	// Pollers are the connector's poll triggers.
+	Pollers []PollerSpec `json:"pollers,omitempty"`
+	// RegistersWebhooks says a connection can point the service's webhooks at a workflow
+	// (POST /api/v1/connections/{name}/webhook).
+	RegistersWebhooks bool `json:"registers_webhooks,omitempty"`
 }
 
 // Action returns the spec of the named action.
@@ -122,6 +127,21 @@ func (s *Spec) Lint() error {
 		}
 		lintFields("action "+a.Name+" input", a.Inputs, add)
 		lintFields("action "+a.Name+" output", a.Outputs, add)
+	}
+	seenPollers := map[string]bool{}
+	for _, p := range s.Pollers {
+		if !namePattern.MatchString(p.Name) {
+			add("poller name %q must match %s", p.Name, namePattern)
+		}
+		if seenPollers[p.Name] {
+			add("poller %q is declared twice", p.Name)
+		}
+		seenPollers[p.Name] = true
+		if p.Title == "" {
+			add("poller %q has no title", p.Name)
+		}
+		lintFields("poller "+p.Name+" input", p.Inputs, add)
+		lintFields("poller "+p.Name+" item", p.Item, add)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid spec for connector %q: %s", s.Name, strings.Join(problems, "; "))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,8 +144,11 @@ type Engine struct {
 	conns    *ttlCache[*connectors.Connection]
 	// stopping is closed by Close: runs stop at their next step boundary and go back to
 	// the queue.
-	stopping  chan struct{}
-	closeOnce sync.Once
+	stopping chan struct{}
+	// scheduleWake and scheduleDirty make the scheduler re-read its workflows now.
+	scheduleWake  chan struct{}
+	scheduleDirty atomic.Bool
+	closeOnce     sync.Once
 
 	// The secret key is loaded on first use, so commands that never touch connections
 	// (user create, migrate) neither need nor generate it.
@@ -208,6 +212,8 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		hooks:    newTTLCache[*Webhook](time.Now),
 		conns:    newTTLCache[*connectors.Connection](time.Now),
 		stopping: make(chan struct{}),
+
+		scheduleWake: make(chan struct{}, 1),
 	}
 	e.versions = newVersionCache(st, e.reg)
 	e.runner = runner.New(runner.Config{
@@ -216,6 +222,7 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		Connection: e.resolveConnection,
 		Limiter:    e.limiter,
 		Observer:   observer{m: e.metrics, w: e.waiters},
+		OnFailed:   e.alertRunFailed,
 		Owner:      e.owner,
 		Lease:      cfg.Lease,
 		Stopping:   e.stopping,
@@ -331,6 +338,7 @@ func (e *Engine) Start(ctx context.Context) {
 	bg.Go(func() { e.heartbeat(beatCtx) })
 	bg.Go(func() { e.sweep(ctx) })
 	bg.Go(func() { e.store.ListenRuns(ctx, e.notifier.Notify) })
+	bg.Go(func() { e.scheduler(ctx) })
 	go func() {
 		defer close(e.stopped)
 		pool.Run(ctx)
@@ -429,6 +437,11 @@ func (e *Engine) sweep(ctx context.Context) {
 				e.log.Warn("Prune inspector events failed", slog.Any("err", err))
 			} else if pruned > 0 {
 				e.log.Debug("Pruned inspector events", slog.Int64("events", pruned))
+			}
+			if pruned, err := e.store.PruneSeen(ctx, seenKeep); err != nil && ctx.Err() == nil {
+				e.log.Warn("Prune seen poll items failed", slog.Any("err", err))
+			} else if pruned > 0 {
+				e.log.Debug("Pruned seen poll items", slog.Int64("keys", pruned))
 			}
 		}
 	}

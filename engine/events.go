@@ -139,6 +139,7 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 	}
 	res := &TestResult{}
 	var wh trigger.Webhook
+	var trig map[string]any
 	if in.Event == nil {
 		ev, err := e.store.LatestAcceptedEvent(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -154,14 +155,20 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 		res.EventID = ev.ID
 		wh = trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
 			ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
+		if ev.ContentType == trigger.InternalContentType {
+			trig = trigger.InternalEnv(ev.ID, ev.Body) // a tick, a poll item or an alert
+		}
 	} else {
 		wh, err = testWebhook(in.Event, e.cfg.Now())
 		if err != nil {
 			return nil, err
 		}
 	}
+	if trig == nil {
+		trig = wh.Env()
+	}
 	runID := "test-" + uuid.NewString()
-	res.Preview = e.runner.Preview(ctx, wf, wh.Env(), w.ID, w.Version, runID, in.DryRun)
+	res.Preview = e.runner.Preview(ctx, wf, trig, w.ID, w.Version, runID, in.DryRun)
 	return res, nil
 }
 

@@ -14,6 +14,7 @@ import (
 type metrics struct {
 	reg          *prometheus.Registry
 	webhooks     *prometheus.CounterVec
+	triggers     *prometheus.CounterVec
 	runsFinished *prometheus.CounterVec
 	runsClaimed  prometheus.Counter
 	claims       prometheus.Counter
@@ -26,6 +27,9 @@ type metrics struct {
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
+		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_triggered_runs_total", Help: "Runs started by the engine itself, by trigger: schedule, poll, failure.",
+		}, []string{"trigger"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookflow_webhooks_total", Help: "Webhook requests by verdict: accepted, duplicate, rejected, rate_limited, too_large.",
 		}, []string{"verdict"}),
@@ -52,7 +56,7 @@ func newMetrics() *metrics {
 			Name: "hookflow_webhooks_unrecorded_total", Help: "Refused webhook requests not kept for the inspector because a flood exceeded the recording budget.",
 		}),
 	}
-	m.reg.MustRegister(m.webhooks, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded,
+	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

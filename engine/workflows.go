@@ -111,6 +111,26 @@ func (e *Engine) checkConnections(ctx context.Context, def *workflow.Workflow) e
 			}
 		}
 	}
+	if p := def.Trigger.Poll; p != nil && p.Connection != "" {
+		c, err := e.store.ConnectionByName(ctx, p.Connection)
+		connector, _, _ := strings.Cut(p.Uses, ".")
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			problems = append(problems, workflow.FieldError{Path: "trigger.poll.connection", Message: fmt.Sprintf("connection %q does not exist", p.Connection)})
+		case err != nil:
+			return err
+		case c.Connector != connector:
+			problems = append(problems, workflow.FieldError{Path: "trigger.poll.connection",
+				Message: fmt.Sprintf("connection %q is for %s, not %s", p.Connection, c.Connector, connector)})
+		}
+	}
+	if def.OnFailure != "" {
+		if _, err := e.store.GetWorkflow(ctx, def.OnFailure); errors.Is(err, store.ErrNotFound) {
+			problems = append(problems, workflow.FieldError{Path: "on_failure", Message: fmt.Sprintf("workflow %q does not exist", def.OnFailure)})
+		} else if err != nil {
+			return err
+		}
+	}
 	for i, st := range def.Steps {
 		if st.Connection == "" {
 			continue
@@ -167,6 +187,7 @@ func (e *Engine) CreateWorkflow(ctx context.Context, data []byte) (*Workflow, er
 		return nil, translate(err)
 	}
 	e.hooks.reset()
+	e.WakeScheduler()
 	e.log.Info("Workflow created", slog.String("workflow_id", w.ID), slog.String("name", w.Name))
 	return workflowDTO(w, raw), nil
 }
@@ -182,6 +203,10 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, id string, data []byte) (*W
 	if err != nil {
 		return nil, err
 	}
+	if def.OnFailure == id {
+		return nil, &workflow.ValidationError{Errors: []workflow.FieldError{{Path: "on_failure",
+			Message: "names this workflow itself: its alerts would fail in a loop; name another workflow"}}}
+	}
 	raw, err := compactJSON(data)
 	if err != nil {
 		return nil, err
@@ -193,6 +218,7 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, id string, data []byte) (*W
 		return nil, translate(err)
 	}
 	e.hooks.reset()
+	e.WakeScheduler()
 	e.log.Info("Workflow saved", slog.String("workflow_id", id), slog.Int("version", w.Version))
 	return workflowDTO(w, raw), nil
 }

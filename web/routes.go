@@ -25,6 +25,7 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	v1.GET("/workflows/:id/events", a.ListWorkflowEvents)
 	v1.POST("/workflows/:id/test", a.TestWorkflow)
 	v1.POST("/workflows/:id/rotate-token", a.RotateWorkflowToken)
+	v1.GET("/workflows/:id/trigger", a.GetWorkflowTrigger)
 
 	v1.GET("/runs", a.ListRuns)
 	v1.GET("/runs/:id", a.GetRun)
@@ -36,6 +37,8 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	v1.GET("/connections/:name", a.GetConnection)
 	v1.PUT("/connections/:name", a.UpdateConnection)
 	v1.DELETE("/connections/:name", a.DeleteConnection)
+	v1.POST("/connections/:name/webhook", a.RegisterConnectionWebhook)
+	v1.DELETE("/connections/:name/webhook", a.RegisterConnectionWebhook)
 
 	v1.GET("/connectors", a.ListConnectors)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,7 +100,28 @@ func (p *Program) Source() string { return p.src }
 // source, so compiling the same expression again is cheap and returns the same
 // immutable Program.
 func Compile(src string) (*Program, error) {
-	p, err := compileCached(src)
+	return Scope{}.Compile(src)
+}
+
+// Scope adds top-level names to the workflow language for expressions evaluated
+// somewhere else than a run: a poll trigger's inputs see "cursor", and http.poll's
+// expressions see the response as "body", "headers" and "status". The zero Scope is
+// the language of runs.
+type Scope struct {
+	extra []string
+	key   string // cache key prefix: the extra names
+}
+
+// NewScope returns the scope with the given extra names, each of any type.
+func NewScope(extra ...string) Scope {
+	extra = slices.Clone(extra)
+	slices.Sort(extra)
+	return Scope{extra: extra, key: strings.Join(extra, ",") + "\x00"}
+}
+
+// Compile compiles one expression of the scope; see the package Compile.
+func (sc Scope) Compile(src string) (*Program, error) {
+	p, err := sc.compileCached(src)
 	if err != nil {
 		return nil, fmt.Errorf("compile expression: %w", err)
 	}
@@ -108,41 +130,50 @@ func Compile(src string) (*Program, error) {
 
 // compileCached is Compile without the error prefix; templates re-locate the
 // bare *Error before wrapping it.
-func compileCached(src string) (*Program, error) {
-	if p := cache.get(src); p != nil {
+func (sc Scope) compileCached(src string) (*Program, error) {
+	if p := cache.get(sc.key + src); p != nil {
 		return p, nil
 	}
-	p, err := compile(src)
+	p, err := sc.compile(src)
 	if err != nil {
 		return nil, err
 	}
-	cache.put(src, p)
+	cache.put(sc.key+src, p)
 	return p, nil
 }
 
 var (
-	optionsOnce sync.Once
-	baseOptions []expr.Option
+	optionsMu sync.Mutex
+	// scopeOptions holds the options of each scope, by the scope's key; there are a
+	// handful of scopes, all fixed in the code.
+	scopeOptions = map[string][]expr.Option{}
 )
 
-// options returns the expr options shared by every compilation; they are
+// options returns the expr options shared by every compilation in the scope; they are
 // built once because they capture Variables and the helper table.
-func options() []expr.Option {
-	optionsOnce.Do(func() {
-		env := types.Map{guardVar: types.TypeOf((func() bool)(nil))}
-		for _, name := range Variables {
-			if mapVariables[name] {
-				env[name] = types.TypeOf(map[string]any{})
-			} else {
-				env[name] = types.Any
-			}
+func (sc Scope) options() []expr.Option {
+	optionsMu.Lock()
+	defer optionsMu.Unlock()
+	if o, ok := scopeOptions[sc.key]; ok {
+		return o
+	}
+	env := types.Map{guardVar: types.TypeOf((func() bool)(nil))}
+	for _, name := range Variables {
+		if mapVariables[name] {
+			env[name] = types.TypeOf(map[string]any{})
+		} else {
+			env[name] = types.Any
 		}
-		baseOptions = append([]expr.Option{expr.Env(env), expr.MaxNodes(MaxNodes)}, functionOptions()...)
-	})
-	return baseOptions
+	}
+	for _, name := range sc.extra {
+		env[name] = types.Any
+	}
+	o := append([]expr.Option{expr.Env(env), expr.MaxNodes(MaxNodes)}, functionOptions()...)
+	scopeOptions[sc.key] = o
+	return o
 }
 
-func compile(src string) (_ *Program, err error) {
+func (sc Scope) compile(src string) (_ *Program, err error) {
 	// Sources come from users at save time; a panic in the compiler on some
 	// odd input must fail the save, not the API server.
 	defer func() {
@@ -153,7 +184,7 @@ func compile(src string) (_ *Program, err error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &Error{Msg: "empty expression"}
 	}
-	base := options()
+	base := sc.options()
 	pt := &patcher{src: src}
 	opts := make([]expr.Option, 0, len(base)+2)
 	opts = append(opts, base...)

@@ -32,6 +32,11 @@ type part struct {
 // {{ {"a": {"b": 1}} }} work. A literal "{{" is written as {{ "{{" }}.
 // Errors carry the line and column in s.
 func CompileTemplate(s string) (*Template, error) {
+	return Scope{}.CompileTemplate(s)
+}
+
+// CompileTemplate compiles a template of the scope; see the package CompileTemplate.
+func (sc Scope) CompileTemplate(s string) (*Template, error) {
 	t := &Template{src: s}
 	for i := 0; i < len(s); {
 		j := strings.Index(s[i:], "{{")
@@ -50,7 +55,7 @@ func CompileTemplate(s string) (*Template, error) {
 			line, col := position(s, open)
 			return nil, fmt.Errorf("compile template: %w", &Error{Msg: "empty {{ }}", Line: line, Column: col})
 		}
-		prog, err := compileCached(src)
+		prog, err := sc.compileCached(src)
 		if err != nil {
 			return nil, fmt.Errorf("compile template: %w", relocate(err, s, open+2))
 		}

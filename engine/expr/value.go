@@ -94,20 +94,25 @@ type node struct {
 // On failure the error is (or wraps) CompileErrors with one entry per bad
 // string.
 func CompileValue(v any) (*Value, error) {
+	return Scope{}.CompileValue(v)
+}
+
+// CompileValue compiles a value of the scope; see the package CompileValue.
+func (sc Scope) CompileValue(v any) (*Value, error) {
 	var errs CompileErrors
-	root := compileNode(v, "", &errs)
+	root := sc.compileNode(v, "", &errs)
 	if len(errs) > 0 {
 		return nil, &errs
 	}
 	return &Value{root: root}, nil
 }
 
-func compileNode(v any, path string, errs *CompileErrors) node {
+func (sc Scope) compileNode(v any, path string, errs *CompileErrors) node {
 	switch x := v.(type) {
 	case nil, bool, float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, json.Number:
 		return node{kind: kindScalar, static: true, scalar: x, path: path}
 	case string:
-		t, err := CompileTemplate(x)
+		t, err := sc.CompileTemplate(x)
 		if err != nil {
 			*errs = append(*errs, PathError{Path: path, Err: err})
 			return node{kind: kindScalar, static: true, scalar: x, path: path}
@@ -124,14 +129,14 @@ func compileNode(v any, path string, errs *CompileErrors) node {
 		slices.Sort(n.keys)
 		n.children = make([]node, len(n.keys))
 		for i, k := range n.keys {
-			n.children[i] = compileNode(x[k], keyPath(path, k), errs)
+			n.children[i] = sc.compileNode(x[k], keyPath(path, k), errs)
 			n.static = n.static && n.children[i].static
 		}
 		return n
 	case []any:
 		n := node{kind: kindList, static: true, path: path, children: make([]node, len(x))}
 		for i, item := range x {
-			n.children[i] = compileNode(item, path+"["+strconv.Itoa(i)+"]", errs)
+			n.children[i] = sc.compileNode(item, path+"["+strconv.Itoa(i)+"]", errs)
 			n.static = n.static && n.children[i].static
 		}
 		return n

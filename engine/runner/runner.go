@@ -53,6 +53,9 @@ type Config struct {
 	// Limiter applies connections' rate limits. Optional.
 	Limiter  Limiter
 	Observer Observer
+	// OnFailed hears of each run this runner failed for good, after the failure is
+	// recorded, with the failed step's id ("" when no step failed). Optional.
+	OnFailed func(run *store.Run, stepID, errText string)
 	// Owner names this worker process in leases.
 	Owner string
 	// Lease is how long a claim or a step checkpoint holds the run.
@@ -122,6 +125,13 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	switch out.status {
 	case store.RunFailed:
 		log.Warn("Run failed", slog.String("err", errText))
+		if r.cfg.OnFailed != nil {
+			stepID := ""
+			if out.last != nil && out.last.Status == store.StepFailed {
+				stepID = out.last.StepID
+			}
+			r.cfg.OnFailed(run, stepID, errText)
+		}
 	default:
 		// Debug: at thousands of runs a second an info line each would drown the log.
 		log.Debug("Run finished", slog.String("status", out.status))
@@ -245,13 +255,17 @@ func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.C
 				return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
 			}
 		}
-		headers, err := trigger.DecodeHeaders(ev.Headers)
-		if err != nil {
-			return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
+		if ev.ContentType == trigger.InternalContentType {
+			trig = trigger.InternalEnv(ev.ID, ev.Body)
+		} else {
+			headers, err := trigger.DecodeHeaders(ev.Headers)
+			if err != nil {
+				return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
+			}
+			wh := trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
+				ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
+			trig = wh.Env()
 		}
-		wh := trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
-			ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
-		trig = wh.Env()
 	}
 	steps := map[string]any{}
 	records := map[string]*store.StepRun{}

@@ -20,8 +20,31 @@ type Compiled struct {
 	Dedupe *expr.Program
 	// ResponseBody renders a custom webhook answer; nil unless response.mode is custom.
 	ResponseBody *expr.Template
-	Steps        []CompiledStep
+	// Schedule gives the ticks of a schedule or poll trigger; nil for other triggers.
+	Schedule Schedule
+	// Poll is the compiled poll trigger; nil for other triggers.
+	Poll  *CompiledPoll
+	Steps []CompiledStep
 }
+
+// CompiledPoll is a poll trigger ready to run.
+type CompiledPoll struct {
+	Connector *connectors.Connector
+	Poller    *connectors.PollerDef
+	With      *expr.Value
+	// Key gives an item's de-duplication key; nil means the item's whole JSON.
+	Key *expr.Program
+}
+
+// Catch-up modes of a schedule trigger.
+const (
+	CatchUpNone   = "none"
+	CatchUpLatest = "latest"
+	CatchUpAll    = "all"
+)
+
+// AlertAfterDefault is how many polls in a row must fail before on_failure runs.
+const AlertAfterDefault = 5
 
 // CompiledStep is one step ready to run.
 type CompiledStep struct {
@@ -48,6 +71,10 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 		errs.add("name", "is required")
 	}
 	c.Dedupe, c.ResponseBody = compileTrigger(&errs, &w.Trigger)
+	c.Schedule, c.Poll = compileTimed(&errs, &w.Trigger, reg)
+	if w.OnFailure != "" && strings.TrimSpace(w.OnFailure) == "" {
+		errs.add("on_failure", "must be a workflow id")
+	}
 	if w.Concurrency < 0 {
 		errs.add("concurrency", "must not be negative")
 	}
@@ -84,7 +111,7 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 			cs.ForEach = compileExpr(&errs, path+".for_each", st.ForEach)
 		}
 		if cs.Action != nil {
-			checkInputs(&errs, path+".with", st.With, cs.Action)
+			checkFields(&errs, path+".with", st.With, cs.Action.Name, cs.Action.Inputs, cs.Action.FreeInputs)
 		}
 		if v, err := expr.CompileValue(anyMap(st.With)); err != nil {
 			addCompileErrors(&errs, path+".with", err)
@@ -159,11 +186,79 @@ func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program, body *ex
 			errs.add("trigger.webhook.rate_burst", "must not be negative")
 		}
 		body = checkResponse(errs, wh.Response)
-	case TriggerSchedule, TriggerPoll, TriggerManual:
-		errs.add("trigger.type", "%q triggers are not supported yet; use \"webhook\"", t.Type)
 	}
 	return dedupe, body
 }
+
+// compileTimed compiles the schedule of a schedule or poll trigger and a poll's poller.
+func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedule, *CompiledPoll) {
+	compileSchedule := func(path, spec, tz string) Schedule {
+		if spec == "" {
+			return nil // reported as required by the shape check
+		}
+		s, err := ParseSchedule(spec, tz)
+		if err != nil {
+			errs.add(path, "%v", err)
+		}
+		return s
+	}
+	switch t.Type {
+	case TriggerSchedule:
+		if t.Schedule == nil {
+			errs.add("trigger.schedule", "is required when trigger.type is \"schedule\"")
+			return nil, nil
+		}
+		return compileSchedule("trigger.schedule.cron", t.Schedule.Cron, t.Schedule.Timezone), nil
+	case TriggerPoll:
+		p := t.Poll
+		if p == nil {
+			errs.add("trigger.poll", "is required when trigger.type is \"poll\"")
+			return nil, nil
+		}
+		const path = "trigger.poll"
+		s := compileSchedule(path+".cron", p.Cron, p.Timezone)
+		cp := &CompiledPoll{}
+		if p.Uses != "" {
+			c, def, ok := reg.Poller(p.Uses)
+			if !ok {
+				errs.add(path+".uses", "unknown poller %q%s", p.Uses, didYouMean(p.Uses, reg.PollerNames()))
+			} else {
+				cp.Connector, cp.Poller = c, def
+				if c.ConnectionRequired && p.Connection == "" {
+					errs.add(path+".connection", "is required by %s", c.Name)
+				}
+				checkFields(errs, path+".with", p.With, def.Name, def.Inputs, false)
+			}
+		}
+		if v, err := PollScope.CompileValue(anyMap(p.With)); err != nil {
+			addCompileErrors(errs, path+".with", err)
+		} else {
+			cp.With = v
+		}
+		key := p.Key
+		if key == "" && cp.Poller != nil {
+			key = cp.Poller.DefaultKey
+		}
+		if key != "" {
+			cp.Key = compileExpr(errs, path+".key", key)
+		}
+		if p.Backfill < 0 || p.Backfill > MaxBackfill {
+			errs.add(path+".backfill", "must be between 0 and %d", MaxBackfill)
+		}
+		if p.AlertAfter < 0 {
+			errs.add(path+".alert_after", "must not be negative")
+		}
+		return s, cp
+	}
+	return nil, nil
+}
+
+// PollScope is the language of a poll trigger's inputs: besides workflow, they see the
+// cursor the last poll saved and the time as now.
+var PollScope = expr.NewScope("cursor", "now")
+
+// MaxBackfill caps trigger.poll.backfill.
+const MaxBackfill = 1000
 
 // checkResponse validates a webhook's answer settings and compiles a custom body.
 func checkResponse(errs *errorList, r *WebhookResponse) *expr.Template {
@@ -278,24 +373,24 @@ func resolveAction(errs *errorList, path, uses string, reg *connectors.Registry)
 	return nil, nil
 }
 
-// checkInputs compares a step's "with" to the action's input specs: unknown names,
-// missing required inputs, and literal values of the wrong type.
-func checkInputs(errs *errorList, path string, with map[string]any, a *connectors.ActionDef) {
-	names := make([]string, 0, len(a.Inputs))
+// checkFields compares a step's or poll trigger's "with" to the input specs: unknown
+// names, missing required inputs, and literal values of the wrong type.
+func checkFields(errs *errorList, path string, with map[string]any, owner string, inputs []connectors.Field, free bool) {
+	names := make([]string, 0, len(inputs))
 	byName := map[string]*connectors.Field{}
-	for i := range a.Inputs {
-		f := &a.Inputs[i]
+	for i := range inputs {
+		f := &inputs[i]
 		names = append(names, f.Name)
 		byName[f.Name] = f
 		if f.Required {
 			if v, ok := with[f.Name]; !ok || v == nil {
-				errs.add(joinPath(path, f.Name), "is required by %s", a.Name)
+				errs.add(joinPath(path, f.Name), "is required by %s", owner)
 			}
 		}
 	}
 	for _, k := range sortedKeys(with) {
 		f, ok := byName[k]
-		if !ok && a.FreeInputs {
+		if !ok && free {
 			continue
 		}
 		if !ok {

@@ -24,6 +24,9 @@ type Workflow struct {
 	// time in the order their events arrived (to respect a CRM's limits, say).
 	Concurrency int      `json:"concurrency,omitempty" doc:"Most runs of this workflow executing at once; 1 runs them one at a time, in arrival order. Default 0: no cap."`
 	MaxDuration Duration `json:"max_duration,omitempty" doc:"Longest a run may take from its event to its end, waits and retries included; past it the run fails. Default 24h."`
+	// OnFailure names the workflow that is told when a run fails for good or a poll keeps
+	// failing, so alerts can go to Telegram or email like any other run.
+	OnFailure string `json:"on_failure,omitempty" doc:"Id of a workflow to run when a run of this one fails for good, or its poll fails alert_after times in a row; that run's trigger describes the failure."`
 }
 
 // IsEnabled reports whether triggers start runs (true unless "enabled" is false).
@@ -81,19 +84,21 @@ type WebhookResponse struct {
 
 // ScheduleTrigger starts runs on a cron schedule.
 type ScheduleTrigger struct {
-	Cron     string `json:"cron" doc:"Five-field cron expression or descriptor such as @every 5m." required:"true"`
-	Timezone string `json:"timezone,omitempty" doc:"IANA time zone of the schedule. Default UTC."`
-	CatchUp  string `json:"catch_up,omitempty" enum:"none,latest,all" doc:"Ticks missed during downtime: none, latest (default) or all."`
+	Cron     string `json:"cron" doc:"Five-field cron expression (minute hour day-of-month month day-of-week) or a descriptor: @hourly, @daily, @weekly, @monthly, @yearly, @every 5m." required:"true"`
+	Timezone string `json:"timezone,omitempty" doc:"IANA time zone the cron fields are read in, such as Europe/Moscow. Default UTC."`
+	CatchUp  string `json:"catch_up,omitempty" enum:"none,latest,all" doc:"Ticks missed while no process ran: none (skip them), latest (one run for the newest; the default) or all (one run each, at most 100)."`
 }
 
 // PollTrigger starts one run per new item found by polling.
 type PollTrigger struct {
 	Uses       string         `json:"uses" doc:"The poller, as connector.name." required:"true"`
 	Connection string         `json:"connection,omitempty" doc:"The connection the poller uses."`
-	Cron       string         `json:"cron" doc:"How often to poll." required:"true"`
-	With       map[string]any `json:"with,omitempty" doc:"The poller's inputs."`
-	Key        string         `json:"key,omitempty" doc:"An expression over item giving its unique key." format:"expression"`
-	Backfill   int            `json:"backfill,omitempty" doc:"Items to run on the first poll. Default 0."`
+	Cron       string         `json:"cron" doc:"When to poll: a cron expression or a descriptor such as @every 1m (down to @every 1s)." required:"true"`
+	Timezone   string         `json:"timezone,omitempty" doc:"IANA time zone the cron fields are read in. Default UTC."`
+	With       map[string]any `json:"with,omitempty" doc:"The poller's inputs; strings may hold {{ }} templates, which see the saved cursor as cursor."`
+	Key        string         `json:"key,omitempty" doc:"An expression over item giving its unique key; an item whose key was seen before starts nothing. Default: the poller's key (item.id for http.poll)." format:"expression"`
+	Backfill   int            `json:"backfill,omitempty" doc:"Newest items the first poll starts runs for. Default 0: the first poll only records what exists."`
+	AlertAfter int            `json:"alert_after,omitempty" doc:"Consecutive failed polls after which on_failure runs (once per failure streak). Default 5."`
 }
 
 // Step is one action of a workflow.

@@ -48,6 +48,16 @@ func testRegistry() *connectors.Registry {
 			New: func() connectors.Action { return noop{} },
 		}},
 	})
+	reg.MustRegister(&connectors.Connector{
+		Name: "feed", Title: "Feed",
+		Pollers: []*connectors.PollerDef{{
+			PollerSpec: connectors.PollerSpec{Name: "items", Title: "New items", DefaultKey: "item.id", Inputs: []connectors.Field{
+				{Name: "url", Type: connectors.TypeString, Required: true},
+				{Name: "limit", Type: connectors.TypeInteger},
+			}},
+			New: func() connectors.Poller { return nil },
+		}},
+	})
 	return reg
 }
 

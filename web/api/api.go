@@ -41,6 +41,7 @@ const (
 	CodeValidation       = "validation_failed"
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
+	CodeUpstream         = "upstream_error"
 	CodeInternal         = "internal"
 )
 
@@ -76,6 +77,8 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		Abort(c, http.StatusNotFound, CodeNotFound, "not found")
 	case errors.Is(err, engine.ErrConflict):
 		Abort(c, http.StatusConflict, CodeConflict, conflictMessage(err))
+	case errors.Is(err, engine.ErrUpstream):
+		Abort(c, http.StatusBadGateway, CodeUpstream, err.Error())
 	case errors.Is(err, engine.ErrUnauthorized):
 		Abort(c, http.StatusUnauthorized, CodeUnauthorized, "missing or invalid API token")
 	default:

@@ -8,14 +8,22 @@ import (
 	"github.com/hookflow/hookflow/engine"
 )
 
-// workflowResponse is a workflow with its webhook address.
+// workflowResponse is a workflow with its webhook address (webhook triggers only; a
+// schedule or poll workflow has no URL to call) or its trigger state's address.
 type workflowResponse struct {
 	*engine.Workflow
 	WebhookURL string `json:"webhook_url,omitempty"`
+	TriggerURL string `json:"trigger_url,omitempty"`
 }
 
 func (h *Handler) workflowResponse(c *gin.Context, w *engine.Workflow) workflowResponse {
-	return workflowResponse{Workflow: w, WebhookURL: h.webhookURL(c, w.HookToken)}
+	switch w.TriggerType {
+	case "webhook":
+		return workflowResponse{Workflow: w, WebhookURL: h.webhookURL(c, w.HookToken)}
+	case "schedule", "poll":
+		return workflowResponse{Workflow: w, TriggerURL: "/api/v1/workflows/" + w.ID + "/trigger"}
+	}
+	return workflowResponse{Workflow: w}
 }
 
 // CreateWorkflow handles POST /api/v1/workflows: the body is the workflow document.

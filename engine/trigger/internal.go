@@ -1,0 +1,40 @@
+package trigger
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hookflow/hookflow/engine/trigger/body"
+)
+
+// InternalContentType marks the events that a schedule tick, a poll or a failure alert
+// stored: their body is the run's trigger object as JSON, not a request.
+const InternalContentType = "application/vnd.hookflow.trigger+json"
+
+// Trigger types of internal events, as runs see them in trigger.type.
+const (
+	TypeSchedule = "schedule"
+	TypePoll     = "poll"
+	TypeFailure  = "failure"
+)
+
+// EncodeInternal encodes the trigger object of an internal event.
+func EncodeInternal(obj map[string]any) ([]byte, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode %v trigger: %w", obj["type"], err)
+	}
+	return b, nil
+}
+
+// InternalEnv returns the "trigger" object of a run started by an internal event: the
+// stored object, numbers decoded as webhook bodies' are, plus the event's id.
+func InternalEnv(eventID string, data []byte) map[string]any {
+	decoded := body.Decode("application/json", data, body.Options{})
+	env, ok := decoded.Value.(map[string]any)
+	if !ok {
+		env = map[string]any{"body": decoded.Value}
+	}
+	env["event_id"] = eventID
+	return env
+}
