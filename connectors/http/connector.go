@@ -66,6 +66,7 @@ func init() {
 		},
 		ConnectionRequired: false,
 		Actions:            []*connectors.ActionDef{requestAction},
+		Pollers:            []*connectors.PollerDef{pollDef},
 		ValidateConnection: validateConnection,
 	})
 }
