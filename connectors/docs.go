@@ -67,6 +67,33 @@ func Markdown(c *Connector) string {
 			fieldTable(&b, a.Outputs, false)
 		}
 	}
+	for _, p := range c.Pollers {
+		fmt.Fprintf(&b, "## Poll trigger `%s.%s`: %s\n\n", c.Name, p.Name, p.Title)
+		if p.Description != "" {
+			b.WriteString(p.Description + "\n\n")
+		}
+		fmt.Fprintf(&b, "Use it as `\"trigger\": {\"type\": \"poll\", \"poll\": {\"uses\": \"%s.%s\", \"cron\": \"@every 1m\", \"with\": {...}}}`. "+
+			"Each item not seen before starts one run, which reads it as `trigger.item`.", c.Name, p.Name)
+		if p.DefaultKey != "" {
+			fmt.Fprintf(&b, " Items are told apart by `%s` unless the trigger's `key` says otherwise.", p.DefaultKey)
+		}
+		b.WriteString("\n\n### Inputs\n\n")
+		if len(p.Inputs) == 0 {
+			b.WriteString("None.\n\n")
+		} else {
+			fieldTable(&b, p.Inputs, false)
+		}
+		if len(p.Item) > 0 {
+			b.WriteString("### Item\n\n")
+			fieldTable(&b, p.Item, false)
+		}
+	}
+	if c.RegisterWebhook != nil {
+		b.WriteString("## Webhook registration\n\n")
+		b.WriteString("`POST /api/v1/connections/{name}/webhook` with `{\"workflow_id\": \"...\"}` tells the service to send its events " +
+			"to that workflow's webhook URL, signed or tagged with the secret of the workflow's webhook auth connection; " +
+			"`DELETE /api/v1/connections/{name}/webhook?workflow_id=...` removes the registration.\n\n")
+	}
 	return b.String()
 }
 

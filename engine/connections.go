@@ -135,7 +135,8 @@ func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
 		if err != nil {
 			continue
 		}
-		uses := def.Trigger.Webhook != nil && def.Trigger.Webhook.Auth != nil && def.Trigger.Webhook.Auth.Connection == name
+		uses := def.Trigger.Webhook != nil && def.Trigger.Webhook.Auth != nil && def.Trigger.Webhook.Auth.Connection == name ||
+			def.Trigger.Poll != nil && def.Trigger.Poll.Connection == name
 		for _, st := range def.Steps {
 			uses = uses || st.Connection == name
 		}
