@@ -7,7 +7,9 @@
 package all
 
 import (
-	// The generic HTTP connector: http.request.
+	// Email over SMTP: email.send.
+	_ "github.com/hookflow/hookflow/connectors/email"
+	// The generic HTTP connector: http.request and the http.poll poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/http"
 	// Secrets for verifying incoming webhooks: connections only, no actions.
 	_ "github.com/hookflow/hookflow/connectors/webhook"

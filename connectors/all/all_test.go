@@ -19,7 +19,7 @@ func TestLintAll(t *testing.T) {
 func TestBuiltinsRegistered(t *testing.T) {
 	t.Parallel()
 
-	for _, uses := range []string{"http.request"} {
+	for _, uses := range []string{"http.request", "email.send"} {
 		_, def, ok := connectors.Default.Action(uses)
 		require.True(t, ok, "%s is not registered", uses)
 		require.NotNil(t, def.New)
