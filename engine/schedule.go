@@ -34,8 +34,9 @@ const (
 	catchUpAllMax = 100
 	// catchUpHorizon bounds how far back missed ticks of a cron expression are counted.
 	catchUpHorizon = 31 * 24 * time.Hour
-	// pollTimeout bounds one poll; pollLease outlasts it so a live poll keeps its lease.
-	pollTimeout = 60 * time.Second
+	// pollTimeout bounds one poll (Telegram's long polls take up to 65s); pollLease
+	// outlasts it so a live poll keeps its lease.
+	pollTimeout = 90 * time.Second
 	pollLease   = pollTimeout + 30*time.Second
 	// pollConcurrency is how many polls one process runs at once.
 	pollConcurrency = 4

@@ -11,6 +11,9 @@ import (
 	_ "github.com/hookflow/hookflow/connectors/email"
 	// The generic HTTP connector: http.request and the http.poll poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/http"
+	// Telegram bots: telegram.send_message, the telegram.updates poll trigger and
+	// webhook registration.
+	_ "github.com/hookflow/hookflow/connectors/telegram"
 	// Secrets for verifying incoming webhooks: connections only, no actions.
 	_ "github.com/hookflow/hookflow/connectors/webhook"
 )
