@@ -105,6 +105,9 @@ func fieldTable(b *strings.Builder, fields []Field, showSecret bool) {
 	}
 	for _, f := range fields {
 		typ := string(f.Type)
+		if f.Expression {
+			typ = "expression"
+		}
 		if len(f.Enum) > 0 {
 			typ = "`" + strings.Join(f.Enum, "` \\| `") + "`"
 		}

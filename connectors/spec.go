@@ -41,6 +41,14 @@ type Field struct {
 	Items *Field `json:"items,omitempty"`
 	// Fields describes the known keys of an object field. Other keys are allowed.
 	Fields []Field `json:"fields,omitempty"`
+	// Expression marks a string input that holds an expression of the workflow language
+	// rather than text (http.poll's items), evaluated by the connector through
+	// PollCall.Eval. A literal value is compiled when the workflow is saved, so a typo is
+	// a 422 then rather than a failed poll later.
+	Expression bool `json:"expression,omitempty"`
+	// Variables are the names such an expression sees besides the workflow language's own
+	// (body, headers, items...).
+	Variables []string `json:"variables,omitempty"`
 }
 
 // ActionSpec describes one action: what it is called, what it takes and what it returns.
@@ -169,6 +177,12 @@ func lintFields(where string, fields []Field, add func(string, ...any)) {
 		}
 		if len(f.Enum) > 0 && f.Type != TypeString {
 			add("%s field %q has an enum but is not a string", where, f.Name)
+		}
+		if (f.Expression || len(f.Variables) > 0) && f.Type != TypeString {
+			add("%s field %q is an expression but is not a string", where, f.Name)
+		}
+		if len(f.Variables) > 0 && !f.Expression {
+			add("%s field %q has variables but is not an expression", where, f.Name)
 		}
 		if f.Items != nil {
 			lintFields(where+" "+f.Name+" items", []Field{*f.Items}, add)

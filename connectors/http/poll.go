@@ -82,13 +82,15 @@ var pollDef = &connectors.PollerDef{
 				Description: "Query parameters added to the first page's URL. Values are strings, numbers or booleans; " +
 					"a list repeats the parameter and null leaves it out. Templates see the saved cursor as cursor.",
 				Examples: []any{map[string]any{"since_id": "{{ cursor ?? 0 }}", "per_page": 100}}},
-			{Name: inItems, Type: connectors.TypeString, Title: "Items",
+			{Name: inItems, Type: connectors.TypeString, Title: "Items", Expression: true,
+				Variables: []string{envBody, envHeaders, envStatus, envPage, envCursor},
 				Description: "Expression that picks the list of items out of each page. It sees body (the parsed JSON response), " +
 					"headers (lower-case names), status, page (1 for the first page) and cursor (the saved cursor). " +
 					"It must give a list: write body.data ?? [] for a source that leaves the list out or sends null when it has " +
 					"nothing. Default: the body itself, which must then be a list.",
 				Examples: []any{"body.data", "body.result.items ?? []", "filter(body.orders, #.status == \"paid\")"}},
-			{Name: inNext, Type: connectors.TypeString, Title: "Next page",
+			{Name: inNext, Type: connectors.TypeString, Title: "Next page", Expression: true,
+				Variables: []string{envBody, envHeaders, envStatus, envPage, envCursor, envItems},
 				Description: "Expression evaluated after each page to find the next one. It sees what items sees, plus items " +
 					"(that page's items). It gives a URL, absolute or relative to the page just fetched (\"?page=3\"), " +
 					"used as it is; or an object of query parameters to set on the current page's URL (null removes one); " +
@@ -104,7 +106,8 @@ var pollDef = &connectors.PollerDef{
 				Description: "The order in which the source lists items, across pages too: oldest_first, or newest_first " +
 					"(as most feeds do), in which case the items collected are reversed so that runs start oldest first.",
 				Default: orderOldestFirst, Enum: []string{orderOldestFirst, orderNewestFirst}},
-			{Name: inCursor, Type: connectors.TypeString, Title: "Cursor",
+			{Name: inCursor, Type: connectors.TypeString, Title: "Cursor", Expression: true,
+				Variables: []string{envBody, envHeaders, envStatus, envPage, envCursor, envItems},
 				Description: "Expression whose value is saved when the poll succeeds, and seen as cursor by the next poll's " +
 					"templates and expressions. It is evaluated once per poll and sees body, headers and status of the last page " +
 					"fetched, page, items (every item of the poll, oldest first) and cursor (the saved value, null before the first " +

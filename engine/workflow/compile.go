@@ -228,6 +228,7 @@ func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedu
 					errs.add(path+".connection", "is required by %s", c.Name)
 				}
 				checkFields(errs, path+".with", p.With, def.Name, def.Inputs, false)
+				checkExpressions(errs, path+".with", p.With, def.Inputs)
 			}
 		}
 		if v, err := PollScope.CompileValue(anyMap(p.With)); err != nil {
@@ -256,6 +257,20 @@ func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedu
 // PollScope is the language of a poll trigger's inputs: besides workflow, they see the
 // cursor the last poll saved and the time as now.
 var PollScope = expr.NewScope("cursor", "now")
+
+// checkExpressions compiles the literal values of inputs that hold expressions, in the
+// names the input declares.
+func checkExpressions(errs *errorList, path string, with map[string]any, inputs []connectors.Field) {
+	for _, f := range inputs {
+		src, ok := with[f.Name].(string)
+		if !f.Expression || !ok || strings.Contains(src, "{{") {
+			continue
+		}
+		if _, err := expr.NewScope(f.Variables...).Compile(src); err != nil {
+			errs.add(joinPath(path, f.Name), "%v", err)
+		}
+	}
+}
 
 // MaxBackfill caps trigger.poll.backfill.
 const MaxBackfill = 1000

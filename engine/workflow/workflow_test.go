@@ -54,6 +54,7 @@ func testRegistry() *connectors.Registry {
 			PollerSpec: connectors.PollerSpec{Name: "items", Title: "New items", DefaultKey: "item.id", Inputs: []connectors.Field{
 				{Name: "url", Type: connectors.TypeString, Required: true},
 				{Name: "limit", Type: connectors.TypeInteger},
+				{Name: "items", Type: connectors.TypeString, Expression: true, Variables: []string{"body"}},
 			}},
 			New: func() connectors.Poller { return nil },
 		}},
