@@ -50,6 +50,29 @@ func JSONSchema(reg *connectors.Registry) ([]byte, error) {
 	if len(branches) > 0 {
 		step["allOf"] = branches
 	}
+
+	// The poll trigger's "with" follows its poller, as a step's follows its action.
+	poll := root["properties"].(map[string]any)["trigger"].(map[string]any)["properties"].(map[string]any)["poll"].(map[string]any)
+	poll["properties"].(map[string]any)["uses"].(map[string]any)["enum"] = reg.PollerNames()
+	var pollBranches []any
+	for _, c := range reg.Connectors() {
+		for _, p := range c.Pollers {
+			then := map[string]any{"properties": map[string]any{"with": inputsSchema(p.Inputs, false)}}
+			if c.ConnectionRequired {
+				then["required"] = []string{"connection"}
+			}
+			pollBranches = append(pollBranches, map[string]any{
+				"if": map[string]any{
+					"properties": map[string]any{"uses": map[string]any{"const": c.Name + "." + p.Name}},
+					"required":   []string{"uses"},
+				},
+				"then": then,
+			})
+		}
+	}
+	if len(pollBranches) > 0 {
+		poll["allOf"] = pollBranches
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -147,6 +170,9 @@ func fieldSchema(f connectors.Field) map[string]any {
 	}
 	if f.Description != "" {
 		s["description"] = f.Description
+	}
+	if f.Expression {
+		s["format"] = "expression"
 	}
 	if f.Default != nil {
 		s["default"] = f.Default
