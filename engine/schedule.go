@@ -56,8 +56,11 @@ type scheduled struct {
 	lastSlot time.Time
 	// nextAt is when the next poll is due (poll triggers), in Unix nanoseconds: the poll's
 	// goroutine sets it while the scheduler reads it.
-	nextAt  atomic.Int64
-	polling atomic.Bool
+	nextAt atomic.Int64
+	// polling is set while a poll of the workflow runs in this process. It is shared by
+	// the entries of successive versions, so a new version does not poll beside a poll of
+	// the old one.
+	polling *atomic.Bool
 }
 
 func (s *scheduled) next() time.Time { return time.Unix(0, s.nextAt.Load()).UTC() }
@@ -155,20 +158,13 @@ func (e *Engine) refreshScheduled(ctx context.Context, entries map[string]*sched
 		if err != nil {
 			return err
 		}
-		s := &scheduled{id: w.ID, version: w.Version, wf: wf, lastSlot: now}
+		s := &scheduled{id: w.ID, version: w.Version, wf: wf, lastSlot: now, polling: new(atomic.Bool)}
 		s.setNext(st.NextAt)
 		if st.LastSlot != nil {
 			s.lastSlot = *st.LastSlot
 		}
-		if old, ok := entries[w.ID]; ok && old.polling.Load() {
-			// A poll of the old version is still running; its commit moves nextAt.
-			s.polling.Store(true)
-			go func() {
-				for old.polling.Load() && ctx.Err() == nil {
-					time.Sleep(10 * time.Millisecond)
-				}
-				s.polling.Store(false)
-			}()
+		if old, ok := entries[w.ID]; ok {
+			s.polling = old.polling
 		}
 		entries[w.ID] = s
 	}
