@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -52,4 +54,74 @@ func DecodeJSON(data []byte) (any, error) {
 		return nil, fmt.Errorf("unexpected data after the JSON document at offset %d", dec.InputOffset())
 	}
 	return NormalizeNumbers(v), nil
+}
+
+// RoundTrip passes a value through JSON, so that what a connector reads is only what
+// encoding/json produces (map[string]any, []any, string, bool, json.Number, nil),
+// whatever Go types the engine's expressions or a test put in an input.
+func RoundTrip(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScalarText writes a string, a json.Number or a boolean as text, as it goes in a query
+// string or a header.
+func ScalarText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+// Int64 reads a whole number of any of the types inputs and settings arrive as (Go
+// integers, float64 from JSON, json.Number); fractions, overflow and other types are
+// not ok.
+func Int64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), true
+	case int8:
+		return int64(n), true
+	case int16:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case int64:
+		return n, true
+	case uint:
+		return int64(n), uint64(n) <= math.MaxInt64
+	case uint8:
+		return int64(n), true
+	case uint16:
+		return int64(n), true
+	case uint32:
+		return int64(n), true
+	case uint64:
+		return int64(n), n <= math.MaxInt64
+	case float32:
+		return Int64(float64(n))
+	case float64:
+		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+			return 0, false
+		}
+		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
 }

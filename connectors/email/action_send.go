@@ -204,7 +204,7 @@ func (in *sendInput) recipients() []string {
 // parseInput checks every input. Errors are plain and name their input; callers mark
 // them permanent.
 func parseInput(raw map[string]any) (*sendInput, error) {
-	norm, err := normalize(raw)
+	norm, err := connectors.RoundTrip(raw)
 	if err != nil {
 		return nil, fmt.Errorf("encode input: %w", err)
 	}
@@ -256,7 +256,7 @@ func text(field string, v any) (string, error) {
 	if v == nil {
 		return "", nil
 	}
-	s, ok := scalarString(v)
+	s, ok := connectors.ScalarText(v)
 	if !ok {
 		return "", fmt.Errorf("%s: expected a string, got %s", field, connectors.JSONTypeOf(v))
 	}

@@ -188,14 +188,14 @@ func parseConnection(config map[string]any) (*connConfig, error) {
 
 	cfg.port = defaultPorts[cfg.security]
 	if v, ok := config[connPort]; ok && v != nil {
-		n, isInt := toInt(v)
+		n, isInt := connectors.Int64(v)
 		switch {
 		case !isInt:
 			errs = append(errs, fmt.Errorf("port must be an integer, got %s", connectors.JSONTypeOf(v)))
 		case n < 1 || n > 65535:
 			errs = append(errs, fmt.Errorf("port %d is not between 1 and 65535", n))
 		default:
-			cfg.port = n
+			cfg.port = int(n)
 		}
 	}
 
@@ -227,25 +227,4 @@ func parseConnection(config map[string]any) (*connConfig, error) {
 // isLocalhost matches the hosts go-mail allows AUTH to without TLS.
 func isLocalhost(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
-}
-
-// toInt reads a whole number of any of the types connection settings decode to.
-func toInt(v any) (int, bool) {
-	switch n := v.(type) {
-	case int:
-		return n, true
-	case int64:
-		return int(n), true
-	case int32:
-		return int(n), true
-	case float64:
-		if n == float64(int64(n)) {
-			return int(n), true
-		}
-	case interface{ Int64() (int64, error) }: // json.Number
-		if i, err := n.Int64(); err == nil {
-			return int(i), true
-		}
-	}
-	return 0, false
 }

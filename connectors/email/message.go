@@ -1,16 +1,13 @@
 package email
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -114,7 +111,7 @@ func parseHeaders(v any) ([]header, error) {
 		if obj[name] == nil {
 			continue
 		}
-		value, ok := scalarString(obj[name])
+		value, ok := connectors.ScalarText(obj[name])
 		switch {
 		case !ok:
 			errs = append(errs, fmt.Errorf("headers: %s: expected a string, got %s", name, connectors.JSONTypeOf(obj[name])))
@@ -216,36 +213,6 @@ func messageID(key, fromAddress string) string {
 		return "<" + hash + "@" + domain + ">"
 	}
 	return "<" + readable + "." + hash + "@" + domain + ">"
-}
-
-// normalize round-trips the input through JSON, so that every number is a json.Number,
-// every list a []any and every object a map[string]any, whatever Go types the step's
-// expressions produced.
-func normalize(v any) (any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// scalarString writes strings, numbers and booleans as text.
-func scalarString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		return strconv.FormatBool(x), true
-	}
-	return "", false
 }
 
 // clip shortens s for an error message.

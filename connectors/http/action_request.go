@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -182,19 +181,8 @@ func (r *request) Run(ctx context.Context, call *connectors.Call) (any, error) {
 	if call.IdempotencyKey != "" && req.Header.Get("Idempotency-Key") == "" {
 		req.Header.Set("Idempotency-Key", call.IdempotencyKey)
 	}
-	secrets := conn.SecretValues()
-	switch auth {
-	case authBasic:
-		user, pass := conn.String(connUsername), conn.String(connPassword)
-		req.SetBasicAuth(user, pass)
-		// A receiver echoing the header would show the password only base64-encoded.
-		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-	case authBearer:
-		req.Header.Set("Authorization", "Bearer "+conn.String(connToken))
-	case authHeader:
-		req.Header.Set(conn.String(connHeaderName), conn.String(connHeaderValue))
-	}
-
+	setCredentials(req, conn)
+	secrets := credentialSecrets(conn)
 	hc := r.client.ForCall(call).WithSecrets(secrets...).WithTimeout(in.timeout)
 	resp, err := hc.Do(ctx, req)
 	if err != nil {
@@ -227,7 +215,7 @@ func logger(call *connectors.Call) *slog.Logger {
 
 // parseInput checks and encodes every input. Errors are plain; callers mark them permanent.
 func parseInput(raw map[string]any) (*requestInput, error) {
-	norm, err := normalize(raw)
+	norm, err := connectors.RoundTrip(raw)
 	if err != nil {
 		return nil, fmt.Errorf("encode input: %w", err)
 	}
@@ -356,7 +344,7 @@ func (in *requestInput) encodeBody(body any, bodyType string) error {
 		}
 		in.contentType = contentTypeForm
 	case bodyRaw:
-		s, ok := scalarString(body)
+		s, ok := connectors.ScalarText(body)
 		if !ok {
 			return fmt.Errorf("body: raw needs a string, got %s (use body_type json or form)", connectors.JSONTypeOf(body))
 		}
@@ -393,7 +381,7 @@ func parseHeaders(v any) (http.Header, error) {
 			values = []any{x}
 		}
 		for _, e := range values {
-			s, ok := scalarString(e)
+			s, ok := connectors.ScalarText(e)
 			switch {
 			case !ok:
 				errs = append(errs, fmt.Errorf("header %q: expected a string, got %s", name, connectors.JSONTypeOf(e)))

@@ -5,8 +5,10 @@
 package http
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 
@@ -140,4 +142,29 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("base_url %q must be an absolute http or https URL", httpclient.RedactURL(raw))
 	}
 	return u, nil
+}
+
+// credentialSecrets returns the values to keep out of logs, errors and items: the
+// connection's secrets, and for basic auth the encoded header value, which a service
+// echoing its request would show.
+func credentialSecrets(conn *connectors.Connection) []string {
+	secrets := conn.SecretValues()
+	if conn.String(connAuth) == authBasic {
+		// A receiver echoing the header would show the password only base64-encoded.
+		user, pass := conn.String(connUsername), conn.String(connPassword)
+		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	}
+	return secrets
+}
+
+// setCredentials adds the connection's credentials to req, as http.request sends them.
+func setCredentials(req *http.Request, conn *connectors.Connection) {
+	switch conn.String(connAuth) {
+	case authBasic:
+		req.SetBasicAuth(conn.String(connUsername), conn.String(connPassword))
+	case authBearer:
+		req.Header.Set("Authorization", "Bearer "+conn.String(connToken))
+	case authHeader:
+		req.Header.Set(conn.String(connHeaderName), conn.String(connHeaderValue))
+	}
 }

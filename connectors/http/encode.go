@@ -12,36 +12,6 @@ import (
 	"github.com/hookflow/hookflow/connectors"
 )
 
-// normalize round-trips a value through JSON, so the rest of the package sees only what
-// encoding/json produces (map[string]any, []any, string, bool, json.Number, nil) whatever
-// Go types the engine or a test put in the input.
-func normalize(v any) (any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// scalarString renders a string, number or boolean as it goes on the wire.
-func scalarString(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		return strconv.FormatBool(x), true
-	}
-	return "", false
-}
-
 // sortedKeys returns m's keys in order, so encoded forms and queries are reproducible.
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
@@ -61,14 +31,14 @@ func encodeQuery(q map[string]any) (string, error) {
 		case nil:
 		case []any:
 			for i, e := range v {
-				s, ok := scalarString(e)
+				s, ok := connectors.ScalarText(e)
 				if !ok {
 					return "", fmt.Errorf("query parameter %q element %d: expected a string, number or boolean, got %s", k, i, connectors.JSONTypeOf(e))
 				}
 				pairs = append(pairs, url.QueryEscape(k)+"="+url.QueryEscape(s))
 			}
 		default:
-			s, ok := scalarString(v)
+			s, ok := connectors.ScalarText(v)
 			if !ok {
 				return "", fmt.Errorf("query parameter %q: expected a string, number, boolean or a list of them, got %s", k, connectors.JSONTypeOf(v))
 			}
@@ -109,7 +79,7 @@ func appendForm(pairs *[]string, name string, v any) error {
 			}
 		}
 	default:
-		s, ok := scalarString(x)
+		s, ok := connectors.ScalarText(x)
 		if !ok {
 			return fmt.Errorf("form field %q: unsupported value of type %s", name, connectors.JSONTypeOf(x))
 		}

@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -287,7 +286,7 @@ func (r *pollRun) run(ctx context.Context, target string) (*connectors.PollResul
 		if err != nil {
 			return nil, connectors.Permanent(fmt.Errorf("evaluate cursor expression %q for workflow %s: %w", r.in.cursor, wf, err))
 		}
-		if res.Cursor, err = normalize(v); err != nil {
+		if res.Cursor, err = connectors.RoundTrip(v); err != nil {
 			return nil, connectors.Permanent(fmt.Errorf("cursor expression %q for workflow %s gave a value that is not JSON: %w", r.in.cursor, wf, err))
 		}
 		res.Cursor = redactValue(connectors.NormalizeNumbers(res.Cursor), r.redact)
@@ -377,7 +376,7 @@ func (r *pollRun) pageItems(pg *page, env map[string]any) ([]any, error) {
 		return nil, connectors.Permanent(fmt.Errorf("items expression %q gave null, not a list; write %q if the source "+
 			"sends no list when it has nothing new", r.in.items, r.in.items+" ?? []"))
 	}
-	norm, err := normalize(v)
+	norm, err := connectors.RoundTrip(v)
 	if err != nil {
 		return nil, connectors.Permanent(fmt.Errorf("items expression %q gave a value that is not JSON: %w", r.in.items, err))
 	}
@@ -426,7 +425,7 @@ func (r *pollRun) nextPage(current string, env map[string]any) (string, bool, er
 		}
 		return u.String(), true, nil
 	case map[string]any:
-		params, err := normalize(x)
+		params, err := connectors.RoundTrip(x)
 		if err != nil {
 			return "", false, connectors.Permanent(fmt.Errorf("next expression %q: encode query: %w", r.in.next, err))
 		}
@@ -452,14 +451,14 @@ func setParam(q url.Values, key string, v any) error {
 	case []any:
 		q.Del(key)
 		for i, e := range x {
-			s, ok := scalarString(e)
+			s, ok := connectors.ScalarText(e)
 			if !ok {
 				return fmt.Errorf("query parameter %q element %d: expected a string, number or boolean, got %s", key, i, connectors.JSONTypeOf(e))
 			}
 			q.Add(key, s)
 		}
 	default:
-		s, ok := scalarString(x)
+		s, ok := connectors.ScalarText(x)
 		if !ok {
 			return fmt.Errorf("query parameter %q: expected a string, number, boolean or a list of them, got %s", key, connectors.JSONTypeOf(x))
 		}
@@ -470,7 +469,7 @@ func setParam(q url.Values, key string, v any) error {
 
 // parsePollInput checks every input. Errors are plain; callers mark them permanent.
 func parsePollInput(raw map[string]any) (*pollInput, error) {
-	norm, err := normalize(raw)
+	norm, err := connectors.RoundTrip(raw)
 	if err != nil {
 		return nil, fmt.Errorf("encode input: %w", err)
 	}
@@ -538,34 +537,10 @@ func parsePollInput(raw map[string]any) (*pollInput, error) {
 	return in, nil
 }
 
-// credentialSecrets returns the values to keep out of logs, errors and items: the
-// connection's secrets, and for basic auth the encoded header value, which a service
-// echoing its request would show.
-func credentialSecrets(conn *connectors.Connection) []string {
-	secrets := conn.SecretValues()
-	if conn.String(connAuth) == authBasic {
-		user, pass := conn.String(connUsername), conn.String(connPassword)
-		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-	}
-	return secrets
-}
-
-// setCredentials adds the connection's credentials to req, as http.request sends them.
-func setCredentials(req *http.Request, conn *connectors.Connection) {
-	switch conn.String(connAuth) {
-	case authBasic:
-		req.SetBasicAuth(conn.String(connUsername), conn.String(connPassword))
-	case authBearer:
-		req.Header.Set("Authorization", "Bearer "+conn.String(connToken))
-	case authHeader:
-		req.Header.Set(conn.String(connHeaderName), conn.String(connHeaderValue))
-	}
-}
-
 // plainJSON returns v with numbers as int64 or float64, as expressions compare them,
 // without changing the caller's value; v itself when it does not encode.
 func plainJSON(v any) any {
-	norm, err := normalize(v)
+	norm, err := connectors.RoundTrip(v)
 	if err != nil {
 		return v
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -325,7 +324,7 @@ func parseChatID(v any) (any, error) {
 		}
 		return id, nil
 	default:
-		id, ok := toInt64(v)
+		id, ok := connectors.Int64(v)
 		if !ok || id == 0 {
 			return nil, fmt.Errorf("chat_id: expected a chat id or an @username, got %s %v", connectors.JSONTypeOf(v), v)
 		}
@@ -338,7 +337,7 @@ func parseID(name string, v any) (int64, error) {
 	if v == nil {
 		return 0, nil
 	}
-	id, ok := toInt64(v)
+	id, ok := connectors.Int64(v)
 	if s, isString := v.(string); isString {
 		if strings.TrimSpace(s) == "" {
 			return 0, nil
@@ -350,43 +349,6 @@ func parseID(name string, v any) (int64, error) {
 		return 0, fmt.Errorf("%s: expected a positive integer, got %s %v", name, connectors.JSONTypeOf(v), v)
 	}
 	return id, nil
-}
-
-// toInt64 converts the integer kinds inputs arrive as; fractions and overflow fail.
-func toInt64(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), true
-	case int8:
-		return int64(n), true
-	case int16:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case int64:
-		return n, true
-	case uint:
-		return int64(n), uint64(n) <= math.MaxInt64
-	case uint8:
-		return int64(n), true
-	case uint16:
-		return int64(n), true
-	case uint32:
-		return int64(n), true
-	case uint64:
-		return int64(n), n <= math.MaxInt64
-	case float32:
-		return toInt64(float64(n))
-	case float64:
-		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
-			return 0, false
-		}
-		return int64(n), true
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
 }
 
 // parseBool reads an optional boolean; "true" and "false" from templates are accepted.

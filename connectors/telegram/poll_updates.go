@@ -156,14 +156,14 @@ func parsePollInput(input map[string]any) (*getUpdatesParams, error) {
 	p := &getUpdatesParams{Limit: limitDefault}
 	var errs []error
 	if v, ok := input[inLimit]; ok && v != nil {
-		n, ok := toInt64(v)
+		n, ok := connectors.Int64(v)
 		if !ok || n < 1 || n > limitMax {
 			errs = append(errs, fmt.Errorf("limit must be an integer from 1 to %d, got %v", limitMax, v))
 		}
 		p.Limit = int(n)
 	}
 	if v, ok := input[inTimeout]; ok && v != nil {
-		n, ok := toInt64(v)
+		n, ok := connectors.Int64(v)
 		if !ok || n < 0 {
 			errs = append(errs, fmt.Errorf("timeout must be a number of seconds from 0 to %d, got %v", timeoutMax, v))
 		}
@@ -197,7 +197,7 @@ func cursorOffset(cursor any) (int64, error) {
 	if cursor == nil {
 		return 0, nil
 	}
-	n, ok := toInt64(cursor)
+	n, ok := connectors.Int64(cursor)
 	if s, isString := cursor.(string); isString {
 		var err error
 		n, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
