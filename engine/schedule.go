@@ -29,7 +29,7 @@ const (
 	scheduleRefresh = time.Second
 	// onTimeWindow is how late a tick may be reached and still count as on time; older
 	// ticks were missed (no process ran) and follow the trigger's catch_up.
-	onTimeWindow = 5 * time.Second
+	onTimeWindow = 15 * time.Second
 	// catchUpAllMax caps the runs catch_up "all" starts after downtime.
 	catchUpAllMax = 100
 	// catchUpHorizon bounds how far back missed ticks of a cron expression are counted.
