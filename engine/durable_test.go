@@ -416,9 +416,11 @@ func TestWatchdogFailsOverdueRuns(t *testing.T) {
 			c.PollInterval = 10 * time.Millisecond
 			c.SweepInterval = 10 * time.Millisecond
 		}})
-		wf := createWorkflow(t, eng.Engine, `{"name":"bounded","max_duration":"1h","trigger":{"type":"webhook"},"steps":[
+		alerts := createWorkflow(t, eng.Engine, `{"name":"alerts","trigger":{"type":"manual"},"steps":[
+		  {"id":"note","uses":"core.set","with":{"error":"{{ trigger.error }}"}}]}`)
+		wf := createWorkflow(t, eng.Engine, `{"name":"bounded","max_duration":"1h","on_failure":%q,"trigger":{"type":"webhook"},"steps":[
 		  {"id":"pause","uses":"core.delay","with":{"for":"3h"}},
-		  {"id":"after","uses":"core.set","with":{"x":1}}]}`)
+		  {"id":"after","uses":"core.set","with":{"x":1}}]}`, alerts.ID)
 		runID := ingest(t, eng.Engine, wf, `{}`).RunID
 		r := enginetest.WaitStatus(t, eng.Engine, runID, engine.RunWaiting)
 		require.Equal(t, clock.Now().Add(time.Hour), r.DeadlineAt.UTC())
@@ -428,6 +430,7 @@ func TestWatchdogFailsOverdueRuns(t *testing.T) {
 		require.Contains(t, r.Error, "maximum duration")
 		require.Len(t, r.Steps, 1)
 		require.Equal(t, "failed", r.Steps[0].Status, "the step it waited in ends with it")
+		waitRuns(t, eng.Engine, alerts.ID, 1) // the watchdog's failures raise alerts too
 	})
 }
 

@@ -422,13 +422,16 @@ func (e *Engine) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n, err := e.store.FailOverdue(ctx, e.cfg.Now())
+		failed, err := e.store.FailOverdue(ctx, e.cfg.Now())
 		if err != nil && ctx.Err() == nil {
 			e.log.Warn("Fail overdue runs failed", slog.Any("err", err))
 		}
-		if n > 0 {
-			e.log.Warn("Failed runs past their maximum duration", slog.Int64("runs", n))
+		if n := len(failed); n > 0 {
+			e.log.Warn("Failed runs past their maximum duration", slog.Int("runs", n))
 			e.metrics.runsFinished.WithLabelValues(store.RunFailed).Add(float64(n))
+		}
+		for i := range failed {
+			e.alertRunFailed(&failed[i], "", store.OverdueError)
 		}
 		// The inspector's retention rides along, at a tenth of the pace: it scans every
 		// event, and nothing waits on it.

@@ -500,29 +500,31 @@ func (s *Store) CreateRun(ctx context.Context, run *Run, steps []StepRun) error 
 }
 
 // FailOverdue fails queued and waiting runs past their deadline: the watchdog's sweep.
-// Running runs are failed by their worker, or by the next one after a takeover.
-func (s *Store) FailOverdue(ctx context.Context, now time.Time) (int64, error) {
-	const reason = "run exceeded its maximum duration"
-	var n int64
+// Running runs are failed by their worker, or by the next one after a takeover. It
+// returns the runs it failed (id, workflow, version and event only).
+func (s *Store) FailOverdue(ctx context.Context, now time.Time) ([]Run, error) {
+	var failed []Run
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The step a run waits in (a delay, a retry's backoff) ends with the run.
 		if err := tx.Exec(`UPDATE step_runs SET status = ?, error = ?, finished_at = ?
 			WHERE status = ? AND run_id IN (SELECT id FROM runs
 				WHERE status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?)`,
-			StepFailed, reason, now, StepWaiting, now).Error; err != nil {
+			StepFailed, OverdueError, now, StepWaiting, now).Error; err != nil {
 			return err
 		}
-		res := tx.Model(&Run{}).
-			Where("status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?", now).
-			Updates(map[string]any{"status": RunFailed, "error": reason, "finished_at": now, "updated_at": now})
-		n = res.RowsAffected
-		return res.Error
+		return tx.Raw(`UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?
+			WHERE status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?
+			RETURNING id, workflow_id, version, event_id`,
+			RunFailed, OverdueError, now, now, now).Scan(&failed).Error
 	})
 	if err != nil {
-		return 0, fmt.Errorf("fail overdue runs: %w", err)
+		return nil, fmt.Errorf("fail overdue runs: %w", err)
 	}
-	return n, nil
+	return failed, nil
 }
+
+// OverdueError is the error of a run the watchdog failed.
+const OverdueError = "run exceeded its maximum duration"
 
 // GetStepRun returns the record of one step of a run.
 func (s *Store) GetStepRun(ctx context.Context, runID, stepID string) (*StepRun, error) {
