@@ -224,15 +224,10 @@ func (s *Store) CommitPoll(ctx context.Context, p PollSuccess) (PollResult, erro
 		if seeding {
 			fresh = fresh[max(0, len(fresh)-p.Backfill):]
 		}
-		for _, it := range fresh {
-			ok, err := s.insertStarted(tx, it.Started)
-			if err != nil {
-				return err
-			}
-			if ok {
-				out.Started++
-			}
+		if err := s.insertPolled(tx, fresh); err != nil {
+			return err
 		}
+		out.Started = len(fresh)
 		return tx.Exec(`UPDATE trigger_states SET seeded = ?, items_seen = items_seen + ?, runs_started = runs_started + ?
 			WHERE workflow_id = ?`, true, out.New, out.Started, p.WorkflowID).Error
 	})
@@ -242,11 +237,48 @@ func (s *Store) CommitPoll(ctx context.Context, p PollSuccess) (PollResult, erro
 	return out, nil
 }
 
+// insertPolled inserts the events and runs of new poll items, many rows per statement,
+// and announces the runs.
+func (s *Store) insertPolled(tx *gorm.DB, items []PolledItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	chunk := len(items)
+	if s.dialect == SQLite {
+		chunk = sqliteChunkRows
+	}
+	for from := 0; from < len(items); from += chunk {
+		part := items[from:min(from+chunk, len(items))]
+		args := make([]any, 0, len(part)*12)
+		for _, it := range part {
+			e := it.Event
+			args = append(args, e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
+				e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize)
+		}
+		if err := tx.Exec(s.insertSQL("events", eventCols, 12, len(part)), args...).Error; err != nil {
+			return fmt.Errorf("store poll events: %w", err)
+		}
+		args = args[:0]
+		for _, it := range part {
+			r := it.Run
+			args = append(args, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
+				r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
+		}
+		if err := tx.Exec(s.insertSQL("runs", runCols, 11, len(part)), args...).Error; err != nil {
+			return fmt.Errorf("store poll runs: %w", err)
+		}
+	}
+	return s.notify(tx)
+}
+
 // insertSeen adds the items' keys to the workflow's seen set and returns the items whose
 // keys were new, in their order; of items sharing a key only the first counts.
 func (s *Store) insertSeen(tx *gorm.DB, workflowID string, items []PolledItem, now time.Time) ([]PolledItem, error) {
 	inserted := map[string]bool{}
-	const chunk = 100
+	chunk := 100
+	if s.dialect == SQLite {
+		chunk = 4 * sqliteChunkRows // binding costs the square of a statement's parameters
+	}
 	for from := 0; from < len(items); from += chunk {
 		part := items[from:min(from+chunk, len(items))]
 		args := make([]any, 0, 3*len(part))
