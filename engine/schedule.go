@@ -71,6 +71,11 @@ func (s *scheduled) setNext(t time.Time) { s.nextAt.Store(t.UnixNano()) }
 // its next refresh: a saved workflow's schedule applies at once in this process.
 func (e *Engine) WakeScheduler() {
 	e.scheduleDirty.Store(true)
+	e.wakeScheduler()
+}
+
+// wakeScheduler makes the scheduler look at its workflows now, without re-reading them.
+func (e *Engine) wakeScheduler() {
 	select {
 	case e.scheduleWake <- struct{}{}:
 	default:
@@ -125,7 +130,7 @@ func (e *Engine) scheduler(ctx context.Context) {
 				defer func() { <-sem }()
 				defer s.polling.Store(false)
 				e.pollOnce(ctx, s)
-				e.WakeScheduler()
+				e.wakeScheduler() // its next poll time may be the nearest now
 			})
 		}
 		timer.Reset(max(wait, 10*time.Millisecond))
