@@ -194,13 +194,7 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	}
 	ev := e.newEvent(w, wh, req, headers, now)
 	ev.DedupeKey, ev.Verdict = dedupeKey, store.VerdictAccepted
-	maxDuration := e.cfg.RunMaxDuration
-	if d := wf.Def.MaxDuration.Std(); d > 0 {
-		maxDuration = d
-	}
-	deadline := now.Add(maxDuration)
-	run := &store.Run{ID: newID(), WorkflowID: w.ID, Version: w.Version, EventID: &ev.ID, Status: store.RunQueued,
-		RunAt: now, CreatedAt: now, UpdatedAt: now, DeadlineAt: &deadline}
+	run := e.queuedRun(w.ID, w.Version, ev.ID, wf, now)
 	err := e.store.IngestEvent(ctx, ev, run)
 	if errors.Is(err, store.ErrDuplicate) {
 		orig, runID, err := e.store.OriginalDelivery(ctx, w.ID, *dedupeKey)

@@ -191,11 +191,7 @@ func (e *Engine) Replay(ctx context.Context, runID string, from ReplayFrom) (*Ru
 	default:
 		return nil, &workflow.ValidationError{Errors: []workflow.FieldError{{Path: "from", Message: fmt.Sprintf("%q is not a replay starting point; use failed or leave it out", from)}}}
 	}
-	maxDuration := e.cfg.RunMaxDuration
-	if d := def.Def.MaxDuration.Std(); d > 0 {
-		maxDuration = d
-	}
-	deadline := now.Add(maxDuration)
+	deadline := e.deadline(def, now)
 	run.DeadlineAt = &deadline
 	if err := e.store.CreateRun(ctx, run, keep); err != nil {
 		return nil, err

@@ -301,14 +301,23 @@ func (e *Engine) newStarted(workflowID string, version int, wf *workflow.Compile
 	ev := &store.Event{ID: newID(), WorkflowID: workflowID, ReceivedAt: now, Headers: "{}",
 		ContentType: trigger.InternalContentType, Body: data, BodySize: int64(len(data)),
 		DedupeKey: dedupe, Verdict: store.VerdictAccepted}
-	maxDuration := e.cfg.RunMaxDuration
-	if d := wf.Def.MaxDuration.Std(); d > 0 {
-		maxDuration = d
-	}
-	deadline := now.Add(maxDuration)
-	run := &store.Run{ID: newID(), WorkflowID: workflowID, Version: version, EventID: &ev.ID, Status: store.RunQueued,
+	return store.Started{Event: ev, Run: e.queuedRun(workflowID, version, ev.ID, wf, now)}, nil
+}
+
+// queuedRun is the run an event starts: due now, with the workflow's deadline.
+func (e *Engine) queuedRun(workflowID string, version int, eventID string, wf *workflow.Compiled, now time.Time) *store.Run {
+	deadline := e.deadline(wf, now)
+	return &store.Run{ID: newID(), WorkflowID: workflowID, Version: version, EventID: &eventID, Status: store.RunQueued,
 		RunAt: now, CreatedAt: now, UpdatedAt: now, DeadlineAt: &deadline}
-	return store.Started{Event: ev, Run: run}, nil
+}
+
+// deadline is when a run of wf starting now must have ended: its max_duration, or the
+// engine's default.
+func (e *Engine) deadline(wf *workflow.Compiled, now time.Time) time.Time {
+	if d := wf.Def.MaxDuration.Std(); d > 0 {
+		return now.Add(d)
+	}
+	return now.Add(e.cfg.RunMaxDuration)
 }
 
 // pollOnce polls one workflow's source if no other process is, and commits what it
