@@ -2,6 +2,7 @@ package telegramtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,9 +15,12 @@ import (
 )
 
 // receiver is a webhook endpoint that answers with the next scripted status (200 once
-// they run out) and records what it got.
+// they run out) and records what it got at Hook, its URL with a path of its own. Other
+// requests are ignored: a pusher in another test (or test binary) may still be retrying a
+// closed receiver whose port this one was given.
 type receiver struct {
 	*httptest.Server
+	Hook     string
 	mu       sync.Mutex
 	statuses []int
 	headers  []http.Header
@@ -27,7 +31,12 @@ type receiver struct {
 func newReceiver(t *testing.T, retryAfter string, statuses ...int) *receiver {
 	t.Helper()
 	rc := &receiver{statuses: statuses}
+	path := fmt.Sprintf("/hooks/%d", time.Now().UnixNano())
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
 		data, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		_ = json.Unmarshal(data, &body)
@@ -45,6 +54,7 @@ func newReceiver(t *testing.T, retryAfter string, statuses ...int) *receiver {
 		}
 		w.WriteHeader(status)
 	}))
+	rc.Hook = rc.URL + path
 	t.Cleanup(rc.Close)
 	return rc
 }
@@ -62,7 +72,7 @@ func TestPushUpdate(t *testing.T) {
 	_, err := s.PushUpdate(t.Context(), map[string]any{"message": map[string]any{"text": "x"}})
 	require.ErrorContains(t, err, "no webhook is set")
 
-	a := postJSON(t, s, "setWebhook", map[string]any{"url": rc.URL + "/hooks/tok", "secret_token": "tg_Secret-Token_42"})
+	a := postJSON(t, s, "setWebhook", map[string]any{"url": rc.Hook, "secret_token": "tg_Secret-Token_42"})
 	require.Equal(t, 200, a.Status, a.description())
 	d, err := s.PushUpdate(t.Context(), map[string]any{"message": map[string]any{"text": "hello"}})
 	require.NoError(t, err)
@@ -85,7 +95,7 @@ func TestWebhookDeliversQueuedUpdatesInOrder(t *testing.T) {
 	rc := newReceiver(t, "")
 	first := s.AddMessageUpdate(1001, "one")
 	second := s.AddMessageUpdate(1001, "two")
-	s.SetWebhook(rc.URL, "") // automatic delivery of what was pending
+	s.SetWebhook(rc.Hook, "") // automatic delivery of what was pending
 	d, err := s.WaitDelivery(t.Context(), second)
 	require.NoError(t, err)
 	require.True(t, d.Delivered)
@@ -97,7 +107,7 @@ func TestWebhookBasicAuthFromURL(t *testing.T) {
 	t.Parallel()
 	s := NewServer(t)
 	rc := newReceiver(t, "")
-	s.SetWebhook(strings.Replace(rc.URL, "http://", "http://user:pa55@", 1), "")
+	s.SetWebhook(strings.Replace(rc.Hook, "http://", "http://user:pa55@", 1), "")
 	_, err := s.PushUpdate(t.Context(), map[string]any{"message": map[string]any{}})
 	require.NoError(t, err)
 	req := &http.Request{Header: rc.headers[0]}
@@ -114,7 +124,7 @@ func TestWebhookRetries(t *testing.T) {
 		t.Parallel()
 		s := NewServer(t, WithWebhookRetry(5, 20*time.Millisecond, time.Second))
 		rc := newReceiver(t, "", 500, 302, 200)
-		s.SetWebhook(rc.URL, "s3cret")
+		s.SetWebhook(rc.Hook, "s3cret")
 		d, err := s.PushUpdate(t.Context(), map[string]any{"message": map[string]any{}})
 		require.NoError(t, err)
 		require.True(t, d.Delivered)
@@ -132,7 +142,7 @@ func TestWebhookRetries(t *testing.T) {
 		t.Parallel()
 		s := NewServer(t, WithWebhookRetry(3, 10*time.Millisecond, 5*time.Second))
 		rc := newReceiver(t, "1", 429, 200)
-		s.SetWebhook(rc.URL, "")
+		s.SetWebhook(rc.Hook, "")
 		d, err := s.PushUpdate(t.Context(), map[string]any{"message": map[string]any{}})
 		require.NoError(t, err)
 		require.True(t, d.Delivered)
@@ -145,7 +155,7 @@ func TestWebhookRetries(t *testing.T) {
 		t.Parallel()
 		s := NewServer(t, WithWebhookRetry(3, 10*time.Millisecond, 50*time.Millisecond))
 		rc := newReceiver(t, "3600", 503, 200)
-		s.SetWebhook(rc.URL, "")
+		s.SetWebhook(rc.Hook, "")
 		d, err := s.PushUpdate(t.Context(), map[string]any{"message": map[string]any{}})
 		require.NoError(t, err)
 		require.True(t, d.Delivered)
@@ -157,7 +167,7 @@ func TestWebhookRetries(t *testing.T) {
 		t.Parallel()
 		s := NewServer(t, WithWebhookRetry(3, 5*time.Millisecond, 20*time.Millisecond))
 		rc := newReceiver(t, "", 500, 500, 500, 500)
-		s.SetWebhook(rc.URL, "")
+		s.SetWebhook(rc.Hook, "")
 		id := s.AddMessageUpdate(1001, "lost")
 		next := s.AddMessageUpdate(1001, "next")
 		d, err := s.WaitDelivery(t.Context(), id)
@@ -176,7 +186,7 @@ func TestWebhookRetries(t *testing.T) {
 		s := NewServer(t, WithWebhookRetry(2, 5*time.Millisecond, 10*time.Millisecond))
 		rc := newReceiver(t, "")
 		rc.Close()
-		s.SetWebhook(rc.URL, "")
+		s.SetWebhook(rc.Hook, "")
 		d, err := s.PushUpdate(t.Context(), map[string]any{"message": map[string]any{}})
 		require.NoError(t, err)
 		require.False(t, d.Delivered)
