@@ -170,7 +170,22 @@ const sqliteChunkRows = 8
 const (
 	eventCols = "id, workflow_id, received_at, method, headers, query, content_type, body, dedupe_key, verdict, reason, body_size"
 	runCols   = "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of"
+	// eventColCount and runColCount are the number of columns above.
+	eventColCount = 12
+	runColCount   = 11
 )
+
+// appendEvent appends an event's values in the order of eventCols.
+func appendEvent(args []any, e *Event) []any {
+	return append(args, e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
+		e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize)
+}
+
+// appendRun appends a queued run's values in the order of runCols.
+func appendRun(args []any, r *Run) []any {
+	return append(args, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
+		r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
+}
 
 func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 	ctx := context.Background()
@@ -193,13 +208,11 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 	inserted := map[string]bool{}
 	for from := 0; from < len(batch); from += chunk {
 		part := batch[from:min(from+chunk, len(batch))]
-		args := make([]any, 0, len(part)*12)
+		args := make([]any, 0, len(part)*eventColCount)
 		for _, it := range part {
-			e := it.ev
-			args = append(args, e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
-				e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize)
+			args = appendEvent(args, it.ev)
 		}
-		q := s.insertSQL("events", eventCols, 12, len(part))
+		q := s.insertSQL("events", eventCols, eventColCount, len(part))
 		if !withKey {
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return nil, err
@@ -225,12 +238,11 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 	}
 	for from := 0; from < len(runs); from += chunk {
 		part := runs[from:min(from+chunk, len(runs))]
-		args := make([]any, 0, len(part)*11)
+		args := make([]any, 0, len(part)*runColCount)
 		for _, r := range part {
-			args = append(args, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
-				r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
+			args = appendRun(args, r)
 		}
-		if _, err := tx.ExecContext(ctx, s.insertSQL("runs", runCols, 11, len(part)), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.insertSQL("runs", runCols, runColCount, len(part)), args...); err != nil {
 			return nil, err
 		}
 	}

@@ -132,19 +132,16 @@ func (s *Store) StartRun(ctx context.Context, started Started) (bool, error) {
 // insertStarted inserts the event (skipped on a taken dedupe key) and then its run, and
 // announces the run.
 func (s *Store) insertStarted(tx *gorm.DB, started Started) (bool, error) {
-	e, r := started.Event, started.Run
 	var ids []string
-	if err := tx.Raw(s.insertSQL("events", eventCols, 12, 1)+
+	if err := tx.Raw(s.insertSQL("events", eventCols, eventColCount, 1)+
 		" ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id",
-		e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
-		e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize).Scan(&ids).Error; err != nil {
+		appendEvent(nil, started.Event)...).Scan(&ids).Error; err != nil {
 		return false, err
 	}
 	if len(ids) == 0 {
 		return false, nil
 	}
-	if err := tx.Exec(s.insertSQL("runs", runCols, 11, 1), r.ID, r.WorkflowID, r.Version, r.EventID, r.Status,
-		r.RunAt, r.StepIndex, r.CreatedAt, r.UpdatedAt, r.DeadlineAt, r.ReplayOf).Error; err != nil {
+	if err := tx.Exec(s.insertSQL("runs", runCols, runColCount, 1), appendRun(nil, started.Run)...).Error; err != nil {
 		return false, err
 	}
 	return true, s.notify(tx)
@@ -249,22 +246,18 @@ func (s *Store) insertPolled(tx *gorm.DB, items []PolledItem) error {
 	}
 	for from := 0; from < len(items); from += chunk {
 		part := items[from:min(from+chunk, len(items))]
-		args := make([]any, 0, len(part)*12)
+		args := make([]any, 0, len(part)*eventColCount)
 		for _, it := range part {
-			e := it.Event
-			args = append(args, e.ID, e.WorkflowID, e.ReceivedAt, e.Method, e.Headers, e.Query, e.ContentType,
-				e.Body, e.DedupeKey, e.Verdict, e.Reason, e.BodySize)
+			args = appendEvent(args, it.Event)
 		}
-		if err := tx.Exec(s.insertSQL("events", eventCols, 12, len(part)), args...).Error; err != nil {
+		if err := tx.Exec(s.insertSQL("events", eventCols, eventColCount, len(part)), args...).Error; err != nil {
 			return fmt.Errorf("store poll events: %w", err)
 		}
 		args = args[:0]
 		for _, it := range part {
-			r := it.Run
-			args = append(args, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
-				r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
+			args = appendRun(args, it.Run)
 		}
-		if err := tx.Exec(s.insertSQL("runs", runCols, 11, len(part)), args...).Error; err != nil {
+		if err := tx.Exec(s.insertSQL("runs", runCols, runColCount, len(part)), args...).Error; err != nil {
 			return fmt.Errorf("store poll runs: %w", err)
 		}
 	}
