@@ -363,10 +363,18 @@ func (e *Engine) resolveConnection(ctx context.Context, name string) (*connector
 	return &cp, nil
 }
 
+// missingConnection is the error for a connection name that does not exist: permanent
+// for a step, ErrNotFound for the API.
+type missingConnection string
+
+func (m missingConnection) Error() string { return "connection " + string(m) + " does not exist" }
+
+func (m missingConnection) Is(target error) bool { return target == ErrNotFound }
+
 func (e *Engine) loadConnection(ctx context.Context, name string) (*connectors.Connection, error) {
 	row, err := e.store.ConnectionByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, connectors.Permanent(fmt.Errorf("connection %s does not exist", name))
+		return nil, connectors.Permanent(missingConnection(name))
 	}
 	if err != nil {
 		return nil, err

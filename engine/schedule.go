@@ -371,7 +371,7 @@ func (e *Engine) pollOnce(ctx context.Context, s *scheduled) {
 	if ctx.Err() != nil {
 		return // shutting down: the lease lapses and another process polls
 	}
-	e.recordPollFailure(ctx, s, err, done, next, log)
+	e.recordPollFailure(ctx, s, st, err, done, next, log)
 	s.setNext(next)
 }
 
@@ -492,18 +492,23 @@ func itemKey(p *expr.Program, item any) (string, error) {
 
 // recordPollFailure saves a failed poll and, when the failure streak reaches the
 // trigger's alert_after, starts the on_failure workflow in the same transaction.
-func (e *Engine) recordPollFailure(ctx context.Context, s *scheduled, pollErr error, now, next time.Time, log *slog.Logger) {
+func (e *Engine) recordPollFailure(ctx context.Context, s *scheduled, st *store.TriggerState, pollErr error, now, next time.Time, log *slog.Logger) {
 	def := s.wf.Def.Trigger.Poll
 	alertAfter := def.AlertAfter
 	if alertAfter == 0 {
 		alertAfter = workflow.AlertAfterDefault
 	}
 	msg := pollErr.Error()
-	alert, err := e.failureStarted(ctx, s.wf, s.id, map[string]any{
-		"kind": "poll", "error": msg, "consecutive_failures": alertAfter, "poller": def.Uses,
-	}, now)
-	if err != nil {
-		log.Warn("Prepare failure alert failed", slog.Any("err", err))
+	var alert *store.Started
+	// The alert's run is built only for the failure that completes the streak: st was read
+	// under this poll's lease, so no other process changes the count meanwhile.
+	if st.ConsecutiveFailures+1 == alertAfter {
+		var err error
+		if alert, err = e.failureStarted(ctx, s.wf, s.id, map[string]any{
+			"kind": "poll", "error": msg, "consecutive_failures": alertAfter, "poller": def.Uses,
+		}, now); err != nil {
+			log.Warn("Prepare failure alert failed", slog.Any("err", err))
+		}
 	}
 	failures, alerted, err := e.store.CommitPollFailure(ctx, store.PollFailure{WorkflowID: s.id, Owner: e.owner,
 		Now: now, NextAt: next, Error: msg, AlertAfter: alertAfter, Alert: alert})

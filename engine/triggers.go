@@ -82,10 +82,7 @@ var ErrUpstream = errors.New("the service refused the call")
 // auth connection so that only the service's deliveries pass; with remove it deletes the
 // registration instead. url builds the public webhook URL from the workflow's token.
 func (e *Engine) RegisterWebhook(ctx context.Context, connection, workflowID string, url func(token string) string, remove bool) (any, error) {
-	if _, err := e.store.ConnectionByName(ctx, connection); err != nil {
-		return nil, translate(err)
-	}
-	conn, err := e.resolveConnection(ctx, connection)
+	conn, err := e.resolveConnection(ctx, connection) // an unknown name is ErrNotFound
 	if err != nil {
 		return nil, err
 	}
