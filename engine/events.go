@@ -138,7 +138,6 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 		return nil, err
 	}
 	res := &TestResult{}
-	var wh trigger.Webhook
 	var trig map[string]any
 	if in.Event == nil {
 		ev, err := e.store.LatestAcceptedEvent(ctx, id)
@@ -148,23 +147,15 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 		if err != nil {
 			return nil, err
 		}
-		headers, err := trigger.DecodeHeaders(ev.Headers)
-		if err != nil {
-			return nil, err
-		}
 		res.EventID = ev.ID
-		wh = trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
-			ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
-		if ev.ContentType == trigger.InternalContentType {
-			trig = trigger.InternalEnv(ev.ID, ev.Body) // a tick, a poll item or an alert
+		if trig, err = trigger.EventEnv(ev); err != nil {
+			return nil, err
 		}
 	} else {
-		wh, err = testWebhook(in.Event, e.cfg.Now())
+		wh, err := testWebhook(in.Event, e.cfg.Now())
 		if err != nil {
 			return nil, err
 		}
-	}
-	if trig == nil {
 		trig = wh.Env()
 	}
 	runID := "test-" + uuid.NewString()

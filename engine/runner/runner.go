@@ -255,16 +255,9 @@ func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.C
 				return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
 			}
 		}
-		if ev.ContentType == trigger.InternalContentType {
-			trig = trigger.InternalEnv(ev.ID, ev.Body)
-		} else {
-			headers, err := trigger.DecodeHeaders(ev.Headers)
-			if err != nil {
-				return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
-			}
-			wh := trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
-				ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
-			trig = wh.Env()
+		var err error
+		if trig, err = trigger.EventEnv(ev); err != nil {
+			return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
 		}
 	}
 	steps := map[string]any{}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/trigger/body"
 )
 
@@ -37,4 +38,19 @@ func InternalEnv(eventID string, data []byte) map[string]any {
 	}
 	env["event_id"] = eventID
 	return env
+}
+
+// EventEnv returns the "trigger" object of a run started by a stored event: the request
+// of a webhook, or the stored object of a tick, poll item or failure alert.
+func EventEnv(ev *store.Event) (map[string]any, error) {
+	if ev.ContentType == InternalContentType {
+		return InternalEnv(ev.ID, ev.Body), nil
+	}
+	headers, err := DecodeHeaders(ev.Headers)
+	if err != nil {
+		return nil, err
+	}
+	wh := Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
+		ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
+	return wh.Env(), nil
 }
