@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -113,14 +114,25 @@ func TestEndToEnd(t *testing.T) {
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	validWorkflow := `{"name":"w","trigger":{"type":"webhook"},"steps":[]}`
-	var (
-		hook     string
-		runID    string
-		firstIDs map[string]any
-	)
+	// Scenarios and their dialects run in parallel, each on its own App: what a
+	// BeforeTest stores for its URLFunc and AfterTest is kept per App.
+	type vars struct {
+		hook, runID string
+		firstIDs    map[string]any
+	}
+	var mu sync.Mutex
+	byApp := map[*webtest.App]*vars{}
+	v := func(a *webtest.App) *vars {
+		mu.Lock()
+		defer mu.Unlock()
+		if byApp[a] == nil {
+			byApp[a] = &vars{}
+		}
+		return byApp[a]
+	}
 	createHook := func(doc string) func(t testing.TB, a *webtest.App) {
 		return func(t testing.TB, a *webtest.App) {
-			hook = hookPath(t, a.CreateWorkflow(t, doc))
+			v(a).hook = hookPath(t, a.CreateWorkflow(t, doc))
 		}
 	}
 	scenarios := []webtest.Scenario{
@@ -179,7 +191,7 @@ func TestScenarios(t *testing.T) {
 		{
 			Name: "webhook accepts a non-JSON body as text", Method: http.MethodPost, NoAuth: true,
 			BeforeTest: createHook(`{"name":"w","trigger":{"type":"webhook"},"steps":[{"id":"s","uses":"core.set","with":{"got":"{{ trigger.body }}"}}]}`),
-			URLFunc:    func(testing.TB, *webtest.App) string { return hook },
+			URLFunc:    func(_ testing.TB, a *webtest.App) string { return v(a).hook },
 			Headers:    map[string]string{"Content-Type": "application/json"}, Body: `{"broken": `,
 			ExpectedStatus: 202, ExpectedContent: []string{`"event_id"`, `"run_id"`},
 			ExpectedEvents: map[string]int64{"accepted": 1}, ExpectedRuns: map[string]int64{"succeeded": 1}, ExpectedSteps: webtest.Count(1),
@@ -187,51 +199,51 @@ func TestScenarios(t *testing.T) {
 		{
 			Name: "repeated delivery answers 200 with the first ids", Method: http.MethodPost, NoAuth: true, Body: `{}`,
 			BeforeTest: func(t testing.TB, a *webtest.App) {
-				hook = hookPath(t, a.CreateWorkflow(t, `{"name":"d","trigger":{"type":"webhook","webhook":{"dedupe":"trigger.headers['x-delivery']"}},"steps":[]}`))
-				first := a.Do(t, http.MethodPost, hook, `{}`, false, map[string]string{"X-Delivery": "abc"})
+				v(a).hook = hookPath(t, a.CreateWorkflow(t, `{"name":"d","trigger":{"type":"webhook","webhook":{"dedupe":"trigger.headers['x-delivery']"}},"steps":[]}`))
+				first := a.Do(t, http.MethodPost, v(a).hook, `{}`, false, map[string]string{"X-Delivery": "abc"})
 				require.Equal(t, http.StatusAccepted, first.Status)
-				firstIDs = first.JSON(t)
+				v(a).firstIDs = first.JSON(t)
 			},
-			URLFunc:        func(testing.TB, *webtest.App) string { return hook },
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return v(a).hook },
 			Headers:        map[string]string{"X-Delivery": "abc"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"duplicate":true`},
 			ExpectedEvents: map[string]int64{"accepted": 1, "duplicate": 1}, ExpectedRuns: map[string]int64{"succeeded": 1},
-			AfterTest: func(t testing.TB, _ *webtest.App, res *webtest.Response) {
+			AfterTest: func(t testing.TB, a *webtest.App, res *webtest.Response) {
 				ids := res.JSON(t)
-				require.Equal(t, firstIDs["event_id"], ids["event_id"])
-				require.Equal(t, firstIDs["run_id"], ids["run_id"])
+				require.Equal(t, v(a).firstIDs["event_id"], ids["event_id"])
+				require.Equal(t, v(a).firstIDs["run_id"], ids["run_id"])
 			},
 		},
 		{
 			Name: "replay a run", Method: http.MethodPost,
 			BeforeTest: func(t testing.TB, a *webtest.App) {
-				hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
-				res := a.Do(t, http.MethodPost, hook, `{}`, false, nil)
-				runID = res.JSON(t)["run_id"].(string)
-				enginetest.WaitRun(t, a.Engine.Engine, runID)
+				v(a).hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
+				res := a.Do(t, http.MethodPost, v(a).hook, `{}`, false, nil)
+				v(a).runID = res.JSON(t)["run_id"].(string)
+				enginetest.WaitRun(t, a.Engine.Engine, v(a).runID)
 			},
-			URLFunc:        func(testing.TB, *webtest.App) string { return "/api/v1/runs/" + runID + "/replay" },
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID + "/replay" },
 			ExpectedStatus: 201, ExpectedContent: []string{`"replay_of":"`, `"status":"queued"`},
 			ExpectedEvents: map[string]int64{"accepted": 1}, ExpectedRuns: map[string]int64{"succeeded": 2},
 		},
 		{
 			Name: "continue a run that did not fail", Method: http.MethodPost,
 			BeforeTest: func(t testing.TB, a *webtest.App) {
-				hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
-				runID = a.Do(t, http.MethodPost, hook, `{}`, false, nil).JSON(t)["run_id"].(string)
-				enginetest.WaitRun(t, a.Engine.Engine, runID)
+				v(a).hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
+				v(a).runID = a.Do(t, http.MethodPost, v(a).hook, `{}`, false, nil).JSON(t)["run_id"].(string)
+				enginetest.WaitRun(t, a.Engine.Engine, v(a).runID)
 			},
-			URLFunc:        func(testing.TB, *webtest.App) string { return "/api/v1/runs/" + runID + "/replay?from=failed" },
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID + "/replay?from=failed" },
 			ExpectedStatus: 409, ExpectedContent: []string{"only a failed run continues"},
 		},
 		{
 			Name: "cancel a finished run", Method: http.MethodPost,
 			BeforeTest: func(t testing.TB, a *webtest.App) {
-				hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
-				runID = a.Do(t, http.MethodPost, hook, `{}`, false, nil).JSON(t)["run_id"].(string)
-				enginetest.WaitRun(t, a.Engine.Engine, runID)
+				v(a).hook = hookPath(t, a.CreateWorkflow(t, validWorkflow))
+				v(a).runID = a.Do(t, http.MethodPost, v(a).hook, `{}`, false, nil).JSON(t)["run_id"].(string)
+				enginetest.WaitRun(t, a.Engine.Engine, v(a).runID)
 			},
-			URLFunc:        func(testing.TB, *webtest.App) string { return "/api/v1/runs/" + runID + "/cancel" },
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID + "/cancel" },
 			ExpectedStatus: 409, ExpectedContent: []string{"already ended as succeeded"},
 		},
 		{
@@ -241,22 +253,22 @@ func TestScenarios(t *testing.T) {
 		{
 			Name: "method not configured", Method: http.MethodGet, NoAuth: true,
 			BeforeTest:     createHook(validWorkflow),
-			URLFunc:        func(testing.TB, *webtest.App) string { return hook },
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return v(a).hook },
 			ExpectedStatus: 405, ExpectedEvents: map[string]int64{"rejected": 1},
-			AfterTest: func(t testing.TB, _ *webtest.App, res *webtest.Response) {
+			AfterTest: func(t testing.TB, a *webtest.App, res *webtest.Response) {
 				require.Equal(t, "POST", res.Header.Get("Allow"))
 			},
 		},
 		{
 			Name: "disabled workflow's hook is unknown", Method: http.MethodPost, NoAuth: true, Body: `{}`,
 			BeforeTest:     createHook(`{"name":"w","enabled":false,"trigger":{"type":"webhook"},"steps":[]}`),
-			URLFunc:        func(testing.TB, *webtest.App) string { return hook },
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return v(a).hook },
 			ExpectedStatus: 404, ExpectedEvents: map[string]int64{},
 		},
 		{
 			Name: "webhook body too large", Method: http.MethodPost, NoAuth: true,
 			BeforeTest:     createHook(validWorkflow),
-			URLFunc:        func(testing.TB, *webtest.App) string { return hook },
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return v(a).hook },
 			Body:           `"` + strings.Repeat("x", 1<<20) + `"`,
 			ExpectedStatus: 413, ExpectedEvents: map[string]int64{"too_large": 1},
 		},
