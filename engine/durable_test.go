@@ -166,7 +166,7 @@ func TestRetriesExhausted(t *testing.T) {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
-		clock := enginetest.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+		clock := enginetest.NewClock(enginetest.ClockStart().Truncate(time.Hour))
 		eng := enginetest.New(t, d, enginetest.Options{Configure: func(c *engine.Config) {
 			c.Now = clock.Now
 			c.PollInterval = 10 * time.Millisecond
@@ -347,7 +347,7 @@ func TestDelaySurvivesRestart(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
 		url := storetest.URL(t, d)
-		clock := enginetest.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+		clock := enginetest.NewClock(enginetest.ClockStart().Truncate(time.Hour))
 		configure := func(c *engine.Config) { c.Now = clock.Now; c.PollInterval = 10 * time.Millisecond }
 		sink := newScriptSink(t, clock.Now)
 		first := enginetest.New(t, d, enginetest.Options{DatabaseURL: url, Configure: configure})
@@ -410,7 +410,7 @@ func TestConcurrencyOneKeepsOrder(t *testing.T) {
 func TestWatchdogFailsOverdueRuns(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
-		clock := enginetest.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+		clock := enginetest.NewClock(enginetest.ClockStart().Truncate(time.Hour))
 		eng := enginetest.New(t, d, enginetest.Options{Configure: func(c *engine.Config) {
 			c.Now = clock.Now
 			c.PollInterval = 10 * time.Millisecond

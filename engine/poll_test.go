@@ -84,7 +84,7 @@ func TestPollTrigger(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		clock := enginetest.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+		clock := enginetest.NewClock(enginetest.ClockStart().Truncate(time.Hour))
 		opts := enginetest.Options{Configure: func(c *engine.Config) { c.Now = clock.Now }}
 		eng := enginetest.New(t, d, opts)
 		api := newFeedAPI(t, 1, 2, 3)

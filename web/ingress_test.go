@@ -53,7 +53,7 @@ type signed struct {
 	stale bool
 }
 
-var now0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+var now0 = enginetest.ClockStart().Truncate(time.Second)
 
 func verificationCases() []signed {
 	ts := func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }

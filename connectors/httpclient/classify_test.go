@@ -15,7 +15,9 @@ import (
 func TestParseRetryAfter(t *testing.T) {
 	t.Parallel()
 
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	// Dates are written relative to now, as a server would send them.
+	now := time.Now().UTC().Truncate(time.Second)
+	httpDate := func(d time.Duration) string { return now.Add(d).Format(http.TimeFormat) }
 	tests := []struct {
 		name   string
 		value  string
@@ -34,11 +36,11 @@ func TestParseRetryAfter(t *testing.T) {
 		{name: "fraction", value: "1.5", wantOK: false},
 		{name: "garbage", value: "soon", wantOK: false},
 		{name: "seconds with suffix", value: "10s", wantOK: false},
-		{name: "http date", value: "Thu, 26 Nov 2026 12:00:30 GMT", want: 30 * time.Second, wantOK: true},
-		{name: "rfc850 date", value: "Thursday, 26-Nov-26 12:01:00 GMT", want: time.Minute, wantOK: true},
-		{name: "asctime date", value: "Thu Nov 26 12:00:05 2026", want: 5 * time.Second, wantOK: true},
-		{name: "date in the past", value: "Thu, 26 Nov 2026 11:00:00 GMT", want: 0, wantOK: true},
-		{name: "date far ahead capped", value: "Fri, 27 Nov 2026 12:00:00 GMT", want: RetryAfterMax, wantOK: true},
+		{name: "http date", value: httpDate(30 * time.Second), want: 30 * time.Second, wantOK: true},
+		{name: "rfc850 date", value: strings.Replace(now.Add(time.Minute).Format(time.RFC850), "UTC", "GMT", 1), want: time.Minute, wantOK: true},
+		{name: "asctime date", value: now.Add(5 * time.Second).Format(time.ANSIC), want: 5 * time.Second, wantOK: true},
+		{name: "date in the past", value: httpDate(-time.Hour), want: 0, wantOK: true},
+		{name: "date far ahead capped", value: httpDate(24 * time.Hour), want: RetryAfterMax, wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,8 +55,9 @@ func TestParseRetryAfter(t *testing.T) {
 func TestParseRetryAfterRoundsDatesUp(t *testing.T) {
 	t.Parallel()
 
-	now := time.Date(2026, 11, 26, 12, 0, 0, 400_000_000, time.UTC)
-	got, ok := ParseRetryAfter("Thu, 26 Nov 2026 12:00:10 GMT", now)
+	whole := time.Now().UTC().Truncate(time.Second)
+	now := whole.Add(400 * time.Millisecond)
+	got, ok := ParseRetryAfter(whole.Add(10*time.Second).Format(http.TimeFormat), now)
 	require.True(t, ok)
 	require.Equal(t, 10*time.Second, got, "a wait of 9.6s must not be shortened to 9s")
 }

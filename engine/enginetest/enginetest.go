@@ -129,8 +129,13 @@ type Clock struct {
 	now time.Time
 }
 
-// NewClock returns a clock stopped at t.
+// NewClock returns a clock stopped at t. Start it from ClockStart (or a time derived
+// from it), never from a fixed date.
 func NewClock(t time.Time) *Clock { return &Clock{now: t.UTC()} }
+
+// ClockStart is where test clocks start: the wall clock, shifted by
+// HOOKFLOW_TEST_CLOCK_SHIFT when set (storetest.ClockStart).
+func ClockStart() time.Time { return storetest.ClockStart() }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {

@@ -471,8 +471,10 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if run.DeadlineAt != nil {
+		// The deadline is a time on the engine's clock, which need not be the wall clock
+		// a context measures by: pass the time left, never the instant.
 		var cancelDeadline context.CancelFunc
-		callCtx, cancelDeadline = context.WithDeadline(callCtx, *run.DeadlineAt)
+		callCtx, cancelDeadline = context.WithTimeout(callCtx, run.DeadlineAt.Sub(r.cfg.Now()))
 		defer cancelDeadline()
 	}
 	call := &connectors.Call{

@@ -17,7 +17,9 @@ import (
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+// t0 is where the store tests' times start: the wall clock (shifted when
+// HOOKFLOW_TEST_CLOCK_SHIFT is set), never a fixed date.
+var t0 = storetest.ClockStart().Truncate(time.Second)
 
 func seedWorkflow(t *testing.T, s *store.Store) *store.Workflow {
 	t.Helper()

@@ -109,3 +109,24 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// ClockShiftEnv names a duration (such as 8760h or -8760h) that moves every test clock
+// away from the wall clock, to prove that no test depends on today's date and that no
+// time of an engine's clock reaches a timer or a context deadline as an instant.
+const ClockShiftEnv = "HOOKFLOW_TEST_CLOCK_SHIFT"
+
+// ClockStart is where a test's fake clock starts: now, in UTC, shifted by
+// HOOKFLOW_TEST_CLOCK_SHIFT when it is set. Tests never start a clock at a fixed date.
+// A shift that does not parse panics: it is a mistake in how the tests were started.
+func ClockStart() time.Time {
+	now := time.Now().UTC()
+	v := os.Getenv(ClockShiftEnv)
+	if v == "" {
+		return now
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		panic(fmt.Sprintf("%s=%q: %v", ClockShiftEnv, v, err))
+	}
+	return now.Add(d)
+}
