@@ -137,9 +137,12 @@ type Engine struct {
 	metrics  *metrics
 	limiter  *rateLimiter
 	waiters  *waiters
-	// inflight holds the ids of the runs this process is executing; the heartbeat renews
-	// exactly these leases.
+	// inflight maps the id of each run this process is executing to its claim's attempt:
+	// the heartbeat renews exactly these claims, and claims never take these runs over
+	// from this process itself.
 	inflight sync.Map
+	// beatPaused stops lease renewals, for tests that stall a process past its lease.
+	beatPaused atomic.Bool
 	hooks    *ttlCache[*Webhook]
 	conns    *ttlCache[*connectors.Connection]
 	// stopping is closed by Close: runs stop at their next step boundary and go back to
@@ -223,7 +226,6 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		Limiter:    e.limiter,
 		Observer:   observer{m: e.metrics, w: e.waiters},
 		OnFailed:   e.alertRunFailed,
-		Owner:      e.owner,
 		Lease:      cfg.Lease,
 		Stopping:   e.stopping,
 		Logger:     cfg.Logger,
@@ -301,19 +303,11 @@ func (e *Engine) Start(ctx context.Context) {
 	e.stopped = make(chan struct{})
 	pool := &queue.Pool[store.Run]{
 		Workers: e.cfg.Workers,
-		Claim: func(ctx context.Context, n int) ([]store.Run, error) {
-			now := e.cfg.Now()
-			runs, err := e.store.ClaimRuns(ctx, e.owner, now, now.Add(e.cfg.Lease), n)
-			e.metrics.runsClaimed.Add(float64(len(runs)))
-			e.metrics.claims.Inc()
-			e.attachEvents(ctx, runs)
-			return runs, err
-		},
+		Claim: e.claimRuns,
 		Handle: func(ctx context.Context, run store.Run) {
 			e.metrics.inFlight.Inc()
-			e.inflight.Store(run.ID, struct{}{})
 			defer func() {
-				e.inflight.Delete(run.ID)
+				e.inflight.CompareAndDelete(run.ID, run.Attempt)
 				e.metrics.inFlight.Dec()
 			}()
 			err := e.runner.Execute(ctx, &run)
@@ -346,6 +340,34 @@ func (e *Engine) Start(ctx context.Context) {
 		bg.Wait()
 	}()
 	e.log.Info("Workers started", slog.Int("workers", e.cfg.Workers), slog.String("owner", e.owner))
+}
+
+// claimRuns claims up to n due runs for this process's workers and registers each as in
+// flight before a worker sees it. A run this process is still executing is never handed
+// out twice: claims skip it, and should one come back all the same, the claim is dropped
+// (the running execution is fenced out by it and the run is taken over when its lease
+// lapses) rather than run beside the first.
+func (e *Engine) claimRuns(ctx context.Context, n int) ([]store.Run, error) {
+	var held []string
+	e.inflight.Range(func(k, _ any) bool {
+		held = append(held, k.(string))
+		return true
+	})
+	now := e.cfg.Now()
+	runs, err := e.store.ClaimRuns(ctx, e.owner, now, now.Add(e.cfg.Lease), n, held)
+	e.metrics.runsClaimed.Add(float64(len(runs)))
+	e.metrics.claims.Inc()
+	keep := runs[:0]
+	for _, r := range runs {
+		if prev, busy := e.inflight.LoadOrStore(r.ID, r.Attempt); busy {
+			e.log.Error("Claimed a run already in flight in this process; leaving it",
+				slog.String("run_id", r.ID), slog.Int("attempt", r.Attempt), slog.Any("in_flight_attempt", prev))
+			continue
+		}
+		keep = append(keep, r)
+	}
+	e.attachEvents(ctx, keep)
+	return keep, err
 }
 
 // gatherWait is how long a busy worker pool waits for more free workers before claiming:
@@ -386,7 +408,8 @@ func (e *Engine) wakeCapped(ctx context.Context, run *store.Run) {
 	}
 }
 
-// heartbeat renews every lease this process holds, three times per lease period.
+// heartbeat renews the lease of every claim this process is executing, three times per
+// lease period.
 func (e *Engine) heartbeat(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Lease / 3)
 	defer t.Stop()
@@ -396,16 +419,19 @@ func (e *Engine) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		var ids []string
-		e.inflight.Range(func(k, _ any) bool {
-			ids = append(ids, k.(string))
+		if e.beatPaused.Load() {
+			continue
+		}
+		var leases []store.Lease
+		e.inflight.Range(func(k, v any) bool {
+			leases = append(leases, store.Lease{RunID: k.(string), Owner: e.owner, Attempt: v.(int)})
 			return true
 		})
-		if len(ids) == 0 {
+		if len(leases) == 0 {
 			continue
 		}
 		now := e.cfg.Now()
-		if _, err := e.store.RenewLeases(ctx, e.owner, ids, now.Add(e.cfg.Lease), now); err != nil && ctx.Err() == nil {
+		if _, err := e.store.RenewLeases(ctx, e.owner, leases, now.Add(e.cfg.Lease), now); err != nil && ctx.Err() == nil {
 			e.log.Warn("Renew leases failed", slog.Any("err", err))
 		}
 	}

@@ -143,11 +143,11 @@ func TestResumeAfterCrash(t *testing.T) {
 		st, err := store.Open(ctx, store.Config{URL: url})
 		require.NoError(t, err)
 		defer st.Close()
-		claimed, err := st.ClaimRuns(ctx, "dead-worker", nowUTC(), nowUTC().Add(-1), 1)
+		claimed, err := st.ClaimRuns(ctx, "dead-worker", nowUTC(), nowUTC().Add(-1), 1, nil)
 		require.NoError(t, err)
 		require.Len(t, claimed, 1)
 		out := `{"status":200,"headers":{},"body":{"path":"/one","id":7}}`
-		_, err = st.SaveStep(ctx, "dead-worker", &store.StepRun{ID: "step-one", RunID: res.RunID, StepID: "one",
+		_, err = st.SaveStep(ctx, store.LeaseOf(&claimed[0]), &store.StepRun{ID: "step-one", RunID: res.RunID, StepID: "one",
 			Status: store.StepSucceeded, Attempts: 1, Output: &out, StartedAt: nowUTC()}, 1, nowUTC(), nowUTC().Add(-1))
 		require.NoError(t, err)
 

@@ -25,10 +25,10 @@ const StepTimeoutDefault = 30 * time.Second
 type Store interface {
 	GetEvent(ctx context.Context, id string) (*store.Event, error)
 	ListStepRuns(ctx context.Context, runID string) ([]store.StepRun, error)
-	SaveStep(ctx context.Context, owner string, st *store.StepRun, nextIndex int, now, leaseUntil time.Time) (bool, error)
-	SuspendRun(ctx context.Context, owner string, st *store.StepRun, runAt, now time.Time) error
-	ReleaseRun(ctx context.Context, owner, runID string, now time.Time) error
-	FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time, last *store.StepRun) error
+	SaveStep(ctx context.Context, l store.Lease, st *store.StepRun, nextIndex int, now, leaseUntil time.Time) (bool, error)
+	SuspendRun(ctx context.Context, l store.Lease, st *store.StepRun, runAt, now time.Time) error
+	ReleaseRun(ctx context.Context, l store.Lease, now time.Time) error
+	FinishRun(ctx context.Context, l store.Lease, status, errText string, now time.Time, last *store.StepRun) error
 }
 
 // Limiter spaces out calls through a connection. Reserve returns how long the caller
@@ -56,8 +56,6 @@ type Config struct {
 	// OnFailed hears of each run this runner failed for good, after the failure is
 	// recorded, with the failed step's id ("" when no step failed). Optional.
 	OnFailed func(run *store.Run, stepID, errText string)
-	// Owner names this worker process in leases.
-	Owner string
 	// Lease is how long a claim or a step checkpoint holds the run.
 	Lease time.Duration
 	// Stopping is closed when the process shuts down: runs stop at the next step
@@ -103,7 +101,9 @@ type outcome struct {
 var ErrStopping = errors.New("worker shutting down")
 
 // Execute runs a claimed run from its first unfinished step until it ends, waits, or
-// the process stops, and records the outcome. It returns an error only when the outcome
+// the process stops, and records the outcome. Every write is fenced by the claim's lease
+// (store.LeaseOf(run)): when a later claim has taken the run, the first write refused
+// stops this execution, with nothing more done. It returns an error only when the outcome
 // could not be recorded (the database failed or the lease was lost); the run is then
 // left for another claim.
 func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
@@ -116,7 +116,7 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	if out.err != nil {
 		errText = out.err.Error()
 	}
-	if err := r.cfg.Store.FinishRun(ctx, r.cfg.Owner, run.ID, out.status, errText, r.cfg.Now(), out.last); err != nil {
+	if err := r.cfg.Store.FinishRun(ctx, store.LeaseOf(run), out.status, errText, r.cfg.Now(), out.last); err != nil {
 		return fmt.Errorf("record outcome of run %s: %w", run.ID, err)
 	}
 	if r.cfg.Observer != nil {
@@ -190,7 +190,7 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 			r.cfg.Observer.StepFinished(run.ID, cs.Uses, res.rec.Status, time.Duration(res.rec.DurationMS)*time.Millisecond)
 		}
 		if !res.wakeAt.IsZero() {
-			if err := r.cfg.Store.SuspendRun(ctx, r.cfg.Owner, res.rec, res.wakeAt, now); err != nil {
+			if err := r.cfg.Store.SuspendRun(ctx, store.LeaseOf(run), res.rec, res.wakeAt, now); err != nil {
 				return outcome{err: fmt.Errorf("suspend run %s: %w", run.ID, err)}
 			}
 			log.Debug("Run waiting", slog.String("step_id", cs.ID), slog.Time("until", res.wakeAt), slog.String("reason", res.waitReason))
@@ -202,7 +202,7 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 		if i == len(wf.Steps)-1 {
 			return outcome{status: store.RunSucceeded, last: res.rec}
 		}
-		cancel, err := r.cfg.Store.SaveStep(ctx, r.cfg.Owner, res.rec, i+1, now, now.Add(r.cfg.Lease))
+		cancel, err := r.cfg.Store.SaveStep(ctx, store.LeaseOf(run), res.rec, i+1, now, now.Add(r.cfg.Lease))
 		if err != nil {
 			return outcome{err: fmt.Errorf("checkpoint run %s: %w", run.ID, err)}
 		}
@@ -227,7 +227,7 @@ func (r *Runner) stopping() bool {
 }
 
 func (r *Runner) release(ctx context.Context, run *store.Run, log *slog.Logger) outcome {
-	if err := r.cfg.Store.ReleaseRun(ctx, r.cfg.Owner, run.ID, r.cfg.Now()); err != nil {
+	if err := r.cfg.Store.ReleaseRun(ctx, store.LeaseOf(run), r.cfg.Now()); err != nil {
 		return outcome{err: fmt.Errorf("release run %s at shutdown: %w", run.ID, err)}
 	}
 	log.Info("Run released at shutdown")

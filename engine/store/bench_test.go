@@ -58,7 +58,7 @@ func BenchmarkClaimAndFinish(b *testing.B) {
 			b.ResetTimer()
 			done := 0
 			for done < b.N {
-				runs, err := s.ClaimRuns(ctx, "bench", now, now.Add(time.Minute), 8)
+				runs, err := s.ClaimRuns(ctx, "bench", now, now.Add(time.Minute), 8, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -67,7 +67,7 @@ func BenchmarkClaimAndFinish(b *testing.B) {
 				}
 				errs := make(chan error, len(runs))
 				for _, r := range runs {
-					go func() { errs <- s.FinishRun(ctx, "bench", r.ID, store.RunSucceeded, "", now, nil) }()
+					go func() { errs <- s.FinishRun(ctx, store.LeaseOf(&r), store.RunSucceeded, "", now, nil) }()
 				}
 				for range runs {
 					if err := <-errs; err != nil {

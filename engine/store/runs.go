@@ -32,8 +32,27 @@ const (
 )
 
 // ErrLeaseLost is returned when a worker writes to a run whose lease it no longer holds:
-// another worker has taken the run over, and this one must stop.
+// another claim has taken the run over, and this worker must stop.
 var ErrLeaseLost = errors.New("lease lost")
+
+// Lease names one claim of a run: the process holding it and the attempt the claim
+// counted. Every write a worker makes to its run is fenced by both, so only the latest
+// claim can write: a worker whose claim was superseded, by another process or by its own
+// after a stall, writes nothing.
+type Lease struct {
+	RunID   string
+	Owner   string
+	Attempt int
+}
+
+// LeaseOf returns the lease a claimed run was handed out with.
+func LeaseOf(r *Run) Lease {
+	l := Lease{RunID: r.ID, Attempt: r.Attempt}
+	if r.LeaseOwner != nil {
+		l.Owner = *r.LeaseOwner
+	}
+	return l
+}
 
 // Step statuses beyond the final ones: a step waits for its retry or its delay.
 const StepWaiting = "waiting"
@@ -80,20 +99,22 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
 
 // ClaimRuns leases up to limit due runs to owner until leaseUntil: queued or waiting runs
 // whose run_at has come, then running runs whose lease expired (their worker died). Each
-// claim increments the run's attempt counter.
+// claim increments the run's attempt counter, which fences the writes of earlier claims.
+// held names the runs owner is still executing: their leases may have lapsed (a stalled
+// heartbeat) but their workers are alive, so owner never takes them over from itself.
 //
 // A workflow's concurrency cap holds: with a cap of 1 a run waits until every earlier run
 // of its workflow has ended and none is running, so runs go one at a time in arrival
 // order; with a larger cap, the runs holding a live lease are counted. Runs of capped
 // workflows are claimed one per statement, so that a batch never overshoots a cap.
-func (s *Store) ClaimRuns(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]Run, error) {
+func (s *Store) ClaimRuns(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, held []string) ([]Run, error) {
 	const ready = "r.status IN ('queued', 'waiting') AND r.run_at <= ?"
-	runs, err := s.claim(ctx, owner, now, leaseUntil, limit, ready+" AND w.concurrency = 0", "r.run_at, r.id")
+	runs, err := s.claim(ctx, owner, now, leaseUntil, limit, ready+" AND w.concurrency = 0", "r.run_at, r.id", nil)
 	if err != nil || len(runs) == limit {
 		return runs, err
 	}
 	if s.anyCapped(ctx) {
-		capped, err := s.claim(ctx, owner, now, leaseUntil, 1, ready+" AND w.concurrency > 0 AND "+underCap, "r.run_at, r.id")
+		capped, err := s.claim(ctx, owner, now, leaseUntil, 1, ready+" AND w.concurrency > 0 AND "+underCap, "r.run_at, r.id", nil)
 		runs = append(runs, capped...)
 		if err != nil || len(runs) == limit {
 			return runs, err
@@ -104,7 +125,16 @@ func (s *Store) ClaimRuns(ctx context.Context, owner string, now, leaseUntil tim
 	if !s.takeoverDue(now) {
 		return runs, nil
 	}
-	taken, err := s.claim(ctx, owner, now, leaseUntil, limit-len(runs), "r.status = 'running' AND r.lease_until < ?", "r.lease_until")
+	expired := "r.status = 'running' AND r.lease_until < ?"
+	var extra []any
+	if len(held) > 0 {
+		expired += " AND NOT (r.lease_owner = ? AND r.id IN (?" + strings.Repeat(",?", len(held)-1) + "))"
+		extra = append(extra, owner)
+		for _, id := range held {
+			extra = append(extra, id)
+		}
+	}
+	taken, err := s.claim(ctx, owner, now, leaseUntil, limit-len(runs), expired, "r.lease_until", extra)
 	if len(taken) > 0 {
 		s.takeovers.Store(0) // found some: look again at the next claim
 	}
@@ -145,7 +175,9 @@ const underCap = `(
 	OR (w.concurrency > 1 AND (SELECT COUNT(*) FROM runs b WHERE b.workflow_id = r.workflow_id
 			AND b.status IN ('queued', 'waiting', 'running') AND b.status = 'running' AND b.lease_until >= ?) < w.concurrency))`
 
-func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, due, order string) ([]Run, error) {
+// claim leases the runs matching due. Each ? in due is the current time, except the
+// last len(extra), which take extra's values.
+func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int, due, order string, extra []any) ([]Run, error) {
 	lock := ""
 	if s.dialect == Postgres {
 		// SKIP LOCKED: concurrent claimers on other processes take other rows instead of
@@ -161,9 +193,10 @@ func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Ti
 			ORDER BY ` + order + ` LIMIT ?` + lock + `)
 		RETURNING ` + runColumns
 	args := []any{owner, leaseUntil, now, now}
-	for range strings.Count(due, "?") {
+	for range strings.Count(due, "?") - len(extra) {
 		args = append(args, now)
 	}
+	args = append(args, extra...)
 	args = append(args, limit)
 	// database/sql with a hand-written scan: this runs for every batch of runs, and gorm's
 	// reflection cost more than the query.
@@ -232,21 +265,29 @@ func (s *Store) NotifyRuns(ctx context.Context) error {
 	return nil
 }
 
-// RenewLeases extends owner's leases on the given runs, in one statement per 500 runs: a
-// process heartbeats once for all the runs it is executing. Only the runs named are
-// renewed, so a run the process gave up on expires and is taken over. It returns how
-// many leases it renewed.
-func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, until, now time.Time) (int64, error) {
+// RenewLeases extends the given leases of one owner, in one statement per attempt
+// number and 500 runs: a process heartbeats once for all the claims it is executing. Only
+// the claims named are renewed, so a run the process gave up on expires and is taken
+// over, and a claim superseded by a later one stays superseded. It returns how many
+// leases it renewed.
+func (s *Store) RenewLeases(ctx context.Context, owner string, leases []Lease, until, now time.Time) (int64, error) {
+	byAttempt := map[int][]string{}
+	for _, l := range leases {
+		byAttempt[l.Attempt] = append(byAttempt[l.Attempt], l.RunID)
+	}
 	var total int64
-	for len(runIDs) > 0 {
-		chunk := runIDs[:min(len(runIDs), 500)]
-		runIDs = runIDs[len(chunk):]
-		res := s.db.WithContext(ctx).Model(&Run{}).Where("lease_owner = ? AND status = ? AND id IN ?", owner, RunRunning, chunk).
-			Updates(map[string]any{"lease_until": until, "updated_at": now})
-		if res.Error != nil {
-			return total, fmt.Errorf("renew leases of %s: %w", owner, res.Error)
+	for attempt, ids := range byAttempt {
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), 500)]
+			ids = ids[len(chunk):]
+			res := s.db.WithContext(ctx).Model(&Run{}).
+				Where("lease_owner = ? AND status = ? AND attempt = ? AND id IN ?", owner, RunRunning, attempt, chunk).
+				Updates(map[string]any{"lease_until": until, "updated_at": now})
+			if res.Error != nil {
+				return total, fmt.Errorf("renew leases of %s: %w", owner, res.Error)
+			}
+			total += res.RowsAffected
 		}
-		total += res.RowsAffected
 	}
 	return total, nil
 }
@@ -275,15 +316,15 @@ func upsertStep(tx *gorm.DB, st *StepRun) error {
 }
 
 // SaveStep records a step's result and moves the run to nextIndex, in one transaction,
-// provided owner still holds the run's lease. A finished step is thus never lost, and a
-// worker that lost its lease cannot overwrite the new holder's progress. It reports
+// provided the lease is still the run's latest claim. A finished step is thus never lost,
+// and a worker that lost its lease cannot overwrite the new holder's progress. It reports
 // whether a cancel was requested meanwhile.
-func (s *Store) SaveStep(ctx context.Context, owner string, st *StepRun, nextIndex int, now, leaseUntil time.Time) (cancel bool, err error) {
+func (s *Store) SaveStep(ctx context.Context, l Lease, st *StepRun, nextIndex int, now, leaseUntil time.Time) (cancel bool, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []struct{ CancelRequested bool }
 		if err := tx.Raw(`UPDATE runs SET step_index = ?, updated_at = ?, lease_until = ?
-			WHERE id = ? AND lease_owner = ? AND status = ? RETURNING cancel_requested`,
-			nextIndex, now, leaseUntil, st.RunID, owner, RunRunning).Scan(&rows).Error; err != nil {
+			WHERE id = ? AND lease_owner = ? AND attempt = ? AND status = ? RETURNING cancel_requested`,
+			nextIndex, now, leaseUntil, l.RunID, l.Owner, l.Attempt, RunRunning).Scan(&rows).Error; err != nil {
 			return err
 		}
 		if len(rows) == 0 {
@@ -300,9 +341,9 @@ func (s *Store) SaveStep(ctx context.Context, owner string, st *StepRun, nextInd
 
 // SuspendRun records a step that waits (a retry's backoff or a delay) and puts the run
 // to sleep until runAt, giving up the lease: no worker holds a waiting run.
-func (s *Store) SuspendRun(ctx context.Context, owner string, st *StepRun, runAt, now time.Time) error {
+func (s *Store) SuspendRun(ctx context.Context, l Lease, st *StepRun, runAt, now time.Time) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", st.RunID, owner, RunRunning).
+		res := tx.Model(&Run{}).Where("id = ? AND lease_owner = ? AND attempt = ? AND status = ?", l.RunID, l.Owner, l.Attempt, RunRunning).
 			Updates(map[string]any{"status": RunWaiting, "run_at": runAt, "updated_at": now, "lease_owner": nil, "lease_until": nil})
 		if res.Error != nil {
 			return res.Error
@@ -320,9 +361,9 @@ func (s *Store) SuspendRun(ctx context.Context, owner string, st *StepRun, runAt
 
 // ReleaseRun gives a run back to the queue, due now, keeping its progress: a worker
 // shutting down hands it to another instead of letting its lease run out.
-func (s *Store) ReleaseRun(ctx context.Context, owner, runID string, now time.Time) error {
+func (s *Store) ReleaseRun(ctx context.Context, l Lease, now time.Time) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Run{}).Where("id = ? AND lease_owner = ? AND status = ?", runID, owner, RunRunning).
+		res := tx.Model(&Run{}).Where("id = ? AND lease_owner = ? AND attempt = ? AND status = ?", l.RunID, l.Owner, l.Attempt, RunRunning).
 			Updates(map[string]any{"status": RunQueued, "run_at": now, "updated_at": now, "lease_owner": nil, "lease_until": nil})
 		if res.Error != nil {
 			return res.Error
@@ -333,28 +374,30 @@ func (s *Store) ReleaseRun(ctx context.Context, owner, runID string, now time.Ti
 		return s.notify(tx)
 	})
 	if err != nil {
-		return fmt.Errorf("release run %s: %w", runID, err)
+		return fmt.Errorf("release run %s: %w", l.RunID, err)
 	}
 	return nil
 }
 
-// FinishRun ends a run with a final status, provided owner still holds its lease. When
-// last is not nil, the run's last step record is written in the same transaction. Runs
-// ending together share one transaction (group commit), so a busy worker pays one fsync
-// for many outcomes; each caller still returns only once its own outcome is committed.
-func (s *Store) FinishRun(ctx context.Context, owner, runID, status, errText string, now time.Time, last *StepRun) error {
-	err := s.finishes.do(ctx, finishItem{owner: owner, runID: runID, status: status, errText: errText, now: now, last: last})
+// FinishRun ends a run with a final status, provided the lease is still the run's latest
+// claim. When last is not nil, the run's last step record is written in the same
+// transaction. Runs ending together share one transaction (group commit), so a busy
+// worker pays one fsync for many outcomes; each caller still returns only once its own
+// outcome is committed.
+func (s *Store) FinishRun(ctx context.Context, l Lease, status, errText string, now time.Time, last *StepRun) error {
+	err := s.finishes.do(ctx, finishItem{lease: l, status: status, errText: errText, now: now, last: last})
 	if err != nil {
-		return fmt.Errorf("finish run %s as %s: %w", runID, status, err)
+		return fmt.Errorf("finish run %s as %s: %w", l.RunID, status, err)
 	}
 	return nil
 }
 
 // finishItem is one run's outcome.
 type finishItem struct {
-	owner, runID, status, errText string
-	now                           time.Time
-	last                          *StepRun
+	lease           Lease
+	status, errText string
+	now             time.Time
+	last            *StepRun
 }
 
 func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
@@ -368,42 +411,54 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 	// statement; RETURNING names those whose lease the caller still held. Groups run in
 	// a fixed order and each locks its rows in id order, the same in every process, so two
 	// processes finishing the same runs (one of them after a takeover) cannot deadlock.
-	type groupKey struct{ owner, status, errText string }
+	type groupKey struct {
+		owner, status, errText string
+		attempt                int
+	}
 	groups := map[groupKey][]int{}
 	var keys []groupKey
 	for i, it := range items {
-		k := groupKey{it.owner, it.status, it.errText}
+		k := groupKey{it.lease.Owner, it.status, it.errText, it.lease.Attempt}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
 		groups[k] = append(groups[k], i)
 	}
 	slices.SortFunc(keys, func(a, b groupKey) int {
-		return strings.Compare(a.owner+"\x00"+a.status+"\x00"+a.errText, b.owner+"\x00"+b.status+"\x00"+b.errText)
+		if c := strings.Compare(a.owner+"\x00"+a.status+"\x00"+a.errText, b.owner+"\x00"+b.status+"\x00"+b.errText); c != 0 {
+			return c
+		}
+		return a.attempt - b.attempt
 	})
-	finished := make(map[string]bool, len(items))
+	// finished is by item, not by run id: two claims of one run may end in the same batch,
+	// and only the latest claim's outcome may be written.
+	finished := make([]bool, len(items))
 	for _, k := range keys {
 		idx := groups[k]
-		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(items[a].runID, items[b].runID) })
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(items[a].lease.RunID, items[b].lease.RunID) })
 		for from := 0; from < len(idx); from += sqliteChunkRows * 4 {
 			part := idx[from:min(from+sqliteChunkRows*4, len(idx))]
 			now := items[part[0]].now
-			args := []any{k.status, k.errText, now, now, k.owner}
+			args := []any{k.status, k.errText, now, now, k.owner, k.attempt}
 			for _, i := range part {
-				args = append(args, items[i].runID)
+				args = append(args, items[i].lease.RunID)
 			}
 			q := `UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL
-				WHERE lease_owner = ? AND status = 'running' AND id IN (?` + strings.Repeat(",?", len(part)-1) + `) RETURNING id`
+				WHERE lease_owner = ? AND attempt = ? AND status = 'running' AND id IN (?` + strings.Repeat(",?", len(part)-1) + `) RETURNING id`
 			rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
-			if err := collectIDs(rows, err, finished); err != nil {
+			ended := make(map[string]bool, len(part))
+			if err := collectIDs(rows, err, ended); err != nil {
 				return nil, err
+			}
+			for _, i := range part {
+				finished[i] = ended[items[i].lease.RunID]
 			}
 		}
 	}
 	errs := make([]error, len(items))
 	var steps []*StepRun
 	for i, it := range items {
-		if !finished[it.runID] {
+		if !finished[i] {
 			errs[i] = ErrLeaseLost // this run only; the batch goes on
 			continue
 		}

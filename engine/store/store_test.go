@@ -168,6 +168,59 @@ func TestConnections(t *testing.T) {
 	})
 }
 
+// TestSameOwnerClaimsTwice: one process claims a run, stalls past its lease and claims
+// it again. Every write of the first claim is refused, in every kind of checkpoint, and
+// so is its heartbeat; the second claim writes. A run the process names as held (still
+// executing) is not taken over from itself at all.
+func TestSameOwnerClaimsTwice(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := seedWorkflow(t, s)
+		run := queueRun(t, s, w, t0)
+		first, err := s.ClaimRuns(ctx, "p1", t0, t0.Add(time.Minute), 1, nil)
+		require.NoError(t, err)
+		require.Len(t, first, 1)
+		stale := store.LeaseOf(&first[0])
+
+		held, err := s.ClaimRuns(ctx, "p1", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 1, []string{run.ID})
+		require.NoError(t, err)
+		require.Empty(t, held, "a run its owner still executes is not taken over by that owner")
+
+		second, err := s.ClaimRuns(ctx, "p1", t0.Add(4*time.Minute), t0.Add(5*time.Minute), 1, nil)
+		require.NoError(t, err)
+		require.Len(t, second, 1, "an expired run whose worker is gone is taken over, by its own process too")
+		fresh := store.LeaseOf(&second[0])
+		require.Equal(t, stale.Owner, fresh.Owner)
+		require.Equal(t, stale.Attempt+1, fresh.Attempt)
+
+		step := &store.StepRun{ID: newID(), RunID: run.ID, StepID: "a", Status: store.StepSucceeded, Attempts: 1, StartedAt: t0}
+		_, err = s.SaveStep(ctx, stale, step, 1, t0, t0.Add(time.Hour))
+		require.ErrorIs(t, err, store.ErrLeaseLost)
+		require.ErrorIs(t, s.SuspendRun(ctx, stale, step, t0.Add(time.Hour), t0), store.ErrLeaseLost)
+		require.ErrorIs(t, s.ReleaseRun(ctx, stale, t0), store.ErrLeaseLost)
+		renewed, err := s.RenewLeases(ctx, "p1", []store.Lease{stale}, t0.Add(time.Hour), t0)
+		require.NoError(t, err)
+		require.Zero(t, renewed, "a superseded claim is not renewed")
+		require.ErrorIs(t, s.FinishRun(ctx, stale, store.RunFailed, "stale", t0, step), store.ErrLeaseLost)
+		steps, err := s.ListStepRuns(ctx, run.ID)
+		require.NoError(t, err)
+		require.Empty(t, steps, "the superseded claim wrote no step")
+
+		renewed, err = s.RenewLeases(ctx, "p1", []store.Lease{fresh}, t0.Add(time.Hour), t0)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, renewed)
+		_, err = s.SaveStep(ctx, fresh, step, 1, t0, t0.Add(time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, s.FinishRun(ctx, fresh, store.RunSucceeded, "", t0, nil))
+		got, err := s.GetRun(ctx, run.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.RunSucceeded, got.Status)
+		require.Equal(t, 1, got.StepIndex)
+	})
+}
+
 func TestClaimAndFinish(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
@@ -182,7 +235,7 @@ func TestClaimAndFinish(t *testing.T) {
 		require.True(t, ok)
 		require.True(t, next.Equal(t0), "next due is %v", next)
 
-		claimed, err := s.ClaimRuns(ctx, "w1", t0.Add(time.Second), t0.Add(time.Minute), 10)
+		claimed, err := s.ClaimRuns(ctx, "w1", t0.Add(time.Second), t0.Add(time.Minute), 10, nil)
 		require.NoError(t, err)
 		require.Len(t, claimed, 1, "only the due run")
 		require.Equal(t, due.ID, claimed[0].ID)
@@ -190,7 +243,7 @@ func TestClaimAndFinish(t *testing.T) {
 		require.Equal(t, 1, claimed[0].Attempt)
 
 		// Nothing else is due; the claimed run is leased.
-		again, err := s.ClaimRuns(ctx, "w2", t0.Add(2*time.Second), t0.Add(time.Minute), 10)
+		again, err := s.ClaimRuns(ctx, "w2", t0.Add(2*time.Second), t0.Add(time.Minute), 10, nil)
 		require.NoError(t, err)
 		require.Empty(t, again)
 
@@ -198,21 +251,21 @@ func TestClaimAndFinish(t *testing.T) {
 			Attempts: 1, StartedAt: t0, DurationMS: 5}
 		out := `{"status":200}`
 		step.Output = &out
-		_, err = s.SaveStep(ctx, "w1", step, 1, t0, t0.Add(time.Minute))
+		_, err = s.SaveStep(ctx, store.LeaseOf(&claimed[0]), step, 1, t0, t0.Add(time.Minute))
 		require.NoError(t, err)
 		// A worker without the lease cannot write.
-		_, err = s.SaveStep(ctx, "w2", step, 1, t0, t0.Add(time.Minute))
+		_, err = s.SaveStep(ctx, store.Lease{RunID: due.ID, Owner: "w2", Attempt: 1}, step, 1, t0, t0.Add(time.Minute))
 		require.ErrorIs(t, err, store.ErrLeaseLost)
 
 		// The lease expires: another worker takes the run over where it stopped.
-		taken, err := s.ClaimRuns(ctx, "w2", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)
+		taken, err := s.ClaimRuns(ctx, "w2", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10, nil)
 		require.NoError(t, err)
 		require.Len(t, taken, 1)
 		require.Equal(t, due.ID, taken[0].ID)
 		require.Equal(t, 1, taken[0].StepIndex)
 		require.Equal(t, 2, taken[0].Attempt)
-		require.ErrorIs(t, s.FinishRun(ctx, "w1", due.ID, store.RunSucceeded, "", t0, nil), store.ErrLeaseLost)
-		require.NoError(t, s.FinishRun(ctx, "w2", due.ID, store.RunSucceeded, "", t0.Add(2*time.Minute), &store.StepRun{ID: newID(), RunID: due.ID, StepID: "b", Position: 1, Status: store.StepSucceeded, Attempts: 1, StartedAt: t0}))
+		require.ErrorIs(t, s.FinishRun(ctx, store.LeaseOf(&claimed[0]), store.RunSucceeded, "", t0, nil), store.ErrLeaseLost)
+		require.NoError(t, s.FinishRun(ctx, store.LeaseOf(&taken[0]), store.RunSucceeded, "", t0.Add(2*time.Minute), &store.StepRun{ID: newID(), RunID: due.ID, StepID: "b", Position: 1, Status: store.StepSucceeded, Attempts: 1, StartedAt: t0}))
 
 		got, err := s.GetRun(ctx, due.ID)
 		require.NoError(t, err)
@@ -251,7 +304,7 @@ func TestConcurrentClaimsAreExclusive(t *testing.T) {
 			wg.Go(func() {
 				owner := fmt.Sprintf("w%d", i)
 				for {
-					got, err := s.ClaimRuns(ctx, owner, t0, t0.Add(time.Hour), 4)
+					got, err := s.ClaimRuns(ctx, owner, t0, t0.Add(time.Hour), 4, nil)
 					if err != nil {
 						t.Errorf("claim: %v", err)
 						return
@@ -350,7 +403,7 @@ func TestCapHoldsWithinABatch(t *testing.T) {
 		}
 		var capped, uncapped int
 		for range 5 {
-			got, err := s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+			got, err := s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10, nil)
 			require.NoError(t, err)
 			for _, r := range got {
 				if r.WorkflowID == w.ID {
@@ -376,19 +429,19 @@ func TestCapOneWaitsForARunningRun(t *testing.T) {
 		w := cappedWorkflow(t, s, 1)
 		early := newID() // made first, committed last
 		later := queueRun(t, s, w, t0)
-		got, err := s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+		got, err := s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10, nil)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		require.Equal(t, later.ID, got[0].ID)
 
 		r := &store.Run{ID: early, WorkflowID: w.ID, Version: 1, Status: store.RunQueued, RunAt: t0, CreatedAt: t0, UpdatedAt: t0}
 		require.NoError(t, s.CreateRun(ctx, r, nil))
-		got, err = s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+		got, err = s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10, nil)
 		require.NoError(t, err)
 		require.Empty(t, got, "one run of the workflow is already running")
 
-		require.NoError(t, s.FinishRun(ctx, "w", later.ID, store.RunSucceeded, "", t0, nil))
-		got, err = s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10)
+		require.NoError(t, s.FinishRun(ctx, store.Lease{RunID: later.ID, Owner: "w", Attempt: 1}, store.RunSucceeded, "", t0, nil))
+		got, err = s.ClaimRuns(ctx, "w", t0, t0.Add(time.Hour), 10, nil)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		require.Equal(t, early, got[0].ID)
