@@ -143,8 +143,8 @@ type Engine struct {
 	inflight sync.Map
 	// beatPaused stops lease renewals, for tests that stall a process past its lease.
 	beatPaused atomic.Bool
-	hooks    *ttlCache[*Webhook]
-	conns    *ttlCache[*connectors.Connection]
+	hooks      *ttlCache[*Webhook]
+	conns      *ttlCache[*connectors.Connection]
 	// stopping is closed by Close: runs stop at their next step boundary and go back to
 	// the queue.
 	stopping chan struct{}
@@ -303,7 +303,7 @@ func (e *Engine) Start(ctx context.Context) {
 	e.stopped = make(chan struct{})
 	pool := &queue.Pool[store.Run]{
 		Workers: e.cfg.Workers,
-		Claim: e.claimRuns,
+		Claim:   e.claimRuns,
 		Handle: func(ctx context.Context, run store.Run) {
 			e.metrics.inFlight.Inc()
 			defer func() {
