@@ -220,17 +220,18 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 	}
 	e.versions = newVersionCache(st, e.reg)
 	e.runner = runner.New(runner.Config{
-		Store:      st,
-		Version:    e.versions.get,
-		Connection: e.resolveConnection,
-		Limiter:    e.limiter,
-		Observer:   observer{m: e.metrics, w: e.waiters},
-		OnFailed:   e.alertRunFailed,
-		Lease:      cfg.Lease,
-		Stopping:   e.stopping,
-		Logger:     cfg.Logger,
-		Now:        cfg.Now,
-		NewID:      newID,
+		Store:        st,
+		Version:      e.versions.get,
+		Connection:   e.resolveConnection,
+		Limiter:      e.limiter,
+		Observer:     observer{m: e.metrics, w: e.waiters},
+		FailureAlert: e.failureAlert,
+		Alerted:      e.alerted,
+		Lease:        cfg.Lease,
+		Stopping:     e.stopping,
+		Logger:       cfg.Logger,
+		Now:          cfg.Now,
+		NewID:        newID,
 	})
 	return e
 }
@@ -448,17 +449,7 @@ func (e *Engine) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		failed, err := e.store.FailOverdue(ctx, e.cfg.Now())
-		if err != nil && ctx.Err() == nil {
-			e.log.Warn("Fail overdue runs failed", slog.Any("err", err))
-		}
-		if n := len(failed); n > 0 {
-			e.log.Warn("Failed runs past their maximum duration", slog.Int("runs", n))
-			e.metrics.runsFinished.WithLabelValues(store.RunFailed).Add(float64(n))
-		}
-		for i := range failed {
-			e.alertRunFailed(&failed[i], "", store.OverdueError)
-		}
+		e.failOverdue(ctx)
 		// The inspector's retention rides along, at a tenth of the pace: it scans every
 		// event, and nothing waits on it.
 		if sweeps++; sweeps%10 == 1 {
@@ -472,6 +463,44 @@ func (e *Engine) sweep(ctx context.Context) {
 			} else if pruned > 0 {
 				e.log.Debug("Pruned seen poll items", slog.Int64("keys", pruned))
 			}
+		}
+	}
+}
+
+// overdueBatch bounds the runs one sweep fails in one transaction.
+const overdueBatch = 500
+
+// failOverdue fails the queued and waiting runs past their deadline, with their alerts in
+// the same transaction.
+func (e *Engine) failOverdue(ctx context.Context) {
+	now := e.cfg.Now()
+	runs, err := e.store.OverdueRuns(ctx, now, overdueBatch)
+	if err != nil || len(runs) == 0 {
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("Fail overdue runs failed", slog.Any("err", err))
+		}
+		return
+	}
+	alerts := map[string]*store.Started{}
+	for i := range runs {
+		if a := e.failureAlert(ctx, &runs[i], "", store.OverdueError); a != nil {
+			alerts[runs[i].ID] = a
+		}
+	}
+	failed, err := e.store.FailOverdue(ctx, now, runs, alerts)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("Fail overdue runs failed", slog.Any("err", err))
+		}
+		return
+	}
+	if n := len(failed); n > 0 {
+		e.log.Warn("Failed runs past their maximum duration", slog.Int("runs", n))
+		e.metrics.runsFinished.WithLabelValues(store.RunFailed).Add(float64(n))
+	}
+	for _, r := range failed {
+		if alerts[r.ID] != nil {
+			e.alerted()
 		}
 	}
 }

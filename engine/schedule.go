@@ -555,43 +555,44 @@ func (e *Engine) failureStarted(ctx context.Context, failed *workflow.Compiled, 
 	return &started, nil
 }
 
-// alertRunFailed starts the on_failure workflow of a run that failed for good. Its event
-// is keyed by the failed run, so the alert starts once even if this is retried. A run
-// that was itself an alert raises none, so a failing alert workflow cannot loop.
-func (e *Engine) alertRunFailed(run *store.Run, stepID, errText string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// failureAlert builds the on_failure run of a run failing for good, for the store to
+// insert with the failure in one transaction; nil when the workflow names none. Its event
+// is keyed by the failed run, so the alert starts once even if the failure is recorded
+// again after a takeover. A run that was itself an alert raises none, so a failing alert
+// workflow cannot loop.
+func (e *Engine) failureAlert(ctx context.Context, run *store.Run, stepID, errText string) *store.Started {
 	log := e.log.With(slog.String("run_id", run.ID), slog.String("workflow_id", run.WorkflowID))
 	wf, err := e.versions.get(ctx, run.WorkflowID, run.Version)
 	if err != nil || wf.Def.OnFailure == "" {
-		return
+		return nil
 	}
 	if run.EventID != nil {
 		ev := run.Event
 		if ev == nil {
 			if ev, err = e.store.GetEvent(ctx, *run.EventID); err != nil {
 				log.Warn("Load event of failed run failed", slog.Any("err", err))
-				return
+				return nil
 			}
 		}
 		if ev.ContentType == trigger.InternalContentType && trigger.InternalEnv(ev.ID, ev.Body)["type"] == trigger.TypeFailure {
-			return
+			return nil
 		}
 	}
-	now := e.cfg.Now()
 	started, err := e.failureStarted(ctx, wf, run.WorkflowID, map[string]any{
 		"kind": "run", "run_id": run.ID, "error": errText, "step": stepID, "version": int64(run.Version),
-	}, now)
+	}, e.cfg.Now())
 	if err != nil {
+		// The alert workflow is gone or disabled: the failure is recorded all the same.
 		log.Warn("Failure alert not sent", slog.Any("err", err))
-		return
+		return nil
 	}
 	key := "failure:run:" + run.ID
 	started.Event.DedupeKey = &key
-	if _, err := e.store.StartRun(ctx, *started); err != nil {
-		log.Warn("Failure alert not sent", slog.Any("err", err))
-		return
-	}
+	return started
+}
+
+// alerted counts an alert run stored with a failure and wakes this process's workers.
+func (e *Engine) alerted() {
 	e.metrics.triggers.WithLabelValues(trigger.TypeFailure).Inc()
 	e.notifier.Notify()
 }

@@ -28,7 +28,7 @@ type Store interface {
 	SaveStep(ctx context.Context, l store.Lease, st *store.StepRun, nextIndex int, now, leaseUntil time.Time) (bool, error)
 	SuspendRun(ctx context.Context, l store.Lease, st *store.StepRun, runAt, now time.Time) error
 	ReleaseRun(ctx context.Context, l store.Lease, now time.Time) error
-	FinishRun(ctx context.Context, l store.Lease, status, errText string, now time.Time, last *store.StepRun) error
+	FinishRun(ctx context.Context, l store.Lease, out store.Outcome) error
 }
 
 // Limiter spaces out calls through a connection. Reserve returns how long the caller
@@ -53,9 +53,13 @@ type Config struct {
 	// Limiter applies connections' rate limits. Optional.
 	Limiter  Limiter
 	Observer Observer
-	// OnFailed hears of each run this runner failed for good, after the failure is
-	// recorded, with the failed step's id ("" when no step failed). Optional.
-	OnFailed func(run *store.Run, stepID, errText string)
+	// FailureAlert builds the alert run (the on_failure workflow's) of a run failing for
+	// good, with the failed step's id ("" when no step failed), or returns nil. The alert
+	// is stored in the failure's own transaction, so no failure recorded misses its
+	// alert. Optional.
+	FailureAlert func(ctx context.Context, run *store.Run, stepID, errText string) *store.Started
+	// Alerted hears of each alert stored with a failure. Optional.
+	Alerted func()
 	// Lease is how long a claim or a step checkpoint holds the run.
 	Lease time.Duration
 	// Stopping is closed when the process shuts down: runs stop at the next step
@@ -116,22 +120,26 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	if out.err != nil {
 		errText = out.err.Error()
 	}
-	if err := r.cfg.Store.FinishRun(ctx, store.LeaseOf(run), out.status, errText, r.cfg.Now(), out.last); err != nil {
+	record := store.Outcome{Status: out.status, Error: errText, Now: r.cfg.Now(), Last: out.last}
+	if out.status == store.RunFailed && r.cfg.FailureAlert != nil {
+		stepID := ""
+		if out.last != nil && out.last.Status == store.StepFailed {
+			stepID = out.last.StepID
+		}
+		record.Alert = r.cfg.FailureAlert(ctx, run, stepID, errText)
+	}
+	if err := r.cfg.Store.FinishRun(ctx, store.LeaseOf(run), record); err != nil {
 		return fmt.Errorf("record outcome of run %s: %w", run.ID, err)
 	}
 	if r.cfg.Observer != nil {
 		r.cfg.Observer.RunFinished(run.ID, out.status)
 	}
+	if record.Alert != nil && r.cfg.Alerted != nil {
+		r.cfg.Alerted()
+	}
 	switch out.status {
 	case store.RunFailed:
 		log.Warn("Run failed", slog.String("err", errText))
-		if r.cfg.OnFailed != nil {
-			stepID := ""
-			if out.last != nil && out.last.Status == store.StepFailed {
-				stepID = out.last.StepID
-			}
-			r.cfg.OnFailed(run, stepID, errText)
-		}
 	default:
 		// Debug: at thousands of runs a second an info line each would drown the log.
 		log.Debug("Run finished", slog.String("status", out.status))

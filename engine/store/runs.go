@@ -379,25 +379,35 @@ func (s *Store) ReleaseRun(ctx context.Context, l Lease, now time.Time) error {
 	return nil
 }
 
-// FinishRun ends a run with a final status, provided the lease is still the run's latest
-// claim. When last is not nil, the run's last step record is written in the same
-// transaction. Runs ending together share one transaction (group commit), so a busy
-// worker pays one fsync for many outcomes; each caller still returns only once its own
-// outcome is committed.
-func (s *Store) FinishRun(ctx context.Context, l Lease, status, errText string, now time.Time, last *StepRun) error {
-	err := s.finishes.do(ctx, finishItem{lease: l, status: status, errText: errText, now: now, last: last})
+// Outcome is how a run ended.
+type Outcome struct {
+	Status string
+	Error  string
+	Now    time.Time
+	// Last, when not nil, is the run's last step record.
+	Last *StepRun
+	// Alert, when not nil, is the run of the on_failure workflow this failure starts
+	// (skipped if its event's dedupe key is taken).
+	Alert *Started
+}
+
+// FinishRun records a run's outcome, provided the lease is still the run's latest claim.
+// The last step record and the alert run are written in the same transaction, so a
+// failure recorded has always started its alert. Runs ending together share one
+// transaction (group commit), so a busy worker pays one fsync for many outcomes; each
+// caller still returns only once its own outcome is committed.
+func (s *Store) FinishRun(ctx context.Context, l Lease, out Outcome) error {
+	err := s.finishes.do(ctx, finishItem{lease: l, Outcome: out})
 	if err != nil {
-		return fmt.Errorf("finish run %s as %s: %w", l.RunID, status, err)
+		return fmt.Errorf("finish run %s as %s: %w", l.RunID, out.Status, err)
 	}
 	return nil
 }
 
 // finishItem is one run's outcome.
 type finishItem struct {
-	lease           Lease
-	status, errText string
-	now             time.Time
-	last            *StepRun
+	lease Lease
+	Outcome
 }
 
 func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
@@ -418,7 +428,7 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 	groups := map[groupKey][]int{}
 	var keys []groupKey
 	for i, it := range items {
-		k := groupKey{it.lease.Owner, it.status, it.errText, it.lease.Attempt}
+		k := groupKey{it.lease.Owner, it.Status, it.Error, it.lease.Attempt}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -438,7 +448,7 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(items[a].lease.RunID, items[b].lease.RunID) })
 		for from := 0; from < len(idx); from += sqliteChunkRows * 4 {
 			part := idx[from:min(from+sqliteChunkRows*4, len(idx))]
-			now := items[part[0]].now
+			now := items[part[0]].Now
 			args := []any{k.status, k.errText, now, now, k.owner, k.attempt}
 			for _, i := range part {
 				args = append(args, items[i].lease.RunID)
@@ -462,8 +472,13 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 			errs[i] = ErrLeaseLost // this run only; the batch goes on
 			continue
 		}
-		if it.last != nil {
-			steps = append(steps, it.last)
+		if it.Last != nil {
+			steps = append(steps, it.Last)
+		}
+		if it.Alert != nil {
+			if _, err := s.insertStarted(ctx, tx, *it.Alert); err != nil {
+				return nil, fmt.Errorf("start failure alert of run %s: %w", it.lease.RunID, err)
+			}
 		}
 	}
 	for from := 0; from < len(steps); from += sqliteChunkRows {
@@ -554,23 +569,59 @@ func (s *Store) CreateRun(ctx context.Context, run *Run, steps []StepRun) error 
 	return nil
 }
 
-// FailOverdue fails queued and waiting runs past their deadline: the watchdog's sweep.
-// Running runs are failed by their worker, or by the next one after a takeover. It
-// returns the runs it failed (id, workflow, version and event only).
-func (s *Store) FailOverdue(ctx context.Context, now time.Time) ([]Run, error) {
+// overdue is the condition of a run the watchdog fails; its ? is the current time.
+const overdue = "status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?"
+
+// OverdueRuns returns up to limit queued and waiting runs past their deadline (id,
+// workflow, version and event only), for the watchdog to fail with FailOverdue.
+func (s *Store) OverdueRuns(ctx context.Context, now time.Time, limit int) ([]Run, error) {
+	var out []Run
+	if err := s.rdb.WithContext(ctx).Select("id, workflow_id, version, event_id").Where(overdue, now).
+		Order("deadline_at").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("find overdue runs: %w", err)
+	}
+	return out, nil
+}
+
+// FailOverdue fails those of runs that are still queued or waiting past their deadline:
+// the watchdog's sweep. Running runs are failed by their worker, or by the next one after
+// a takeover. Each failure's alert (alerts, by run id) is started in the same
+// transaction. It returns the runs it failed.
+func (s *Store) FailOverdue(ctx context.Context, now time.Time, runs []Run, alerts map[string]*Started) ([]Run, error) {
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
 	var failed []Run
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The step a run waits in (a delay, a retry's backoff) ends with the run.
-		if err := tx.Exec(`UPDATE step_runs SET status = ?, error = ?, finished_at = ?
-			WHERE status = ? AND run_id IN (SELECT id FROM runs
-				WHERE status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?)`,
-			StepFailed, OverdueError, now, StepWaiting, now).Error; err != nil {
+		if err := tx.Raw(`UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?
+			WHERE id IN ? AND `+overdue+` RETURNING id, workflow_id, version, event_id`,
+			RunFailed, OverdueError, now, now, ids, now).Scan(&failed).Error; err != nil {
 			return err
 		}
-		return tx.Raw(`UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?
-			WHERE status IN ('queued', 'waiting') AND deadline_at IS NOT NULL AND deadline_at < ?
-			RETURNING id, workflow_id, version, event_id`,
-			RunFailed, OverdueError, now, now, now).Scan(&failed).Error
+		if len(failed) == 0 {
+			return nil
+		}
+		done := make([]string, len(failed))
+		for i, r := range failed {
+			done[i] = r.ID
+		}
+		// The step a run waited in (a delay, a retry's backoff) ends with the run.
+		if err := tx.Exec(`UPDATE step_runs SET status = ?, error = ?, finished_at = ? WHERE status = ? AND run_id IN ?`,
+			StepFailed, OverdueError, now, StepWaiting, done).Error; err != nil {
+			return err
+		}
+		for _, r := range failed {
+			if a := alerts[r.ID]; a != nil {
+				if _, err := s.insertStarted(ctx, tx.Statement.ConnPool, *a); err != nil {
+					return fmt.Errorf("start failure alert of run %s: %w", r.ID, err)
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fail overdue runs: %w", err)

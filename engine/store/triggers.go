@@ -90,7 +90,7 @@ func (s *Store) FireSlot(ctx context.Context, started Started, slot time.Time) (
 	fired := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if fired, err = s.insertStarted(tx, started); err != nil {
+		if fired, err = s.insertStarted(ctx, tx.Statement.ConnPool, started); err != nil {
 			return err
 		}
 		return tx.Exec(`UPDATE trigger_states SET last_slot = ?, updated_at = ?
@@ -113,38 +113,28 @@ func (s *Store) AdvanceSlot(ctx context.Context, workflowID string, slot, now ti
 	return nil
 }
 
-// StartRun stores an event and its run unless the event's dedupe key is taken (then it
-// returns false): failure alerts use it, keyed by what failed, so a retried alert is not
-// sent twice.
-func (s *Store) StartRun(ctx context.Context, started Started) (bool, error) {
-	fired := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		fired, err = s.insertStarted(tx, started)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("start run of workflow %s: %w", started.Event.WorkflowID, err)
-	}
-	return fired, nil
-}
-
 // insertStarted inserts the event (skipped on a taken dedupe key) and then its run, and
-// announces the run.
-func (s *Store) insertStarted(tx *gorm.DB, started Started) (bool, error) {
-	var ids []string
-	if err := tx.Raw(s.insertSQL("events", eventCols, eventColCount, 1)+
+// announces the run, in the transaction tx (a gorm transaction's ConnPool or a *sql.Tx).
+func (s *Store) insertStarted(ctx context.Context, tx gorm.ConnPool, started Started) (bool, error) {
+	inserted := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, s.insertSQL("events", eventCols, eventColCount, 1)+
 		" ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id",
-		appendEvent(nil, started.Event)...).Scan(&ids).Error; err != nil {
-		return false, err
+		appendEvent(nil, started.Event)...)
+	if err := collectIDs(rows, err, inserted); err != nil {
+		return false, fmt.Errorf("insert event %s: %w", started.Event.ID, err)
 	}
-	if len(ids) == 0 {
+	if !inserted[started.Event.ID] {
 		return false, nil
 	}
-	if err := tx.Exec(s.insertSQL("runs", runCols, runColCount, 1), appendRun(nil, started.Run)...).Error; err != nil {
-		return false, err
+	if _, err := tx.ExecContext(ctx, s.insertSQL("runs", runCols, runColCount, 1), appendRun(nil, started.Run)...); err != nil {
+		return false, fmt.Errorf("insert run %s: %w", started.Run.ID, err)
 	}
-	return true, s.notify(tx)
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
+			return false, fmt.Errorf("notify run %s: %w", started.Run.ID, err)
+		}
+	}
+	return true, nil
 }
 
 // ClaimPoll takes the poll of a workflow that is due, for this process only, until
@@ -341,7 +331,7 @@ func (s *Store) CommitPollFailure(ctx context.Context, p PollFailure) (failures 
 		key := fmt.Sprintf("poll-failing:%s:%d", p.WorkflowID, states[0].FailingSince.UnixNano())
 		p.Alert.Event.DedupeKey = &key
 		var err error
-		alerted, err = s.insertStarted(tx, *p.Alert)
+		alerted, err = s.insertStarted(ctx, tx.Statement.ConnPool, *p.Alert)
 		return err
 	})
 	if err != nil {
