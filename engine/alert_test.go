@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite" // database/sql driver "sqlite", to break the test database on purpose
-	_ "github.com/jackc/pgx/v5/stdlib"  // database/sql driver "pgx"
+	_ "github.com/glebarez/go-sqlite"  // database/sql driver "sqlite", to break the test database on purpose
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookflow/hookflow/engine"

@@ -67,7 +67,9 @@ func BenchmarkClaimAndFinish(b *testing.B) {
 				}
 				errs := make(chan error, len(runs))
 				for _, r := range runs {
-					go func() { errs <- s.FinishRun(ctx, store.LeaseOf(&r), store.Outcome{Status: store.RunSucceeded, Now: now}) }()
+					go func() {
+						errs <- s.FinishRun(ctx, store.LeaseOf(&r), store.Outcome{Status: store.RunSucceeded, Now: now})
+					}()
 				}
 				for range runs {
 					if err := <-errs; err != nil {

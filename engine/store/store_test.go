@@ -265,7 +265,7 @@ func TestClaimAndFinish(t *testing.T) {
 		require.Equal(t, 1, taken[0].StepIndex)
 		require.Equal(t, 2, taken[0].Attempt)
 		require.ErrorIs(t, s.FinishRun(ctx, store.LeaseOf(&claimed[0]), store.Outcome{Status: store.RunSucceeded, Now: t0}), store.ErrLeaseLost)
-		require.NoError(t, s.FinishRun(ctx, store.LeaseOf(&taken[0]), store.Outcome{Status: store.RunSucceeded, Now: t0.Add(2*time.Minute), Last: &store.StepRun{ID: newID(), RunID: due.ID, StepID: "b", Position: 1, Status: store.StepSucceeded, Attempts: 1, StartedAt: t0}}))
+		require.NoError(t, s.FinishRun(ctx, store.LeaseOf(&taken[0]), store.Outcome{Status: store.RunSucceeded, Now: t0.Add(2 * time.Minute), Last: &store.StepRun{ID: newID(), RunID: due.ID, StepID: "b", Position: 1, Status: store.StepSucceeded, Attempts: 1, StartedAt: t0}}))
 
 		got, err := s.GetRun(ctx, due.ID)
 		require.NoError(t, err)
