@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -12,9 +13,10 @@ const cacheTTL = time.Second
 // cacheMax bounds a cache; past it the cache starts over (the misses cost a query each).
 const cacheMax = 10000
 
-// ttlCache keeps values, and errors such as "not found", for cacheTTL: the webhook path
+// ttlCache keeps values, and "does not exist" answers, for cacheTTL: the webhook path
 // then costs no query per request, and a flood of unknown tokens costs one per token per
-// second.
+// second. Other errors (a cancelled request, a database error) are not kept: they say
+// nothing about the key, and keeping them would serve one caller's trouble to all.
 type ttlCache[V any] struct {
 	mu    sync.RWMutex
 	items map[string]ttlEntry[V]
@@ -41,6 +43,9 @@ func (c *ttlCache[V]) get(key string, load func() (V, error)) (V, error) {
 		return e.val, e.err
 	}
 	v, err := load()
+	if !cacheable(err) {
+		return v, err
+	}
 	c.mu.Lock()
 	if len(c.items) >= cacheMax {
 		clear(c.items)
@@ -55,4 +60,11 @@ func (c *ttlCache[V]) reset() {
 	c.mu.Lock()
 	clear(c.items)
 	c.mu.Unlock()
+}
+
+// cacheable reports whether a load's outcome is an answer worth keeping: a value, or word
+// that the key does not exist.
+func cacheable(err error) bool {
+	var missing missingConnection
+	return err == nil || errors.Is(err, ErrNotFound) || errors.As(err, &missing)
 }

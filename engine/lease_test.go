@@ -159,3 +159,18 @@ func TestTakeoverFencesTheStalledWorker(t *testing.T) {
 		require.Equal(t, 2, again.Attempt)
 	})
 }
+
+// TestCancelledLookupIsNotShared: a webhook request whose context is cancelled while its
+// workflow is looked up fails alone; the next request to the same URL is served.
+func TestCancelledLookupIsNotShared(t *testing.T) {
+	t.Parallel()
+	eng := enginetest.New(t, store.SQLite, enginetest.Options{NoStart: true})
+	wf := createWorkflow(t, eng.Engine, `{"name":"w","trigger":{"type":"webhook"},"steps":[
+	  {"id":"x","uses":"core.set","with":{"a":1}}]}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := eng.OpenWebhook(ctx, wf.HookToken)
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = eng.OpenWebhook(context.Background(), wf.HookToken)
+	require.NoError(t, err, "the cancelled lookup's error is not served to the next request")
+}
