@@ -29,6 +29,11 @@ type committer[T any] struct {
 	stopOnce sync.Once
 	queue    chan *pending[T]
 	stop     chan struct{}
+	// mu orders enqueueing against close: callers hold it shared while they queue, close
+	// holds it alone while it marks the committer closed, so nothing enters the queue
+	// after the loops have begun their last drain.
+	mu     sync.RWMutex
+	closed bool
 	wg       sync.WaitGroup
 	// write stores a batch in one transaction and returns one error per item (nil for
 	// success), or a single error for the whole batch.
@@ -56,19 +61,22 @@ func (c *committer[T]) do(ctx context.Context, item T) error {
 			c.wg.Go(c.loop)
 		}
 	})
-	select {
-	case <-c.stop:
-		return errStoreClosed
-	default:
-	}
 	p := &pending[T]{item: item, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errStoreClosed
+	}
 	select {
 	case c.queue <- p:
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return ctx.Err()
 	case <-c.stop:
+		c.mu.RUnlock()
 		return errStoreClosed
 	}
+	c.mu.RUnlock()
 	// Once queued the item is committed or failed whatever the caller's context says, so
 	// wait for the verdict rather than guess it.
 	return <-p.done
@@ -76,6 +84,9 @@ func (c *committer[T]) do(ctx context.Context, item T) error {
 
 // close commits what is queued and stops the loop.
 func (c *committer[T]) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.stopOnce.Do(func() { close(c.stop) })
 	c.wg.Wait()
 }
