@@ -255,7 +255,9 @@ func (s *Store) insertPolled(tx *gorm.DB, items []PolledItem) error {
 }
 
 // insertSeen adds the items' keys to the workflow's seen set and returns the items whose
-// keys were new, in their order; of items sharing a key only the first counts.
+// keys were new, in their order; of items sharing a key only the first counts. Keys seen
+// before are seen again now: pruning keeps the most recently seen keys, so an item the
+// source keeps returning must stay known however many newer ones come.
 func (s *Store) insertSeen(tx *gorm.DB, workflowID string, items []PolledItem, now time.Time) ([]PolledItem, error) {
 	inserted := map[string]bool{}
 	chunk := 100
@@ -283,6 +285,18 @@ func (s *Store) insertSeen(tx *gorm.DB, workflowID string, items []PolledItem, n
 		}
 		for _, k := range keys {
 			inserted[k] = true
+		}
+		if len(keys) < rows {
+			again := make([]string, 0, rows-len(keys))
+			for k := range dup {
+				if !inserted[k] {
+					again = append(again, k)
+				}
+			}
+			if err := tx.Exec("UPDATE poll_seen SET seen_at = ? WHERE workflow_id = ? AND item_key IN ? AND seen_at < ?",
+				now, workflowID, again, now).Error; err != nil {
+				return nil, fmt.Errorf("refresh seen items: %w", err)
+			}
 		}
 	}
 	var fresh []PolledItem

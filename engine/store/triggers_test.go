@@ -202,3 +202,32 @@ func TestPruneSeen(t *testing.T) {
 		require.Equal(t, 1, res.New)
 	})
 }
+
+// TestPruneSeenKeepsWhatTheSourceStillReturns: a key the source returns again is seen
+// again, so pruning (which keeps the most recently seen keys) does not forget it while
+// newer keys pile up, and it never starts a second run.
+func TestPruneSeenKeepsWhatTheSourceStillReturns(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		s := storetest.Open(t, d)
+		ctx := context.Background()
+		w := seedWorkflow(t, s)
+		_, err := s.SyncTriggerState(ctx, w.ID, 1, t0, t0)
+		require.NoError(t, err)
+		poll := func(i int, keys ...string) store.PollResult {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			_, err := s.ClaimPoll(ctx, w.ID, "p", at, at.Add(time.Minute))
+			require.NoError(t, err)
+			res, err := s.CommitPoll(ctx, store.PollSuccess{WorkflowID: w.ID, Owner: "p", Now: at, NextAt: at, Items: polled(w, at, keys...)})
+			require.NoError(t, err)
+			return res
+		}
+		poll(0, "pinned")
+		poll(1, "pinned", "a")
+		poll(2, "pinned", "b")
+		n, err := s.PruneSeen(ctx, 2)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n, "only a, seen last a minute before, is forgotten")
+		require.Zero(t, poll(3, "pinned", "b").New, "the pinned item is still known")
+	})
+}
