@@ -131,24 +131,40 @@ func LoadOrCreateKeyFile(dir string) ([]byte, bool, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, false, fmt.Errorf("generate secret key: %w", err)
 	}
-	// O_EXCL: two processes starting at once on one data dir must not both write a key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadOrCreateKeyFile(dir)
-	}
+	// The key is written whole to a temporary file, synced, and only then linked into
+	// place: a second process starting at once either finds no key file or a complete
+	// one, never an empty one. Link, unlike rename, fails on an existing key, so the first
+	// writer's key wins and the other process reads it.
+	tmp, err := os.CreateTemp(dir, KeyFileName+".*.tmp")
 	if err != nil {
+		return nil, false, fmt.Errorf("create secret key file in %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, false, fmt.Errorf("create secret key file %s: %w", tmp.Name(), err)
+	}
+	if _, err := tmp.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		tmp.Close()
+		return nil, false, fmt.Errorf("write secret key file %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, false, fmt.Errorf("sync secret key file %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, false, fmt.Errorf("close secret key file %s: %w", tmp.Name(), err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return LoadOrCreateKeyFile(dir)
+		}
 		return nil, false, fmt.Errorf("create secret key file %s: %w", path, err)
 	}
-	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("write secret key file %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("sync secret key file %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, false, fmt.Errorf("close secret key file %s: %w", path, err)
+	if d, err := os.Open(dir); err == nil {
+		// The new name must survive a power cut too.
+		_ = d.Sync()
+		d.Close()
 	}
 	return key, true, nil
 }

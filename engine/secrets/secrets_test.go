@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -111,4 +112,27 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, KeyFileName), []byte("garbage"), 0o600))
 	_, _, err = LoadOrCreateKeyFile(dir)
 	require.ErrorContains(t, err, "secret key")
+}
+
+// TestKeyFileCreatedOnceUnderRace: processes starting at once on a fresh data dir all end
+// up with the same key, and none reads a key file that is still being written.
+func TestKeyFileCreatedOnceUnderRace(t *testing.T) {
+	t.Parallel()
+	for range 50 {
+		dir := filepath.Join(t.TempDir(), "data")
+		keys := make([][]byte, 8)
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() { keys[i], _, errs[i] = LoadOrCreateKeyFile(dir) })
+		}
+		wg.Wait()
+		for i := range keys {
+			require.NoError(t, errs[i])
+			require.Equal(t, keys[0], keys[i], "every starter reads the one key written")
+		}
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		require.Len(t, entries, 1, "no temporary file is left behind")
+	}
 }
