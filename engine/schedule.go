@@ -54,6 +54,10 @@ type scheduled struct {
 	wf      *workflow.Compiled
 	// lastSlot is the newest tick known to have fired (schedule triggers).
 	lastSlot time.Time
+	// failures counts the passes in a row whose tick the database refused; the next try
+	// waits until retryAt, so a failing database is not asked again at every pass.
+	failures int
+	retryAt  time.Time
 	// nextAt is when the next poll is due (poll triggers), in Unix nanoseconds: the poll's
 	// goroutine sets it while the scheduler reads it.
 	nextAt atomic.Int64
@@ -109,7 +113,15 @@ func (e *Engine) scheduler(ctx context.Context) {
 		wait := scheduleRefresh
 		for _, s := range entries {
 			if s.wf.Poll == nil {
+				if now.Before(s.retryAt) {
+					wait = min(wait, s.retryAt.Sub(now))
+					continue
+				}
 				e.fireDue(ctx, s, now)
+				if s.failures > 0 {
+					wait = min(wait, s.retryAt.Sub(now))
+					continue
+				}
 				wait = min(wait, s.wf.Schedule.Next(s.lastSlot).Sub(now))
 				continue
 			}
@@ -239,20 +251,36 @@ func (e *Engine) fireDue(ctx context.Context, s *scheduled, now time.Time) {
 	}
 	for _, slot := range fire {
 		if err := e.fireSlot(ctx, s, slot, now, catchUp, total); err != nil {
-			if ctx.Err() == nil {
-				e.log.Warn("Schedule tick failed; retrying", slog.String("workflow_id", s.id), slog.Any("err", err))
-			}
-			return // lastSlot stays: the next pass tries again
+			e.tickFailed(ctx, s, now, "Schedule tick failed; retrying", err)
+			return // lastSlot stays: a later pass tries again
 		}
 		s.lastSlot = slot
 	}
 	newest := slots[len(slots)-1]
 	if s.lastSlot.Before(newest) {
 		if err := e.store.AdvanceSlot(ctx, s.id, newest, now); err != nil {
-			e.log.Warn("Skip missed ticks failed", slog.String("workflow_id", s.id), slog.Any("err", err))
+			e.tickFailed(ctx, s, now, "Skip missed ticks failed; retrying", err)
 			return
 		}
 		s.lastSlot = newest
+	}
+	s.failures, s.retryAt = 0, time.Time{}
+}
+
+// Retries of a refused tick start after tickRetryMin and double up to tickRetryMax.
+const (
+	tickRetryMin = 100 * time.Millisecond
+	tickRetryMax = 30 * time.Second
+)
+
+// tickFailed logs a refused tick and puts its next try off.
+func (e *Engine) tickFailed(ctx context.Context, s *scheduled, now time.Time, msg string, err error) {
+	delay := min(tickRetryMin<<min(s.failures, 16), tickRetryMax)
+	s.failures++
+	s.retryAt = now.Add(delay)
+	if ctx.Err() == nil {
+		e.log.Warn(msg, slog.String("workflow_id", s.id), slog.Int("failures", s.failures),
+			slog.Duration("retry_in", delay), slog.Any("err", err))
 	}
 }
 

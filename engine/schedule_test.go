@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,4 +171,62 @@ func TestScheduleChangeAppliesWithoutRestart(t *testing.T) {
 	got := ticks(t, eng.Engine, wf.ID)
 	require.Len(t, got, 1)
 	require.Equal(t, start.Add(5*time.Minute).Format(time.RFC3339), got[0].ScheduledAt)
+}
+
+// countingHandler counts the log records with a given message, and passes every record
+// on to the test's log.
+type countingHandler struct {
+	slog.Handler
+	message string
+	n       *atomic.Int64
+}
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == h.message {
+		h.n.Add(1)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h countingHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return countingHandler{h.Handler.WithAttrs(a), h.message, h.n}
+}
+
+func (h countingHandler) WithGroup(g string) slog.Handler {
+	return countingHandler{h.Handler.WithGroup(g), h.message, h.n}
+}
+
+// TestFailingTickBacksOff: a tick the database refuses is retried after a growing
+// delay, not at every pass of the scheduler, and fires once the database is well.
+func TestFailingTickBacksOff(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		start := enginetest.ClockStart().Truncate(time.Hour)
+		clock := enginetest.NewClock(start.Add(500 * time.Millisecond))
+		var failures atomic.Int64
+		eng := enginetest.New(t, d, enginetest.Options{Configure: func(c *engine.Config) {
+			c.Now = clock.Now
+			c.Logger = slog.New(countingHandler{enginetest.Logger(t).Handler(), "Schedule tick failed; retrying", &failures})
+		}})
+		wf := createWorkflow(t, eng.Engine, tickWorkflow, "@every 1s", "latest")
+		require.Eventually(t, func() bool {
+			st, err := eng.GetTriggerState(context.Background(), wf.ID)
+			return err == nil && st.LastTick != nil
+		}, 10*time.Second, 10*time.Millisecond)
+		unblock := blockRuns(t, d, eng.DatabaseURL, wf.ID)
+
+		clock.Advance(time.Second)
+		eng.WakeScheduler()
+		require.Eventually(t, func() bool { return failures.Load() >= 1 }, 10*time.Second, 5*time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // thirty passes at the scheduler's shortest wait
+		require.EqualValues(t, 1, failures.Load(), "no retry before the backoff has passed on the engine's clock")
+
+		clock.Advance(time.Second) // past the first backoff
+		eng.WakeScheduler()
+		require.Eventually(t, func() bool { return failures.Load() >= 2 }, 10*time.Second, 5*time.Millisecond)
+		unblock()
+		clock.Advance(5 * time.Second)
+		eng.WakeScheduler()
+		waitRuns(t, eng.Engine, wf.ID, 1)
+	})
 }

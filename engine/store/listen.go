@@ -15,11 +15,16 @@ func (s *Store) ListenRuns(ctx context.Context, wake func()) {
 	if s.dialect != Postgres {
 		return
 	}
-	backoff := 100 * time.Millisecond
+	backoff := listenRetryMin
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, wake)
+		listening, err := s.listenOnce(ctx, wake)
 		if ctx.Err() != nil {
 			return
+		}
+		if listening {
+			// The session worked until it broke: this is a new outage, not the next try
+			// of the last one, so it starts again from the shortest delay.
+			backoff = listenRetryMin
 		}
 		s.log.Warn("Run notifications lost, reconnecting", slog.Any("err", err), slog.Duration("in", backoff))
 		// Missed notifications are covered by the next poll; wake now to be safe.
@@ -29,22 +34,31 @@ func (s *Store) ListenRuns(ctx context.Context, wake func()) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 10*time.Second)
+		backoff = min(backoff*2, listenRetryMax)
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, wake func()) error {
+// Reconnections of the LISTEN session start after listenRetryMin and double up to
+// listenRetryMax while they keep failing.
+const (
+	listenRetryMin = 100 * time.Millisecond
+	listenRetryMax = 10 * time.Second
+)
+
+// listenOnce holds one LISTEN session until it fails. listening reports whether the
+// session got as far as listening.
+func (s *Store) listenOnce(ctx context.Context, wake func()) (listening bool, err error) {
 	conn, err := pgx.Connect(ctx, s.url)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
+		return false, err
 	}
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		wake()
 	}
