@@ -172,7 +172,7 @@ func openSQLite(path string, gcfg *gorm.Config, conns int, txlock string) (*gorm
 		"_pragma=foreign_keys(1)",
 		txlock,
 	}, "&")
-	db, err := gorm.Open(sqlite.Open(dsn), gcfg)
+	db, err := gorm.Open(sqlite.Dialector{DriverName: sqliteDriverName, DSN: dsn}, gcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
