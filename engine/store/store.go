@@ -271,18 +271,6 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 	return p, nil
 }
 
-// isUniqueViolation recognises a unique-constraint error from either database without
-// importing their driver error types.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || // SQLite
-		strings.Contains(msg, "SQLSTATE 23505") || // PostgreSQL via pgx
-		errors.Is(err, gorm.ErrDuplicatedKey)
-}
-
 func notFound(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNotFound
