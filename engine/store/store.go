@@ -220,6 +220,9 @@ func (s *Store) Close() error {
 
 // Migrate applies every pending migration of the store's dialect.
 func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.checkSchema(ctx); err != nil {
+		return err
+	}
 	p, err := s.migrationProvider()
 	if err != nil {
 		return err
@@ -236,6 +239,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // MigrationStatus returns the newest applied version and the newest available one.
 func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
+	if err := s.checkSchema(ctx); err != nil {
+		return 0, 0, err
+	}
 	p, err := s.migrationProvider()
 	if err != nil {
 		return 0, 0, err
