@@ -172,7 +172,7 @@ func openSQLite(path string, gcfg *gorm.Config, conns int, txlock string) (*gorm
 		"_pragma=foreign_keys(1)",
 		txlock,
 	}, "&")
-	db, err := gorm.Open(sqlite.Open(dsn), gcfg)
+	db, err := gorm.Open(sqlite.Dialector{DriverName: sqliteDriverName, DSN: dsn}, gcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -220,6 +220,9 @@ func (s *Store) Close() error {
 
 // Migrate applies every pending migration of the store's dialect.
 func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.checkSchema(ctx); err != nil {
+		return err
+	}
 	p, err := s.migrationProvider()
 	if err != nil {
 		return err
@@ -236,6 +239,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // MigrationStatus returns the newest applied version and the newest available one.
 func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
+	if err := s.checkSchema(ctx); err != nil {
+		return 0, 0, err
+	}
 	p, err := s.migrationProvider()
 	if err != nil {
 		return 0, 0, err
@@ -269,18 +275,6 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 		return nil, fmt.Errorf("load %s migrations: %w", s.dialect, err)
 	}
 	return p, nil
-}
-
-// isUniqueViolation recognises a unique-constraint error from either database without
-// importing their driver error types.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || // SQLite
-		strings.Contains(msg, "SQLSTATE 23505") || // PostgreSQL via pgx
-		errors.Is(err, gorm.ErrDuplicatedKey)
 }
 
 func notFound(err error) error {
