@@ -34,7 +34,7 @@ type committer[T any] struct {
 	// after the loops have begun their last drain.
 	mu     sync.RWMutex
 	closed bool
-	wg       sync.WaitGroup
+	wg     sync.WaitGroup
 	// write stores a batch in one transaction and returns one error per item (nil for
 	// success), or a single error for the whole batch.
 	write func(items []T) ([]error, error)
