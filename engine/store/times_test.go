@@ -45,7 +45,7 @@ func TestTimesCompareAsInstants(t *testing.T) {
 		require.True(t, ok)
 		require.True(t, next.Equal(t0), "next due is %v, not %v", next, t0)
 
-		claimed, err := s.ClaimRuns(ctx, "w", t0.Add(30*time.Minute).In(plus530), t0.Add(time.Hour), 10)
+		claimed, err := s.ClaimRuns(ctx, "w", t0.Add(30*time.Minute).In(plus530), t0.Add(time.Hour), 10, nil)
 		require.NoError(t, err)
 		require.Len(t, claimed, 1, "only the run due at t0")
 		require.Equal(t, early.ID, claimed[0].ID)
@@ -136,7 +136,7 @@ func TestMigrationMovesTimesToUTC(t *testing.T) {
 		require.Equal(t, c.want.UTC().Format(sqliteTimeLayout), rawText(t, old, c.table, c.column, c.rowid),
 			"%s.%s written as %s", c.table, c.column, c.want.Format(sqliteTimeLayout))
 	}
-	claimed, err := s.ClaimRuns(ctx, "w", t0.Add(30*time.Minute), t0.Add(time.Hour), 10)
+	claimed, err := s.ClaimRuns(ctx, "w", t0.Add(30*time.Minute), t0.Add(time.Hour), 10, nil)
 	require.NoError(t, err)
 	require.Len(t, claimed, 1, "only the run due at t0")
 	require.Equal(t, "early", claimed[0].ID)
