@@ -205,13 +205,11 @@ func (e *Engine) Replay(ctx context.Context, runID string, from ReplayFrom) (*Ru
 // Cancel stops a run: a queued or waiting one at once, a running one at its next step
 // boundary. Cancelling a run that has ended is ErrConflict.
 func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
-	r, err := e.store.CancelRun(ctx, runID, "cancelled by request", e.cfg.Now())
+	r, changed, err := e.store.CancelRun(ctx, runID, "cancelled by request", e.cfg.Now())
 	if err != nil {
 		return nil, translate(err)
 	}
-	switch r.Status {
-	case RunCancelled, RunRunning:
-	default:
+	if !changed {
 		return nil, fmt.Errorf("%w: run %s already ended as %s", ErrConflict, runID, r.Status)
 	}
 	e.log.Info("Run cancel requested", slog.String("run_id", runID), slog.String("status", r.Status))

@@ -98,7 +98,7 @@ type health struct {
 }
 
 func (h *health) live(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	c.PureJSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
 func (h *health) metrics(c *gin.Context) {
@@ -109,8 +109,8 @@ func (h *health) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := h.engine.Ready(ctx); err != nil {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "database not reachable"})
+		c.PureJSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "database not reachable"})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "database": h.engine.Dialect()})
+	c.PureJSON(http.StatusOK, gin.H{"status": "ok", "database": h.engine.Dialect()})
 }

@@ -19,6 +19,10 @@ import (
 	"github.com/hookflow/hookflow/web/webtest"
 )
 
+// waitingWorkflow's runs wait an hour in their first step.
+const waitingWorkflow = `{"name":"wait","trigger":{"type":"webhook"},"steps":[
+  {"id":"pause","uses":"core.delay","with":{"for":"1h"}}]}`
+
 // leadWorkflow forwards leads above 100 to the sink, templating the body.
 func leadWorkflow(sinkURL string) string {
 	return fmt.Sprintf(`{
@@ -245,6 +249,51 @@ func TestScenarios(t *testing.T) {
 			},
 			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID + "/cancel" },
 			ExpectedStatus: 409, ExpectedContent: []string{"already ended as succeeded"},
+		},
+		{
+			Name: "cancel a waiting run", Method: http.MethodPost,
+			BeforeTest: func(t testing.TB, a *webtest.App) {
+				v(a).hook = hookPath(t, a.CreateWorkflow(t, waitingWorkflow))
+				v(a).runID = a.Do(t, http.MethodPost, v(a).hook, `{}`, false, nil).JSON(t)["run_id"].(string)
+				enginetest.WaitStatus(t, a.Engine.Engine, v(a).runID, engine.RunWaiting)
+			},
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID + "/cancel" },
+			ExpectedStatus: 200, ExpectedContent: []string{`"status":"cancelled"`},
+			ExpectedRuns:   map[string]int64{"cancelled": 1},
+			AfterTest: func(t testing.TB, a *webtest.App, _ *webtest.Response) {
+				run := a.Do(t, http.MethodGet, "/api/v1/runs/"+v(a).runID, "", true, nil).JSON(t)
+				steps := run["steps"].([]any)
+				require.Len(t, steps, 1)
+				step := steps[0].(map[string]any)
+				require.Equal(t, "cancelled", step["status"], "the step the run waited in ends with it")
+				require.NotEmpty(t, step["finished_at"])
+			},
+		},
+		{
+			Name: "cancel a cancelled run", Method: http.MethodPost,
+			BeforeTest: func(t testing.TB, a *webtest.App) {
+				v(a).hook = hookPath(t, a.CreateWorkflow(t, waitingWorkflow))
+				v(a).runID = a.Do(t, http.MethodPost, v(a).hook, `{}`, false, nil).JSON(t)["run_id"].(string)
+				enginetest.WaitStatus(t, a.Engine.Engine, v(a).runID, engine.RunWaiting)
+				res := a.Do(t, http.MethodPost, "/api/v1/runs/"+v(a).runID+"/cancel", "", true, nil)
+				require.Equal(t, 200, res.Status, res.Body)
+			},
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID + "/cancel" },
+			ExpectedStatus: 409, ExpectedContent: []string{"already ended as cancelled"},
+		},
+		{
+			// A form's values are strings: comparing one with a number fails the filter.
+			Name: "an error is shown as written", Method: http.MethodGet,
+			BeforeTest: func(t testing.TB, a *webtest.App) {
+				v(a).hook = hookPath(t, a.CreateWorkflow(t, `{"name":"form","trigger":{"type":"webhook"},
+				  "filter":"trigger.body.amount > 100","steps":[{"id":"x","uses":"core.set","with":{"a":1}}]}`))
+				v(a).runID = a.Do(t, http.MethodPost, v(a).hook, "amount=150", false,
+					map[string]string{"Content-Type": "application/x-www-form-urlencoded"}).JSON(t)["run_id"].(string)
+				enginetest.WaitRun(t, a.Engine.Engine, v(a).runID)
+			},
+			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID },
+			ExpectedStatus: 200, ExpectedContent: []string{`trigger.body.amount > 100`, "string > int"},
+			NotExpectedContent: []string{`\u003e`},
 		},
 		{
 			Name: "metrics", Method: http.MethodGet, URL: "/metrics", NoAuth: true,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
@@ -525,12 +526,16 @@ func encodeJSON(v any) *string {
 	if v == nil {
 		return nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	// Stored as written: the API serves these records verbatim, and "a > b" should read
+	// so, not "a \u003e b".
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		s := fmt.Sprintf("%q", fmt.Sprintf("unencodable value: %v", err))
 		return &s
 	}
-	s := string(b)
+	s := strings.TrimSuffix(b.String(), "\n")
 	return &s
 }
 

@@ -54,8 +54,12 @@ func LeaseOf(r *Run) Lease {
 	return l
 }
 
-// Step statuses beyond the final ones: a step waits for its retry or its delay.
-const StepWaiting = "waiting"
+// Step statuses beyond the final ones: a step waits for its retry or its delay; a step
+// its run was cancelled in while it waited is cancelled.
+const (
+	StepWaiting   = "waiting"
+	StepCancelled = "cancelled"
+)
 
 // ErrDuplicate is returned when an event's dedupe key was already stored for its workflow.
 var ErrDuplicate = errors.New("duplicate delivery")
@@ -520,24 +524,34 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
-// CancelRun stops a run: a queued or waiting one at once, a running one at its next step
-// boundary (its worker sees cancel_requested). It returns the run's status afterwards;
-// a run that had already ended is returned unchanged.
-func (s *Store) CancelRun(ctx context.Context, runID, reason string, now time.Time) (*Run, error) {
+// CancelRun stops a run: a queued or waiting one at once (the step it waited in ends
+// cancelled too), a running one at its next step boundary (its worker sees
+// cancel_requested). It returns the run afterwards, and whether this call stopped it or
+// asked it to stop; a run that had already ended is returned unchanged, with false.
+func (s *Store) CancelRun(ctx context.Context, runID, reason string, now time.Time) (*Run, bool, error) {
+	changed := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Run{}).Where("id = ? AND status IN ?", runID, []string{RunQueued, RunWaiting}).
 			Updates(map[string]any{"status": RunCancelled, "error": reason, "finished_at": now, "updated_at": now,
 				"lease_owner": nil, "lease_until": nil})
-		if res.Error != nil || res.RowsAffected > 0 {
+		if res.Error != nil {
 			return res.Error
 		}
-		return tx.Model(&Run{}).Where("id = ? AND status = ?", runID, RunRunning).
-			Updates(map[string]any{"cancel_requested": true, "updated_at": now}).Error
+		if res.RowsAffected > 0 {
+			changed = true
+			return tx.Model(&StepRun{}).Where("run_id = ? AND status = ?", runID, StepWaiting).
+				Updates(map[string]any{"status": StepCancelled, "error": reason, "finished_at": now}).Error
+		}
+		res = tx.Model(&Run{}).Where("id = ? AND status = ?", runID, RunRunning).
+			Updates(map[string]any{"cancel_requested": true, "updated_at": now})
+		changed = res.RowsAffected > 0
+		return res.Error
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cancel run %s: %w", runID, err)
+		return nil, false, fmt.Errorf("cancel run %s: %w", runID, err)
 	}
-	return s.getRunWriter(ctx, runID)
+	r, err := s.getRunWriter(ctx, runID)
+	return r, changed, err
 }
 
 // getRunWriter reads a run on the write connection, so it sees the write just made.

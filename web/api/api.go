@@ -59,7 +59,8 @@ type ErrorDetail struct {
 
 // Abort answers with the error envelope and stops the handler chain.
 func Abort(c *gin.Context, status int, code, message string, details ...workflow.FieldError) {
-	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: message, Details: details}})
+	c.Abort()
+	c.PureJSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: message, Details: details}})
 }
 
 // fail maps an engine error onto the envelope. Unexpected errors are logged and answered

@@ -22,5 +22,5 @@ func (h *Handler) CreateConnection(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/api/v1/connections/"+conn.Name)
-	c.JSON(http.StatusCreated, conn)
+	c.PureJSON(http.StatusCreated, conn)
 }

@@ -13,7 +13,7 @@ func (h *Handler) GetConnection(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, conn)
+	c.PureJSON(http.StatusOK, conn)
 }
 
 // ListConnections handles GET /api/v1/connections.
@@ -23,5 +23,5 @@ func (h *Handler) ListConnections(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": conns})
+	c.PureJSON(http.StatusOK, gin.H{"items": conns})
 }

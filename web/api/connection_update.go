@@ -22,7 +22,7 @@ func (h *Handler) UpdateConnection(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, conn)
+	c.PureJSON(http.StatusOK, conn)
 }
 
 func normalize(m map[string]any) map[string]any {

@@ -35,5 +35,5 @@ func (h *Handler) RegisterConnectionWebhook(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"result": res})
+	c.PureJSON(http.StatusOK, gin.H{"result": res})
 }

@@ -16,5 +16,5 @@ func (h *Handler) ListConnectors(c *gin.Context) {
 	for i, conn := range all {
 		specs[i] = conn.Spec()
 	}
-	c.JSON(http.StatusOK, gin.H{"items": specs})
+	c.PureJSON(http.StatusOK, gin.H{"items": specs})
 }

@@ -19,5 +19,5 @@ func (h *Handler) CancelRun(c *gin.Context) {
 	if run.CancelRequested {
 		status = http.StatusAccepted
 	}
-	c.JSON(status, run)
+	c.PureJSON(status, run)
 }

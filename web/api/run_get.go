@@ -14,5 +14,5 @@ func (h *Handler) GetRun(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, r)
+	c.PureJSON(http.StatusOK, r)
 }

@@ -28,5 +28,5 @@ func (h *Handler) ListRuns(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, page)
+	c.PureJSON(http.StatusOK, page)
 }

@@ -18,5 +18,5 @@ func (h *Handler) ReplayRun(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/api/v1/runs/"+run.ID)
-	c.JSON(http.StatusCreated, run)
+	c.PureJSON(http.StatusCreated, run)
 }

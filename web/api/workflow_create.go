@@ -38,5 +38,5 @@ func (h *Handler) CreateWorkflow(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/api/v1/workflows/"+w.ID)
-	c.JSON(http.StatusCreated, h.workflowResponse(c, w))
+	c.PureJSON(http.StatusCreated, h.workflowResponse(c, w))
 }

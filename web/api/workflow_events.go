@@ -18,5 +18,5 @@ func (h *Handler) ListWorkflowEvents(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, page)
+	c.PureJSON(http.StatusOK, page)
 }

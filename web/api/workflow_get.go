@@ -13,5 +13,5 @@ func (h *Handler) GetWorkflow(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, h.workflowResponse(c, w))
+	c.PureJSON(http.StatusOK, h.workflowResponse(c, w))
 }

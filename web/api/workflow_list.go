@@ -24,7 +24,7 @@ func (h *Handler) ListWorkflows(c *gin.Context) {
 	for i := range page.Items {
 		items[i] = h.workflowResponse(c, &page.Items[i])
 	}
-	c.JSON(http.StatusOK, engine.Page[workflowResponse]{Items: items, NextCursor: page.NextCursor})
+	c.PureJSON(http.StatusOK, engine.Page[workflowResponse]{Items: items, NextCursor: page.NextCursor})
 }
 
 func limitParam(c *gin.Context) (int, bool) {

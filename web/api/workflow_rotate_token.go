@@ -14,5 +14,5 @@ func (h *Handler) RotateWorkflowToken(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, h.workflowResponse(c, w))
+	c.PureJSON(http.StatusOK, h.workflowResponse(c, w))
 }

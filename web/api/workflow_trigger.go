@@ -15,5 +15,5 @@ func (h *Handler) GetWorkflowTrigger(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, st)
+	c.PureJSON(http.StatusOK, st)
 }

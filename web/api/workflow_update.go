@@ -18,5 +18,5 @@ func (h *Handler) UpdateWorkflow(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, h.workflowResponse(c, w))
+	c.PureJSON(http.StatusOK, h.workflowResponse(c, w))
 }

@@ -13,5 +13,5 @@ func (h *Handler) ListWorkflowVersions(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": versions})
+	c.PureJSON(http.StatusOK, gin.H{"items": versions})
 }

@@ -87,14 +87,14 @@ func (h *Handler) Receive(c *gin.Context) {
 	switch {
 	case res.Duplicate:
 		// A repeated delivery: the sender sees the first delivery's ids and stops retrying.
-		c.JSON(http.StatusOK, res)
+		c.PureJSON(http.StatusOK, res)
 	case res.Answer != nil:
 		writeAnswer(c, res.Answer)
 	case res.Pending:
-		c.JSON(http.StatusAccepted, gin.H{"event_id": res.EventID, "run_id": res.RunID,
+		c.PureJSON(http.StatusAccepted, gin.H{"event_id": res.EventID, "run_id": res.RunID,
 			"status_url": "/api/v1/runs/" + res.RunID})
 	default:
-		c.JSON(http.StatusAccepted, res)
+		c.PureJSON(http.StatusAccepted, res)
 	}
 }
 
