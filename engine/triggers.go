@@ -55,7 +55,7 @@ func (e *Engine) GetTriggerState(ctx context.Context, id string) (*TriggerState,
 	if err != nil {
 		return nil, err
 	}
-	out.Version = st.Version
+	out.Version, out.RunsStarted = st.Version, st.RunsStarted
 	if w.TriggerType == workflow.TriggerSchedule {
 		out.LastTick = st.LastSlot
 		if wf, err := e.versions.get(ctx, id, w.Version); err == nil && wf.Schedule != nil && st.LastSlot != nil {
@@ -67,7 +67,7 @@ func (e *Engine) GetTriggerState(ctx context.Context, id string) (*TriggerState,
 	out.NextPollAt = &st.NextAt
 	out.LastPollAt, out.LastSuccessAt, out.LastError = st.LastPollAt, st.LastSuccessAt, st.LastError
 	out.FailingSince, out.ConsecutiveFailures = st.FailingSince, st.ConsecutiveFailures
-	out.ItemsSeen, out.RunsStarted, out.Seeded = st.ItemsSeen, st.RunsStarted, st.Seeded
+	out.ItemsSeen, out.Seeded = st.ItemsSeen, st.Seeded
 	if st.LeaseOwner != nil && st.LeaseUntil != nil && st.LeaseUntil.After(e.cfg.Now()) {
 		out.Polling = *st.LeaseOwner
 	}

@@ -93,9 +93,13 @@ func (s *Store) FireSlot(ctx context.Context, started Started, slot time.Time) (
 		if fired, err = s.insertStarted(ctx, tx.Statement.ConnPool, started); err != nil {
 			return err
 		}
-		return tx.Exec(`UPDATE trigger_states SET last_slot = ?, updated_at = ?
-			WHERE workflow_id = ? AND (last_slot IS NULL OR last_slot < ?)`,
-			slot.UTC(), started.Event.ReceivedAt, started.Event.WorkflowID, slot.UTC()).Error
+		runs := 0
+		if fired {
+			runs = 1
+		}
+		return tx.Exec(`UPDATE trigger_states SET last_slot = CASE WHEN last_slot IS NULL OR last_slot < ? THEN ? ELSE last_slot END,
+			runs_started = runs_started + ?, updated_at = ? WHERE workflow_id = ?`,
+			slot.UTC(), slot.UTC(), runs, started.Event.ReceivedAt, started.Event.WorkflowID).Error
 	})
 	if err != nil {
 		return false, fmt.Errorf("fire tick %s of workflow %s: %w", slot.UTC().Format(time.RFC3339), started.Event.WorkflowID, err)

@@ -64,6 +64,7 @@ func TestFireSlotOnce(t *testing.T) {
 		st, err := s.GetTriggerState(ctx, w.ID)
 		require.NoError(t, err)
 		require.True(t, slot.Equal(*st.LastSlot), "the last slot never moves back")
+		require.EqualValues(t, 1, st.RunsStarted, "the health counts the tick's run, once")
 
 		// A new version resets the schedule to now, keeping the rest.
 		st, err = s.SyncTriggerState(ctx, w.ID, 2, t0.Add(time.Hour), t0.Add(time.Hour))
