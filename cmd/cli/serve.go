@@ -19,20 +19,24 @@ import (
 	"github.com/hookflow/hookflow/web"
 )
 
+// ServeAddrDefault is the listen address of `hookflow serve`.
+const ServeAddrDefault = ":8080"
+
 // ShutdownTimeoutDefault bounds how long in-flight HTTP requests may take after SIGTERM.
 const ShutdownTimeoutDefault = 15 * time.Second
 
 func newServeCommand(opts *Options) *cobra.Command {
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server: webhooks, REST API and workers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd, opts)
+			return serve(cmd, opts, addr)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Addr, "addr", env("HOOKFLOW_ADDR", ":8080"), "listen address [HOOKFLOW_ADDR]")
+	f.StringVar(&addr, "addr", env("HOOKFLOW_ADDR", ServeAddrDefault), "listen address [HOOKFLOW_ADDR]")
 	f.StringVar(&opts.BaseURL, "base-url", env("HOOKFLOW_BASE_URL", ""), "public base URL of webhook addresses; default each request's host [HOOKFLOW_BASE_URL]")
 	f.StringVar(&opts.AdminEmail, "admin-email", env("HOOKFLOW_ADMIN_EMAIL", ""), "email of the first admin, created at start when there is no user [HOOKFLOW_ADMIN_EMAIL]")
 	f.StringVar(&opts.AdminPassword, "admin-password", env("HOOKFLOW_ADMIN_PASSWORD", ""), "password of the first admin [HOOKFLOW_ADMIN_PASSWORD]")
@@ -41,14 +45,14 @@ func newServeCommand(opts *Options) *cobra.Command {
 	return cmd
 }
 
-func serve(cmd *cobra.Command, opts *Options) error {
+func serve(cmd *cobra.Command, opts *Options, addr string) error {
 	if opts.Workers < 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be 0 or more, got %d", opts.Workers)}
 	}
 	if (opts.AdminEmail == "") != (opts.AdminPassword == "") {
 		return &ExitError{Code: ExitUsage, Err: errors.New("set both HOOKFLOW_ADMIN_EMAIL and HOOKFLOW_ADMIN_PASSWORD, or neither")}
 	}
-	return runProcess(cmd, opts, "Hookflow listening", func(eng *engine.Engine, log *slog.Logger) http.Handler {
+	return runProcess(cmd, opts, addr, "Hookflow listening", func(eng *engine.Engine, log *slog.Logger) http.Handler {
 		return web.New(eng, web.Config{BaseURL: opts.BaseURL, Logger: log})
 	}, func(ctx context.Context, eng *engine.Engine) error {
 		return eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword)
@@ -74,7 +78,7 @@ func startPprof(addr string, log *slog.Logger) {
 // SIGTERM, then shuts down in order: stop taking requests (so every webhook acknowledged
 // is also stored), then stop the workers, whose runs finish their current step and go
 // back to the queue.
-func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*engine.Engine, *slog.Logger) http.Handler,
+func runProcess(cmd *cobra.Command, opts *Options, addr, banner string, handler func(*engine.Engine, *slog.Logger) http.Handler,
 	setup func(context.Context, *engine.Engine) error) error {
 	workers := opts.Workers
 	if workers == 0 {
@@ -102,9 +106,9 @@ func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", opts.Addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{
 		Handler:           handler(eng, log),
@@ -114,9 +118,9 @@ func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if addr := os.Getenv("HOOKFLOW_PPROF_ADDR"); addr != "" {
+	if pprofAddr := os.Getenv("HOOKFLOW_PPROF_ADDR"); pprofAddr != "" {
 		// Profiling on its own listener, never on the public one: bind it to loopback.
-		startPprof(addr, log)
+		startPprof(pprofAddr, log)
 	}
 	eng.Start(context.WithoutCancel(ctx))
 	log.Info(banner, slog.String("addr", ln.Addr().String()), slog.String("database", eng.Dialect()),
