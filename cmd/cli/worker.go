@@ -28,9 +28,13 @@ func newWorkerCommand(opts *Options) *cobra.Command {
 			if opts.Workers < 1 {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be at least 1 for a worker, got %d", opts.Workers)}
 			}
-			return runProcess(cmd, opts, addr, "Hookflow worker ready", func(eng *engine.Engine, log *slog.Logger) http.Handler {
-				return web.NewOps(eng, log)
-			}, nil)
+			return runProcess(cmd, opts, process{
+				addr:   addr,
+				banner: "Hookflow worker ready",
+				handler: func(eng *engine.Engine, log *slog.Logger) http.Handler {
+					return web.NewOps(eng, log)
+				},
+			})
 		},
 	}
 	f := cmd.Flags()
