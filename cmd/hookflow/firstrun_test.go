@@ -30,8 +30,8 @@ func TestServeSaysWhatNext(t *testing.T) {
 	_, port, _ := strings.Cut(s.addr, "127.0.0.1:")
 	require.Contains(t, s.log(), "url=http://127.0.0.1:"+port, "the banner gives the URL served")
 	// The hint follows the banner.
-	require.Eventually(t, func() bool { return strings.Contains(s.log(), "No user yet") }, 10*time.Second, 10*time.Millisecond,
-		"no hint; logs:\n%s", s.log())
+	hinted := waitFor(10*time.Second, func() bool { return strings.Contains(s.log(), "No user yet") })
+	require.True(t, hinted, "no hint; logs:\n%s", s.log())
 	logs := s.log()
 
 	cmds := map[string]string{}
@@ -69,4 +69,15 @@ func TestServeSaysWhatNext(t *testing.T) {
 	s = start(t, dir, env, "serve")
 	s.stop(t) // the hint would have been logged before the shutdown
 	require.NotContains(t, s.log(), "No user yet")
+}
+
+// waitFor checks cond every 50 ms until it holds or d has passed, and returns its last
+// result.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
 }

@@ -111,20 +111,31 @@ func TestReadmeWalkthrough(t *testing.T) {
 	require.NotEmpty(t, runID, output())
 
 	var status string
-	require.Eventually(t, func() bool {
-		code, body := get(t, "http://127.0.0.1:"+port+"/api/v1/runs/"+runID, token)
+	ended := waitFor(30*time.Second, func() bool {
+		req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+port+"/api/v1/runs/"+runID, nil)
+		if err != nil {
+			return false
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
 		var run struct{ Status string }
-		if code != http.StatusOK || json.Unmarshal([]byte(body), &run) != nil {
+		if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&run) != nil {
 			return false
 		}
 		status = run.Status
 		return status != "queued" && status != "running" && status != "waiting"
-	}, 30*time.Second, 100*time.Millisecond, "the run did not end\n%s", output())
+	})
+	require.True(t, ended, "the run did not end (status %q)\n%s", status, output())
 	require.Equal(t, "succeeded", status, output())
-	require.Eventually(t, func() bool {
+	received := waitFor(10*time.Second, func() bool {
 		out := stdout.String()
 		return strings.Contains(out, `"name":"Ann"`) && strings.Contains(out, `"amount":150`)
-	}, 10*time.Second, 50*time.Millisecond, "the listener did not print the lead\n%s", output())
+	})
+	require.True(t, received, "the listener did not print the lead\n%s", output())
 }
 
 // walkthroughBlocks returns the ```sh blocks of the README's "## Walk-through" section.
