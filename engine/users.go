@@ -88,6 +88,12 @@ func (e *Engine) EnsureAdmin(ctx context.Context, email, password string) error 
 	return nil
 }
 
+// CountUsers returns how many accounts exist; serve uses it to tell a new installation
+// how to create the first one.
+func (e *Engine) CountUsers(ctx context.Context) (int64, error) {
+	return e.store.CountUsers(ctx)
+}
+
 // CreateToken makes an API token for a user and returns it. Only its hash is stored: the
 // token is shown once.
 func (e *Engine) CreateToken(ctx context.Context, email, name string) (string, error) {

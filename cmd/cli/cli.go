@@ -38,9 +38,9 @@ func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Options are the settings shared by every command, each from a flag or its
-// environment variable.
+// environment variable. The listen address is not among them: serve and worker each
+// keep their own, since their defaults differ.
 type Options struct {
-	Addr          string
 	DataDir       string
 	DatabaseURL   string
 	BaseURL       string

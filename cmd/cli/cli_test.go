@@ -43,7 +43,29 @@ func TestValidate(t *testing.T) {
 	require.Equal(t, ExitFailure, code)
 	require.Contains(t, errOut, `bad.json: steps[0].uses: unknown action "http.reqest" (did you mean "http.request"?)`)
 	require.Contains(t, errOut, `bad.json: steps[1].with.url: is required by request`)
+	require.Equal(t, 1, strings.Count(errOut, "url: is required")+strings.Count(errOut, "url is required"),
+		"a missing input is reported once, not again by the action's own check:\n%s", errOut)
 	require.Contains(t, errOut, "1 of 2 file(s) invalid")
+
+	// Several problems found by an action's own check are one line each, each with its file
+	// and path.
+	multi := filepath.Join(dir, "multi.json")
+	require.NoError(t, os.WriteFile(multi, []byte(`{"name":"m","trigger":{"type":"webhook"},"steps":[{"id":"a","uses":"email.send","connection":"smtp","with":{"subject":"hi"}}]}`), 0o600))
+	code, _, errOut = runCLI(t, "validate", multi)
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, "multi.json: steps[0].with: no recipient: set to, cc or bcc\n")
+	require.Contains(t, errOut, "multi.json: steps[0].with: no body: set text, html or both\n")
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		require.True(t, strings.HasPrefix(line, multi+": ") || strings.HasPrefix(line, "error: "), "line %q", line)
+	}
+
+	// A bad cron expression does not hide a bad time zone.
+	sched := filepath.Join(dir, "sched.json")
+	require.NoError(t, os.WriteFile(sched, []byte(`{"name":"s","trigger":{"type":"schedule","schedule":{"cron":"0 25 * * *","timezone":"Europe/Moskva"}},"steps":[{"id":"a","uses":"core.set","with":{"x":1}}]}`), 0o600))
+	code, _, errOut = runCLI(t, "validate", sched)
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, `sched.json: trigger.schedule.cron: invalid cron expression "0 25 * * *"`)
+	require.Contains(t, errOut, `sched.json: trigger.schedule.timezone: unknown time zone "Europe/Moskva"`)
 
 	code, _, errOut = runCLI(t, "validate", filepath.Join(dir, "missing.json"))
 	require.Equal(t, ExitFailure, code)

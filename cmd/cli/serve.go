@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,20 +22,24 @@ import (
 	"github.com/hookflow/hookflow/web"
 )
 
+// ServeAddrDefault is the listen address of `hookflow serve`.
+const ServeAddrDefault = ":8080"
+
 // ShutdownTimeoutDefault bounds how long in-flight HTTP requests may take after SIGTERM.
 const ShutdownTimeoutDefault = 15 * time.Second
 
 func newServeCommand(opts *Options) *cobra.Command {
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server: webhooks, REST API and workers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd, opts)
+			return serve(cmd, opts, addr)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Addr, "addr", env("HOOKFLOW_ADDR", ":8080"), "listen address [HOOKFLOW_ADDR]")
+	f.StringVar(&addr, "addr", env("HOOKFLOW_ADDR", ServeAddrDefault), "listen address [HOOKFLOW_ADDR]")
 	f.StringVar(&opts.BaseURL, "base-url", env("HOOKFLOW_BASE_URL", ""), "public base URL of webhook addresses; default each request's host [HOOKFLOW_BASE_URL]")
 	f.StringVar(&opts.AdminEmail, "admin-email", env("HOOKFLOW_ADMIN_EMAIL", ""), "email of the first admin, created at start when there is no user [HOOKFLOW_ADMIN_EMAIL]")
 	f.StringVar(&opts.AdminPassword, "admin-password", env("HOOKFLOW_ADMIN_PASSWORD", ""), "password of the first admin [HOOKFLOW_ADMIN_PASSWORD]")
@@ -41,18 +48,90 @@ func newServeCommand(opts *Options) *cobra.Command {
 	return cmd
 }
 
-func serve(cmd *cobra.Command, opts *Options) error {
+func serve(cmd *cobra.Command, opts *Options, addr string) error {
 	if opts.Workers < 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be 0 or more, got %d", opts.Workers)}
 	}
 	if (opts.AdminEmail == "") != (opts.AdminPassword == "") {
 		return &ExitError{Code: ExitUsage, Err: errors.New("set both HOOKFLOW_ADMIN_EMAIL and HOOKFLOW_ADMIN_PASSWORD, or neither")}
 	}
-	return runProcess(cmd, opts, "Hookflow listening", func(eng *engine.Engine, log *slog.Logger) http.Handler {
-		return web.New(eng, web.Config{BaseURL: opts.BaseURL, Logger: log})
-	}, func(ctx context.Context, eng *engine.Engine) error {
-		return eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword)
+	return runProcess(cmd, opts, process{
+		addr:   addr,
+		banner: "Hookflow listening",
+		handler: func(eng *engine.Engine, log *slog.Logger) http.Handler {
+			return web.New(eng, web.Config{BaseURL: opts.BaseURL, Logger: log})
+		},
+		setup: func(ctx context.Context, eng *engine.Engine) error {
+			return eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword)
+		},
+		ready: func(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
+			hintFirstUser(ctx, eng, log, opts)
+		},
 	})
+}
+
+// hintFirstUser tells a new installation how to get in: with no account there is no API
+// token, and nothing else says how to make one.
+func hintFirstUser(ctx context.Context, eng *engine.Engine, log *slog.Logger, opts *Options) {
+	n, err := eng.CountUsers(ctx)
+	if err != nil {
+		log.Warn("Count users failed", slog.Any("err", err))
+		return
+	}
+	if n > 0 {
+		return
+	}
+	self := selfCommand(os.Args[0], opts)
+	log.Info("No user yet: create the first admin and an API token with these commands, "+
+		"or restart with HOOKFLOW_ADMIN_EMAIL and HOOKFLOW_ADMIN_PASSWORD set",
+		slog.String("user_create", self+" user create --email you@example.com --password 'change me please'"),
+		slog.String("token_create", self+" token create --email you@example.com --name cli"))
+}
+
+// selfCommand is the command line that reaches this process's database from another
+// terminal: the program as it was started (go run's temporary binary becomes
+// `go run ./cmd/hookflow`) and the data settings that differ from the defaults. A
+// PostgreSQL URL's password is masked, never logged.
+func selfCommand(arg0 string, opts *Options) string {
+	words := []string{arg0}
+	if strings.Contains(arg0, string(filepath.Separator)+"go-build") {
+		words = []string{"go", "run", "./cmd/hookflow"}
+	}
+	if opts.DataDir != engine.DataDirDefault && opts.DataDir != "" {
+		words = append(words, "--data-dir", opts.DataDir)
+	}
+	if opts.DatabaseURL != "" {
+		dsn := opts.DatabaseURL
+		if u, err := url.Parse(dsn); err == nil && u.User != nil {
+			dsn = u.Redacted()
+		}
+		words = append(words, "--database-url", dsn)
+	}
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote returns s as one POSIX shell word.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// localURL is the URL a process listening on addr answers at on this machine: an
+// unspecified host (":8080", "0.0.0.0") is reached as localhost.
+func localURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // startPprof serves net/http/pprof on addr, for profiling a running process.
@@ -70,12 +149,22 @@ func startPprof(addr string, log *slog.Logger) {
 	log.Info("Profiling endpoints on", slog.String("addr", addr))
 }
 
-// runProcess opens the engine, starts its workers and serves handler until SIGINT or
+// process describes a long-running command for runProcess.
+type process struct {
+	addr    string // listen address
+	banner  string // the log message once it listens
+	handler func(*engine.Engine, *slog.Logger) http.Handler
+	setup   func(context.Context, *engine.Engine) error // optional; runs before listening
+	// ready is optional; it runs once the process listens, after the banner and before
+	// any signal is handled, so everything it logs comes before "Shutting down".
+	ready func(context.Context, *engine.Engine, *slog.Logger)
+}
+
+// runProcess opens the engine, starts its workers and serves p's handler until SIGINT or
 // SIGTERM, then shuts down in order: stop taking requests (so every webhook acknowledged
 // is also stored), then stop the workers, whose runs finish their current step and go
 // back to the queue.
-func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*engine.Engine, *slog.Logger) http.Handler,
-	setup func(context.Context, *engine.Engine) error) error {
+func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	workers := opts.Workers
 	if workers == 0 {
 		opts.Workers = -1 // the engine reads 0 as "default"
@@ -97,32 +186,35 @@ func runProcess(cmd *cobra.Command, opts *Options, banner string, handler func(*
 	if err := eng.CheckSecretKey(ctx); err != nil {
 		return err
 	}
-	if setup != nil {
-		if err := setup(ctx, eng); err != nil {
+	if p.setup != nil {
+		if err := p.setup(ctx, eng); err != nil {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", opts.Addr)
+	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
+		return fmt.Errorf("listen on %s: %w", p.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handler(eng, log),
+		Handler:           p.handler(eng, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if addr := os.Getenv("HOOKFLOW_PPROF_ADDR"); addr != "" {
+	if pprofAddr := os.Getenv("HOOKFLOW_PPROF_ADDR"); pprofAddr != "" {
 		// Profiling on its own listener, never on the public one: bind it to loopback.
-		startPprof(addr, log)
+		startPprof(pprofAddr, log)
 	}
 	eng.Start(context.WithoutCancel(ctx))
-	log.Info(banner, slog.String("addr", ln.Addr().String()), slog.String("database", eng.Dialect()),
-		slog.Int("workers", max(workers, 0)))
+	log.Info(p.banner, slog.String("addr", ln.Addr().String()), slog.String("url", localURL(ln.Addr())),
+		slog.String("database", eng.Dialect()), slog.Int("workers", max(workers, 0)))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if p.ready != nil {
+		p.ready(ctx, eng, log)
+	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve http: %w", err)

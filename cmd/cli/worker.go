@@ -16,6 +16,7 @@ import (
 const WorkerAddrDefault = ":8081"
 
 func newWorkerCommand(opts *Options) *cobra.Command {
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run workers only: claim and execute runs; serve /healthz, /readyz and /metrics",
@@ -27,13 +28,17 @@ func newWorkerCommand(opts *Options) *cobra.Command {
 			if opts.Workers < 1 {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be at least 1 for a worker, got %d", opts.Workers)}
 			}
-			return runProcess(cmd, opts, "Hookflow worker ready", func(eng *engine.Engine, log *slog.Logger) http.Handler {
-				return web.NewOps(eng, log)
-			}, nil)
+			return runProcess(cmd, opts, process{
+				addr:   addr,
+				banner: "Hookflow worker ready",
+				handler: func(eng *engine.Engine, log *slog.Logger) http.Handler {
+					return web.NewOps(eng, log)
+				},
+			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Addr, "addr", env("HOOKFLOW_ADDR", WorkerAddrDefault), "listen address of the health and metrics endpoints [HOOKFLOW_ADDR]")
+	f.StringVar(&addr, "addr", env("HOOKFLOW_ADDR", WorkerAddrDefault), "listen address of the health and metrics endpoints [HOOKFLOW_ADDR]")
 	f.IntVar(&opts.Workers, "workers", opts.envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once [HOOKFLOW_WORKERS]")
 	opts.addWorkerFlags(cmd)
 	return cmd

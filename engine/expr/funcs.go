@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -37,7 +38,7 @@ type helper struct {
 var Helpers = []string{
 	"sha256", "sha1", "md5", "hmacSHA256",
 	"urlEncode", "urlDecode",
-	"cleanEmail", "cleanPhone", "default", "truncate",
+	"cleanEmail", "cleanPhone", "default", "truncate", "number",
 	"formatDate", "unix", "uuid",
 }
 
@@ -52,6 +53,7 @@ var helpers = []helper{
 	{"cleanPhone", cleanPhone, []any{new(func(any) string)}},
 	{"default", defaultFunc, []any{new(func(any, any) any)}},
 	{"truncate", truncate, []any{new(func(any, any) string)}},
+	{"number", number, []any{new(func(any) any)}},
 	{"formatDate", formatDate, []any{new(func(any, string) string)}},
 	{"unix", unixFunc, []any{new(func(any) int)}},
 	{"uuid", uuidFunc, []any{new(func() string)}},
@@ -371,6 +373,50 @@ func truncate(args ...any) (any, error) {
 		i++
 	}
 	return s, nil
+}
+
+// number turns a number or a numeric string into a number: form bodies carry every value
+// as a string, and a comparison of a string with a number is an error. Unlike expr's
+// int() and float(), it trims spaces, takes "150" and "150.5" alike, and says what is
+// wrong with a value it refuses. Whole numbers come out as integers, others as floats.
+func number(args ...any) (any, error) {
+	switch v := args[0].(type) {
+	case nil:
+		return nil, errors.New("number: the value is missing (nil); for a field that may be missing write number(default(x, 0))")
+	case string:
+		return parseNumber(v)
+	case json.Number:
+		return parseNumber(v.String())
+	case float64:
+		return v, nil
+	case float32:
+		return float64(v), nil
+	}
+	if n, ok := toInt(args[0]); ok {
+		return n, nil
+	}
+	return nil, argError("number", 0, "a number or a numeric string", args[0])
+}
+
+// parseNumber reads decimal text: digits with an optional sign, point and exponent. Hex,
+// digit separators, NaN and infinities are refused: a form never means them.
+func parseNumber(text string) (any, error) {
+	s := strings.TrimSpace(text)
+	if s == "" {
+		return nil, errors.New("number: empty string is not a number; for a field that may be empty write number(default(x, 0))")
+	}
+	if strings.Trim(s, "0123456789+-.eE") == "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= math.MinInt && n <= math.MaxInt {
+			return int(n), nil
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) {
+			return f, nil
+		}
+	}
+	if strings.Contains(s, ",") {
+		return nil, fmt.Errorf(`number: %q is not a number (write decimals with a point: replace(x, ",", "."))`, text)
+	}
+	return nil, fmt.Errorf("number: %q is not a number", text)
 }
 
 // timeArg accepts the time representations found in workflow data: a

@@ -94,6 +94,43 @@ func TestHelpers(t *testing.T) {
 		{src: `default([], [1])`, want: []any{}},
 		{src: `trigger.body.empty ?? "n/a"`, want: ""}, // the difference from ??
 
+		// number: a number, or a numeric string as form bodies send them.
+		{src: `number("150")`, want: 150},
+		{src: `number(" -3 ")`, want: -3},
+		{src: `number("+7")`, want: 7},
+		{src: `number("150.5")`, want: 150.5},
+		{src: `number(".5")`, want: 0.5},
+		{src: `number("1e3")`, want: 1000.0},
+		{src: `number("12345678901234567890")`, want: 1.2345678901234567e19},
+		{src: `number(trigger.body.amount)`, want: 1500},
+		{src: `number(trigger.body.price)`, want: 1500.5},
+		{src: `number(7)`, want: 7},
+		{src: `number("150") > 100`, want: true},
+		{src: `number("99.9") > 100`, want: false},
+		{src: `number("150") == 150`, want: true},
+		{src: `number(default(trigger.body.empty, 0)) > 100`, want: false},
+		{src: `number(trigger.body.empty)`, wantErr: "number: empty string is not a number; for a field that may be empty write number(default(x, 0))"},
+		{src: `number("  ")`, wantErr: "number: empty string is not a number"},
+		{src: `number(trigger.body.none)`, wantErr: "number: the value is missing (nil); for a field that may be missing write number(default(x, 0))"},
+		{src: `number("abc")`, wantErr: `number: "abc" is not a number`},
+		{src: `number("150,50")`, wantErr: `number: "150,50" is not a number (write decimals with a point: replace(x, ",", "."))`},
+		{src: `number("1_000")`, wantErr: `number: "1_000" is not a number`},
+		{src: `number("0x10")`, wantErr: `number: "0x10" is not a number`},
+		{src: `number("NaN")`, wantErr: `number: "NaN" is not a number`},
+		{src: `number("Inf")`, wantErr: `number: "Inf" is not a number`},
+		{src: `number("1e999")`, wantErr: `number: "1e999" is not a number`},
+		{src: `number(trigger.body.vip)`, wantErr: "number: argument 1 must be a number or a numeric string, got bool"},
+		{src: `number(trigger.body.tags)`, wantErr: "number: argument 1 must be a number or a numeric string, got list"},
+
+		// int and float, expr's own conversions, for comparison: int takes only whole
+		// numbers, neither trims spaces nor takes "".
+		{src: `int("150")`, want: 150},
+		{src: `int("150.5")`, wantErr: "invalid operation: int(150.5)"},
+		{src: `int("")`, wantErr: "invalid operation: int()"},
+		{src: `float("150.5")`, want: 150.5},
+		{src: `float(" 150")`, wantErr: "invalid operation: float( 150)"},
+		{src: `trigger.body.empty > 100`, wantErr: "invalid operation: string > int"},
+
 		// truncate: at most n runes.
 		{src: `truncate("hello", 3)`, want: "hel"},
 		{src: `truncate("hello", 5)`, want: "hello"},

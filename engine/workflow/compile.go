@@ -110,8 +110,9 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 		if st.ForEach != "" {
 			cs.ForEach = compileExpr(&errs, path+".for_each", st.ForEach)
 		}
+		var reported map[string]bool
 		if cs.Action != nil {
-			checkFields(&errs, path+".with", st.With, cs.Action.Name, cs.Action.Inputs, cs.Action.FreeInputs)
+			reported = checkFields(&errs, path+".with", st.With, cs.Action.Name, cs.Action.Inputs, cs.Action.FreeInputs)
 		}
 		if v, err := expr.CompileValue(anyMap(st.With)); err != nil {
 			addCompileErrors(&errs, path+".with", err)
@@ -120,7 +121,11 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 			if cs.Action != nil && v.IsStatic() {
 				if val, ok := cs.Action.New().(connectors.Validator); ok {
 					if err := val.Validate(copyMap(st.With)); err != nil {
-						errs.add(path+".with", "%v", err)
+						for _, msg := range problems(err) {
+							if !aboutInput(msg, reported) {
+								errs.add(path+".with", "%s", msg)
+							}
+						}
 					}
 				}
 			}
@@ -192,13 +197,19 @@ func compileTrigger(errs *errorList, t *Trigger) (dedupe *expr.Program, body *ex
 
 // compileTimed compiles the schedule of a schedule or poll trigger and a poll's poller.
 func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedule, *CompiledPoll) {
+	// compileSchedule reports a bad expression and a bad time zone each at its own path.
 	compileSchedule := func(path, spec, tz string) Schedule {
-		if spec == "" {
-			return nil // reported as required by the shape check
-		}
 		s, err := ParseSchedule(spec, tz)
-		if err != nil {
-			errs.add(path, "%v", err)
+		var se *ScheduleError
+		if errors.As(err, &se) {
+			if se.Cron != nil && spec != "" { // an empty one is reported as required by the shape check
+				errs.add(path+".cron", "%v", se.Cron)
+			}
+			if se.Timezone != nil {
+				errs.add(path+".timezone", "%v", se.Timezone)
+			}
+		} else if err != nil {
+			errs.add(path+".cron", "%v", err)
 		}
 		return s
 	}
@@ -208,7 +219,7 @@ func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedu
 			errs.add("trigger.schedule", "is required when trigger.type is \"schedule\"")
 			return nil, nil
 		}
-		return compileSchedule("trigger.schedule.cron", t.Schedule.Cron, t.Schedule.Timezone), nil
+		return compileSchedule("trigger.schedule", t.Schedule.Cron, t.Schedule.Timezone), nil
 	case TriggerPoll:
 		p := t.Poll
 		if p == nil {
@@ -216,7 +227,7 @@ func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedu
 			return nil, nil
 		}
 		const path = "trigger.poll"
-		s := compileSchedule(path+".cron", p.Cron, p.Timezone)
+		s := compileSchedule(path, p.Cron, p.Timezone)
 		cp := &CompiledPoll{}
 		if p.Uses != "" {
 			c, def, ok := reg.Poller(p.Uses)
@@ -389,8 +400,10 @@ func resolveAction(errs *errorList, path, uses string, reg *connectors.Registry)
 }
 
 // checkFields compares a step's or poll trigger's "with" to the input specs: unknown
-// names, missing required inputs, and literal values of the wrong type.
-func checkFields(errs *errorList, path string, with map[string]any, owner string, inputs []connectors.Field, free bool) {
+// names, missing required inputs, and literal values of the wrong type. It returns the
+// names of the inputs it reported.
+func checkFields(errs *errorList, path string, with map[string]any, owner string, inputs []connectors.Field, free bool) map[string]bool {
+	reported := map[string]bool{}
 	names := make([]string, 0, len(inputs))
 	byName := map[string]*connectors.Field{}
 	for i := range inputs {
@@ -400,6 +413,7 @@ func checkFields(errs *errorList, path string, with map[string]any, owner string
 		if f.Required {
 			if v, ok := with[f.Name]; !ok || v == nil {
 				errs.add(joinPath(path, f.Name), "is required by %s", owner)
+				reported[f.Name] = true
 			}
 		}
 	}
@@ -410,6 +424,7 @@ func checkFields(errs *errorList, path string, with map[string]any, owner string
 		}
 		if !ok {
 			errs.add(joinPath(path, k), "unknown input%s", didYouMean(k, names))
+			reported[k] = true
 			continue
 		}
 		v := with[k]
@@ -418,8 +433,49 @@ func checkFields(errs *errorList, path string, with map[string]any, owner string
 		}
 		if err := f.CheckValue(v); err != nil {
 			errs.add(joinPath(path, k), "%v", err)
+			reported[k] = true
 		}
 	}
+	return reported
+}
+
+// problems splits the error of an action's Validate into one message per problem: a
+// connector joins what it finds (errors.Join), and each problem gets its own line. Only
+// wrappers that add no text of their own (connectors.Permanent) are looked through.
+func problems(err error) []string {
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		parts := u.Unwrap()
+		texts := make([]string, len(parts))
+		for i, p := range parts {
+			texts[i] = p.Error()
+		}
+		if strings.Join(texts, "\n") == err.Error() {
+			var out []string
+			for _, p := range parts {
+				out = append(out, problems(p)...)
+			}
+			return out
+		}
+	case interface{ Unwrap() error }:
+		if inner := u.Unwrap(); inner != nil && inner.Error() == err.Error() {
+			return problems(inner)
+		}
+	}
+	return []string{strings.ReplaceAll(err.Error(), "\n", "; ")}
+}
+
+// aboutInput reports whether an action's own message concerns an input the spec check
+// already reported. Connectors start such messages with the input's name ("url is
+// required", "method: expected a string"); the spec's message, which carries the
+// input's path, is the one kept.
+func aboutInput(msg string, reported map[string]bool) bool {
+	for name := range reported {
+		if strings.HasPrefix(msg, name+" ") || strings.HasPrefix(msg, name+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxAttemptsLimit bounds retry.max_attempts.

@@ -19,23 +19,49 @@ const MinInterval = time.Second
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// ScheduleError says what is wrong with a schedule: its cron expression, its time zone,
+// or both. Both are checked, so that fixing one does not reveal the other.
+type ScheduleError struct {
+	Cron     error // nil when the expression is good
+	Timezone error // nil when the time zone is good
+}
+
+func (e *ScheduleError) Error() string {
+	switch {
+	case e.Cron == nil:
+		return e.Timezone.Error()
+	case e.Timezone == nil:
+		return e.Cron.Error()
+	}
+	return e.Cron.Error() + "; " + e.Timezone.Error()
+}
+
 // ParseSchedule reads a five-field cron expression or a descriptor (@daily, @every 5m)
-// in the named IANA time zone ("" is UTC).
+// in the named IANA time zone ("" is UTC). An error is a *ScheduleError.
 func ParseSchedule(spec, timezone string) (Schedule, error) {
-	spec = strings.TrimSpace(spec)
+	loc, tzErr := time.UTC, error(nil)
+	if timezone != "" {
+		l, err := time.LoadLocation(timezone)
+		if err != nil {
+			tzErr = fmt.Errorf("unknown time zone %q (use an IANA name such as Europe/Moscow)", timezone)
+		} else {
+			loc = l
+		}
+	}
+	// A bad time zone still lets the expression be checked, in UTC.
+	s, cronErr := parseCron(strings.TrimSpace(spec), loc)
+	if cronErr != nil || tzErr != nil {
+		return nil, &ScheduleError{Cron: cronErr, Timezone: tzErr}
+	}
+	return s, nil
+}
+
+func parseCron(spec string, loc *time.Location) (Schedule, error) {
 	if spec == "" {
 		return nil, fmt.Errorf("is empty")
 	}
 	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
 		return nil, fmt.Errorf("give the time zone in timezone, not in the cron expression")
-	}
-	loc := time.UTC
-	if timezone != "" {
-		l, err := time.LoadLocation(timezone)
-		if err != nil {
-			return nil, fmt.Errorf("unknown time zone %q (use an IANA name such as Europe/Moscow)", timezone)
-		}
-		loc = l
 	}
 	if rest, ok := strings.CutPrefix(spec, "@every "); ok {
 		d, err := time.ParseDuration(strings.TrimSpace(rest))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +60,44 @@ func testRegistry() *connectors.Registry {
 			New: func() connectors.Poller { return nil },
 		}},
 	})
+	reg.MustRegister(&connectors.Connector{
+		Name: "mail", Title: "Mail",
+		Actions: []*connectors.ActionDef{{
+			ActionSpec: connectors.ActionSpec{Name: "send", Title: "Send", Inputs: []connectors.Field{
+				{Name: "to", Type: connectors.TypeString},
+				{Name: "cc", Type: connectors.TypeString},
+				{Name: "text", Type: connectors.TypeString, Required: true},
+			}},
+			New: func() connectors.Action { return mailValidator{} },
+		}},
+	})
 	return reg
+}
+
+// mailValidator checks its inputs again, the way built-in connectors do, and joins
+// every problem: those the input specs already report must not be listed twice.
+type mailValidator struct{ noop }
+
+func (mailValidator) Validate(input map[string]any) error {
+	var errs []error
+	text, ok := input["text"].(string)
+	switch {
+	case input["text"] == nil:
+		errs = append(errs, errors.New("text is required"))
+	case !ok:
+		errs = append(errs, fmt.Errorf("text: expected a string, got %T", input["text"]))
+	case text == "":
+		errs = append(errs, errors.New("text is required"))
+	}
+	if input["to"] == nil && input["cc"] == nil {
+		errs = append(errs, errors.New("no recipient: set to or cc"))
+	}
+	for _, name := range []string{"to", "cc"} {
+		if s, ok := input[name].(string); ok && !strings.Contains(s, "@") {
+			errs = append(errs, fmt.Errorf("%s %q is not an email address", name, s))
+		}
+	}
+	return connectors.Permanent(errors.Join(errs...))
 }
 
 // TestValidateGolden runs every testdata/validate/*.txt case: a workflow, a line "----",
@@ -188,9 +226,9 @@ func TestJSONSchema(t *testing.T) {
 	require.Equal(t, SchemaID, root["$id"])
 	require.Equal(t, []any{"name", "trigger", "steps"}, root["required"])
 	step := root["properties"].(map[string]any)["steps"].(map[string]any)["items"].(map[string]any)
-	require.Equal(t, []any{"chat.send_message", "crm.create_lead"}, step["properties"].(map[string]any)["uses"].(map[string]any)["enum"])
+	require.Equal(t, []any{"chat.send_message", "crm.create_lead", "mail.send"}, step["properties"].(map[string]any)["uses"].(map[string]any)["enum"])
 	branches := step["allOf"].([]any)
-	require.Len(t, branches, 2)
+	require.Len(t, branches, 3)
 	crm := branches[1].(map[string]any)
 	require.Equal(t, "crm.create_lead", crm["if"].(map[string]any)["properties"].(map[string]any)["uses"].(map[string]any)["const"])
 	then := crm["then"].(map[string]any)
