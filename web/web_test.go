@@ -259,7 +259,7 @@ func TestScenarios(t *testing.T) {
 			},
 			URLFunc:        func(_ testing.TB, a *webtest.App) string { return "/api/v1/runs/" + v(a).runID + "/cancel" },
 			ExpectedStatus: 200, ExpectedContent: []string{`"status":"cancelled"`},
-			ExpectedRuns:   map[string]int64{"cancelled": 1},
+			ExpectedRuns: map[string]int64{"cancelled": 1},
 			AfterTest: func(t testing.TB, a *webtest.App, _ *webtest.Response) {
 				run := a.Do(t, http.MethodGet, "/api/v1/runs/"+v(a).runID, "", true, nil).JSON(t)
 				steps := run["steps"].([]any)
