@@ -134,5 +134,11 @@ func TestKeyFileCreatedOnceUnderRace(t *testing.T) {
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		require.Len(t, entries, 1, "no temporary file is left behind")
+		fi, err := os.Stat(filepath.Join(dir, KeyFileName))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "the key is readable by its owner only")
+		di, err := os.Stat(dir)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o700), di.Mode().Perm())
 	}
 }

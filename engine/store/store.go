@@ -122,6 +122,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create directory for %s: %w", path, err)
 		}
+		if err := privateFiles(path); err != nil {
+			return nil, err
+		}
 		w, wsql, err := openSQLite(path, gcfg, 1, "_txlock=immediate")
 		if err != nil {
 			return nil, err
@@ -144,6 +147,26 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// privateFiles makes the database file, and its WAL and shared-memory files where they
+// exist, readable by the owner only: they hold every event, run and sealed secret. SQLite
+// creates the WAL and shared-memory files with the database file's mode, so creating the
+// database file first with 0600 covers new installs; existing files are tightened.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create database file %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("restrict database file %s to its owner: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func sqlitePath(dsn, dataDir string) (string, error) {
