@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hookflow/hookflow/engine"
 )
@@ -54,6 +55,57 @@ type Options struct {
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error
+	// secrets are the secret settings, each with its *_FILE twin.
+	secrets []*secretSetting
+}
+
+// secretSetting is a setting that holds a secret. Besides its variable and flag it has a
+// *_FILE twin naming a file that holds the value (Docker and Kubernetes secrets, systemd
+// credentials), so the secret never needs the command line, which every user of the
+// machine can read in /proc/PID/cmdline.
+type secretSetting struct {
+	env, flag string
+	value     *string
+	file      string
+}
+
+// addSecret registers flags for a secret setting and its *_FILE twin.
+func (o *Options) addSecret(fs *pflag.FlagSet, value *string, name, flag, usage string) {
+	s := &secretSetting{env: name, flag: flag, value: value}
+	fs.StringVar(value, flag, env(name, ""), usage+" ["+name+"]")
+	fs.StringVar(&s.file, flag+"-file", env(name+"_FILE", ""), "file holding the "+flag+", instead of the value itself ["+name+"_FILE]")
+	o.secrets = append(o.secrets, s)
+}
+
+// resolveSecrets reads the *_FILE settings of cmd into their values, and warns about a
+// secret given on the command line.
+func (o *Options) resolveSecrets(cmd *cobra.Command) error {
+	for _, s := range o.secrets {
+		f := cmd.Flags().Lookup(s.flag)
+		if f == nil {
+			continue // a flag of another command
+		}
+		if f.Changed {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: --%s shows in the process list to every user of this machine; use %s_FILE or %s instead\n",
+				s.flag, s.env, s.env)
+		}
+		if s.file == "" {
+			continue
+		}
+		if *s.value != "" {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("set %s or %s_FILE (--%s or --%s-file), not both", s.env, s.env, s.flag, s.flag)}
+		}
+		data, err := os.ReadFile(s.file)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("read %s_FILE: %w", s.env, err)}
+		}
+		v := strings.TrimSpace(string(data))
+		if v == "" {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s_FILE %s is empty", s.env, s.file)}
+		}
+		*s.value = v
+	}
+	return nil
 }
 
 func (o *Options) badEnv(name string, err error) {
@@ -101,7 +153,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if len(opts.envErrs) > 0 {
 			errs := make([]error, 0, len(opts.envErrs))
 			for _, name := range slices.Sorted(maps.Keys(opts.envErrs)) {
@@ -109,12 +161,12 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			return &ExitError{Code: ExitUsage, Err: errors.Join(errs...)}
 		}
-		return nil
+		return opts.resolveSecrets(cmd)
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&opts.DataDir, "data-dir", env("HOOKFLOW_DATA_DIR", engine.DataDirDefault), "data directory: SQLite database and generated secret key [HOOKFLOW_DATA_DIR]")
-	f.StringVar(&opts.DatabaseURL, "database-url", env("HOOKFLOW_DATABASE_URL", ""), "postgres://... URL, or a SQLite file path; default SQLite in the data dir [HOOKFLOW_DATABASE_URL]")
-	f.StringVar(&opts.SecretKey, "secret-key", env("HOOKFLOW_SECRET_KEY", ""), "key encrypting connection secrets, 64 hex digits or base64 of 32 bytes; default a key file generated in the data dir [HOOKFLOW_SECRET_KEY]")
+	opts.addSecret(f, &opts.DatabaseURL, "HOOKFLOW_DATABASE_URL", "database-url", "postgres://... URL, or a SQLite file path; default SQLite in the data dir")
+	opts.addSecret(f, &opts.SecretKey, "HOOKFLOW_SECRET_KEY", "secret-key", "key encrypting connection secrets, 64 hex digits or base64 of 32 bytes; default a key file generated in the data dir")
 	f.StringVar(&opts.LogFormat, "log-format", env("HOOKFLOW_LOG_FORMAT", "text"), "log format: text or json [HOOKFLOW_LOG_FORMAT]")
 	f.StringVar(&opts.LogLevel, "log-level", env("HOOKFLOW_LOG_LEVEL", "info"), "log level: debug, info, warn or error [HOOKFLOW_LOG_LEVEL]")
 	root.AddCommand(
@@ -129,6 +181,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
+// env returns the environment variable name, or def when it is not set.
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v

@@ -42,7 +42,7 @@ func newServeCommand(opts *Options) *cobra.Command {
 	f.StringVar(&addr, "addr", env("HOOKFLOW_ADDR", ServeAddrDefault), "listen address [HOOKFLOW_ADDR]")
 	f.StringVar(&opts.BaseURL, "base-url", env("HOOKFLOW_BASE_URL", ""), "public base URL of webhook addresses; default each request's host [HOOKFLOW_BASE_URL]")
 	f.StringVar(&opts.AdminEmail, "admin-email", env("HOOKFLOW_ADMIN_EMAIL", ""), "email of the first admin, created at start when there is no user [HOOKFLOW_ADMIN_EMAIL]")
-	f.StringVar(&opts.AdminPassword, "admin-password", env("HOOKFLOW_ADMIN_PASSWORD", ""), "password of the first admin [HOOKFLOW_ADMIN_PASSWORD]")
+	opts.addSecret(f, &opts.AdminPassword, "HOOKFLOW_ADMIN_PASSWORD", "admin-password", "password of the first admin")
 	f.IntVar(&opts.Workers, "workers", opts.envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once by this process; 0 ingests only [HOOKFLOW_WORKERS]")
 	opts.addWorkerFlags(cmd)
 	return cmd
@@ -134,6 +134,22 @@ func localURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// loopbackAddr checks that addr (host:port) listens on loopback only: profiling
+// endpoints show memory contents and may stall the process, so they never face a network.
+func loopbackAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("HOOKFLOW_PPROF_ADDR=%q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("HOOKFLOW_PPROF_ADDR=%q: profiling listens on loopback only; use 127.0.0.1:PORT or [::1]:PORT", addr)
+}
+
 // startPprof serves net/http/pprof on addr, for profiling a running process.
 func startPprof(addr string, log *slog.Logger) {
 	mux := http.NewServeMux()
@@ -165,6 +181,12 @@ type process struct {
 // is also stored), then stop the workers, whose runs finish their current step and go
 // back to the queue.
 func runProcess(cmd *cobra.Command, opts *Options, p process) error {
+	pprofAddr := os.Getenv("HOOKFLOW_PPROF_ADDR")
+	if pprofAddr != "" {
+		if err := loopbackAddr(pprofAddr); err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+	}
 	workers := opts.Workers
 	if workers == 0 {
 		opts.Workers = -1 // the engine reads 0 as "default"
@@ -203,8 +225,7 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if pprofAddr := os.Getenv("HOOKFLOW_PPROF_ADDR"); pprofAddr != "" {
-		// Profiling on its own listener, never on the public one: bind it to loopback.
+	if pprofAddr != "" {
 		startPprof(pprofAddr, log)
 	}
 	eng.Start(context.WithoutCancel(ctx))
