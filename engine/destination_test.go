@@ -200,3 +200,44 @@ func TestAttackURLFromWebhookBody(t *testing.T) {
 		Config: map[string]any{"auth": "bearer", "token": token}})
 	requireRefusedField(t, err, "config", "needs a base_url or allowed_hosts")
 }
+
+// TestOutboundPolicy: the engine's outbound settings reach every step call, and bad
+// settings stop it at start.
+func TestOutboundPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, cfg := range []engine.Config{
+		{OutboundPrivate: "sometimes"},
+		{OutboundAllow: []string{"not a host"}},
+		{OutboundDeny: []string{"10.0.0.0/40"}},
+	} {
+		cfg.DataDir, cfg.DatabaseURL = t.TempDir(), ""
+		_, err := engine.Open(ctx, cfg)
+		require.ErrorContains(t, err, "invalid engine config", "%+v", cfg)
+	}
+
+	sink := newCredSink(t)
+	eng := enginetest.New(t, store.SQLite, enginetest.Options{Configure: func(c *engine.Config) {
+		c.OutboundPrivate = engine.OutboundDeny
+		c.OutboundAllow = []string{"localhost"}
+	}})
+	wf, err := eng.CreateWorkflow(ctx, []byte(`{"name":"out","trigger":{"type":"webhook"},"steps":[
+	  {"id":"call","uses":"http.request","with":{"url":"{{ trigger.body.url }}"}}]}`))
+	require.NoError(t, err)
+	run := enginetest.WaitRun(t, eng.Engine, ingest(t, eng.Engine, wf, fmt.Sprintf(`{"url":%q}`, sink.URL)).RunID)
+	require.Equal(t, engine.RunFailed, run.Status)
+	require.Contains(t, run.Error, "refused: private and loopback addresses are denied (HOOKFLOW_OUTBOUND_PRIVATE=deny)")
+	require.Equal(t, 1, run.Steps[0].Attempts)
+	require.Empty(t, sink.requests())
+
+	// The allow list names localhost, so the same sink by that name is allowed...
+	byName := strings.Replace(sink.URL, "127.0.0.1", "localhost", 1)
+	run = enginetest.WaitRun(t, eng.Engine, ingest(t, eng.Engine, wf, fmt.Sprintf(`{"url":%q}`, byName)).RunID)
+	require.Equal(t, engine.RunSucceeded, run.Status, run.Error)
+	// ...until it is one of the server's own listeners, which nothing allows.
+	require.NoError(t, eng.AddListener(sink.Listener.Addr().String()))
+	run = enginetest.WaitRun(t, eng.Engine, ingest(t, eng.Engine, wf, fmt.Sprintf(`{"url":%q}`, byName)).RunID)
+	require.Equal(t, engine.RunFailed, run.Status)
+	require.Contains(t, run.Error, "the server's own listeners are never called")
+	require.Len(t, sink.requests(), 1)
+}

@@ -195,6 +195,12 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", p.addr, err)
 	}
+	// Workflows may never call this process itself (its API, /metrics, pprof); the
+	// workers start below, after the policy knows the addresses.
+	if err := eng.AddListener(ln.Addr().String()); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           p.handler(eng, log),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -205,6 +211,9 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	}
 	if pprofAddr := os.Getenv("HOOKFLOW_PPROF_ADDR"); pprofAddr != "" {
 		// Profiling on its own listener, never on the public one: bind it to loopback.
+		if err := eng.AddListener(pprofAddr); err != nil {
+			log.Warn("Outbound policy cannot protect the pprof address", slog.String("addr", pprofAddr), slog.Any("err", err))
+		}
 		startPprof(pprofAddr, log)
 	}
 	eng.Start(context.WithoutCancel(ctx))

@@ -97,8 +97,13 @@ type Client struct {
 type pools struct {
 	mu             sync.Mutex
 	fixed          *http.Client // Options.Transport, when set
-	byDialer       map[connectors.Dialer]*http.Client
+	byDialer       map[connectors.Dialer]*pooled
 	maxIdlePerHost int
+}
+
+type pooled struct {
+	hc  *http.Client
+	gen uint64 // the Policy's generation its idle connections were checked under
 }
 
 // New returns a Client with pooled keep-alive transports that never follow redirects.
@@ -106,7 +111,7 @@ type pools struct {
 // through a policy refusing link-local and cloud metadata addresses when there is none.
 func New(opts Options) *Client {
 	opts = opts.WithDefaults()
-	p := &pools{byDialer: map[connectors.Dialer]*http.Client{}, maxIdlePerHost: opts.MaxIdleConnsPerHost}
+	p := &pools{byDialer: map[connectors.Dialer]*pooled{}, maxIdlePerHost: opts.MaxIdleConnsPerHost}
 	if opts.Transport != nil {
 		p.fixed = newHTTPClient(opts.Transport)
 	}
@@ -118,14 +123,25 @@ func (p *pools) forDialer(d connectors.Dialer) *http.Client {
 	if p.fixed != nil {
 		return p.fixed
 	}
+	var gen uint64
+	policy, isPolicy := d.(*Policy)
+	if isPolicy {
+		gen = policy.generation()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	hc, ok := p.byDialer[d]
+	pc, ok := p.byDialer[d]
 	if !ok {
-		hc = newHTTPClient(newTransport(p.maxIdlePerHost, d))
-		p.byDialer[d] = hc
+		pc = &pooled{hc: newHTTPClient(newTransport(p.maxIdlePerHost, d)), gen: gen}
+		p.byDialer[d] = pc
 	}
-	return hc
+	if pc.gen != gen {
+		// The policy now refuses more (a new own listener): a kept-alive connection must
+		// not carry a request it would refuse.
+		pc.hc.CloseIdleConnections()
+		pc.gen = gen
+	}
+	return pc.hc
 }
 
 func newHTTPClient(rt http.RoundTripper) *http.Client {

@@ -63,6 +63,7 @@ type Policy struct {
 	lookup      func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
 	mu        sync.RWMutex
+	gen       uint64 // counts AddListener calls, so pools can drop connections opened before
 	listeners []netip.AddrPort
 	// local holds this machine's interface addresses, which a listener on 0.0.0.0 or [::]
 	// answers on.
@@ -133,7 +134,9 @@ func DialerFor(ctx context.Context) connectors.Dialer {
 }
 
 // AddListener adds one of the server's own listen addresses ("host:port"; an empty or
-// unspecified host means every local address). Calls to it are refused from then on.
+// unspecified host means every local address). Calls to it are refused from then on:
+// clients drop their idle connections opened before, though a request already in flight
+// finishes. Add listeners before starting work.
 func (p *Policy) AddListener(addr string) error {
 	host, portText, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -166,7 +169,15 @@ func (p *Policy) AddListener(addr string) error {
 		p.listeners = append(p.listeners, netip.AddrPortFrom(ip, uint16(port)))
 	}
 	p.local = local
+	p.gen++
 	return nil
+}
+
+// generation changes with every AddListener.
+func (p *Policy) generation() uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.gen
 }
 
 func localAddrs() []netip.Addr {
