@@ -30,6 +30,11 @@ func Markdown(c *Connector) string {
 			b.WriteString("A connection is optional.\n\n")
 		}
 		b.WriteString("Secret settings are encrypted at rest and never returned by the API.\n\n")
+		if names := spec.EndpointFields(); len(names) > 0 && len(spec.SecretFields()) > 0 {
+			fmt.Fprintf(&b, "An update that changes %s without sending the secrets again is refused: the secrets stay with "+
+				"the destination they were saved for ([connections.md](../connections.md#secrets-stay-with-their-destination)).\n\n",
+				joinCode(names))
+		}
 		fieldTable(&b, spec.Connection, true)
 		example := map[string]any{}
 		for _, f := range spec.Connection {
@@ -133,4 +138,16 @@ func fieldTable(b *strings.Builder, fields []Field, showSecret bool) {
 		}
 	}
 	b.WriteString("\n")
+}
+
+// joinCode writes names as `a`, `b` or `c`.
+func joinCode(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = "`" + n + "`"
+	}
+	if len(quoted) == 1 {
+		return quoted[0]
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
 }

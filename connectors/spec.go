@@ -35,7 +35,12 @@ type Field struct {
 	Enum        []string  `json:"enum,omitempty"`
 	// Secret fields of a connection are encrypted at rest, never returned by the API and
 	// never logged.
-	Secret   bool  `json:"secret,omitempty"`
+	Secret bool `json:"secret,omitempty"`
+	// Endpoint marks a connection setting that decides where the connection's secrets
+	// are sent (a base URL, a host, a port, a list of allowed hosts). Changing one
+	// without sending the secrets again is refused, so that whoever may edit a
+	// connection but not read its secrets cannot redirect them to a host of their own.
+	Endpoint bool  `json:"endpoint,omitempty"`
 	Examples []any `json:"examples,omitempty"`
 	// Items describes the elements of an array field, when they have a fixed type.
 	Items *Field `json:"items,omitempty"`
@@ -84,6 +89,17 @@ type Spec struct {
 	// RegistersWebhooks says a connection can point the service's webhooks at a workflow
 	// (POST /api/v1/connections/{name}/webhook).
 	RegistersWebhooks bool `json:"registers_webhooks,omitempty"`
+}
+
+// EndpointFields returns the names of the connection fields marked Endpoint.
+func (s *Spec) EndpointFields() []string {
+	var names []string
+	for _, f := range s.Connection {
+		if f.Endpoint {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
 // Action returns the spec of the named action.
@@ -180,6 +196,9 @@ func lintFields(where string, fields []Field, add func(string, ...any)) {
 		}
 		if (f.Expression || len(f.Variables) > 0) && f.Type != TypeString {
 			add("%s field %q is an expression but is not a string", where, f.Name)
+		}
+		if f.Endpoint && f.Secret {
+			add("%s field %q is both an endpoint and a secret", where, f.Name)
 		}
 		if len(f.Variables) > 0 && !f.Expression {
 			add("%s field %q has variables but is not an expression", where, f.Name)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -75,6 +77,9 @@ func (e *Engine) UpdateConnection(ctx context.Context, name string, in Connectio
 	}
 	old, err := e.keptSecrets(row, in.Config)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.secretsMoved(row, in, old); err != nil {
 		return nil, err
 	}
 	spec, err := e.checkConnection(in, old)
@@ -271,6 +276,74 @@ func (e *Engine) sealConnection(row *store.Connection, c *connectors.Connector, 
 	}
 	row.Config, row.Secrets = string(pb), string(sb)
 	return nil
+}
+
+// secretsMoved refuses an update that keeps stored secrets while changing where they are
+// sent: a setting the connector marks Endpoint (base_url to another origin, host,
+// port...), or the connector itself. Whoever may edit a connection cannot read its secrets, but could
+// otherwise point them at a host of their own and read them off the next run's request.
+// Sending the secrets again, or removing them, lifts the refusal.
+func (e *Engine) secretsMoved(row *store.Connection, in ConnectionInput, kept map[string]string) error {
+	if len(kept) == 0 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(kept))
+	fix := fmt.Sprintf("send %s again in this update (or null to remove)", strings.Join(names, ", "))
+	if in.Connector != row.Connector {
+		return &workflow.ValidationError{Errors: []workflow.FieldError{{Path: "connector",
+			Message: fmt.Sprintf("moving the connection from %s to %s would send its stored secrets elsewhere: %s",
+				row.Connector, in.Connector, fix)}}}
+	}
+	c, ok := e.reg.Connector(row.Connector)
+	if !ok {
+		return nil // checkConnection reports it
+	}
+	stored := map[string]any{}
+	if err := json.Unmarshal([]byte(row.Config), &stored); err != nil {
+		return fmt.Errorf("decode settings of connection %s: %w", row.Name, err)
+	}
+	var problems []workflow.FieldError
+	for _, f := range c.Spec().Connection {
+		if f.Endpoint && !sameSetting(f, stored[f.Name], in.Config[f.Name]) {
+			problems = append(problems, workflow.FieldError{Path: "config." + f.Name,
+				Message: fmt.Sprintf("changing %s would send the stored secrets to another destination: %s", f.Name, fix)})
+		}
+	}
+	if len(problems) > 0 {
+		return &workflow.ValidationError{Errors: problems}
+	}
+	return nil
+}
+
+// sameSetting reports whether two values of an endpoint setting send secrets to the same
+// place. An absent or empty value counts as the field's default; an absolute URL counts
+// by its origin (scheme, host and port), so a new path on the same server is no move;
+// anything else compares as JSON.
+func sameSetting(f connectors.Field, a, b any) bool {
+	norm := func(v any) string {
+		if v == nil || v == "" {
+			v = f.Default
+		}
+		if s, ok := v.(string); ok {
+			if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+				return urlOrigin(u)
+			}
+		}
+		js, _ := json.Marshal(connectors.NormalizeNumbers(v))
+		return string(js)
+	}
+	return norm(a) == norm(b)
+}
+
+// urlOrigin is scheme://host:port in lower case with the default port spelled out, and
+// the user info kept: it changes what the server is told.
+func urlOrigin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + u.User.String() + "@" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // keptSecrets decrypts the stored secrets an update leaves in place. Secrets the update

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/connectors/httpclient"
 	"github.com/hookflow/hookflow/engine/queue"
 	"github.com/hookflow/hookflow/engine/runner"
 	"github.com/hookflow/hookflow/engine/secrets"
@@ -36,6 +37,15 @@ const (
 	RunMaxDurationDefault = 24 * time.Hour
 	// SweepIntervalDefault is how often the watchdog fails overdue queued or waiting runs.
 	SweepIntervalDefault = 30 * time.Second
+	// OutboundPrivateDefault lets connectors call private and loopback addresses:
+	// self-hosters call services on their own network.
+	OutboundPrivateDefault = OutboundAllow
+)
+
+// Values of Config.OutboundPrivate.
+const (
+	OutboundAllow = "allow"
+	OutboundDeny  = "deny"
 )
 
 // WorkersDefault is the number of runs executed at once by default. Runs spend most of
@@ -71,7 +81,18 @@ type Config struct {
 	// InspectorKeep is how many recent webhook requests per workflow the inspector keeps
 	// besides those that started runs.
 	InspectorKeep int
-	Logger        *slog.Logger
+	// OutboundPrivate says whether connectors may call private, loopback and shared
+	// addresses: OutboundAllow (the default) or OutboundDeny. Link-local and cloud
+	// metadata addresses and the server's own listeners are refused either way
+	// (docs/security.md#outbound-calls).
+	OutboundPrivate string
+	// OutboundAllow lists CIDRs, IP addresses and host names ("*.corp.example") that
+	// connectors may call whatever OutboundPrivate and OutboundDeny say.
+	OutboundAllow []string
+	// OutboundDeny lists CIDRs, IP addresses and host names that connectors may not call
+	// unless OutboundAllow lists them.
+	OutboundDeny []string
+	Logger       *slog.Logger
 	// Now is the clock, for tests. Default time.Now in UTC.
 	Now func() time.Time
 }
@@ -105,6 +126,9 @@ func (c Config) WithDefaults() Config {
 	if c.InspectorKeep == 0 {
 		c.InspectorKeep = InspectorKeepDefault
 	}
+	if c.OutboundPrivate == "" {
+		c.OutboundPrivate = OutboundPrivateDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,7 +145,19 @@ func (c Config) validate() error {
 	if c.PollInterval < time.Millisecond {
 		return fmt.Errorf("poll interval must be at least 1ms, got %s", c.PollInterval)
 	}
+	if c.OutboundPrivate != OutboundAllow && c.OutboundPrivate != OutboundDeny {
+		return fmt.Errorf("outbound private must be %s or %s, got %q", OutboundAllow, OutboundDeny, c.OutboundPrivate)
+	}
 	return nil
+}
+
+// outboundPolicy builds the policy connectors dial through.
+func (c Config) outboundPolicy() (*httpclient.Policy, error) {
+	return httpclient.NewPolicy(httpclient.PolicyConfig{
+		DenyPrivate: c.OutboundPrivate == OutboundDeny,
+		Allow:       c.OutboundAllow,
+		Deny:        c.OutboundDeny,
+	})
 }
 
 // Engine is a running Hookflow core.
@@ -137,6 +173,8 @@ type Engine struct {
 	metrics  *metrics
 	limiter  *rateLimiter
 	waiters  *waiters
+	// outbound is the network policy every connector call dials through.
+	outbound *httpclient.Policy
 	// inflight maps the id of each run this process is executing to its claim's attempt:
 	// the heartbeat renews exactly these claims, and claims never take these runs over
 	// from this process itself.
@@ -171,6 +209,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("invalid engine config: %w", err)
 	}
+	outbound, err := cfg.outboundPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("invalid engine config: %w", err)
+	}
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -179,7 +221,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		st.Close()
 		return nil, err
 	}
-	return newEngine(cfg, st), nil
+	return newEngine(cfg, st, outbound), nil
 }
 
 // Migrate applies pending migrations to the configured database and returns the schema
@@ -198,7 +240,7 @@ func Migrate(ctx context.Context, cfg Config) (int64, error) {
 	return cur, err
 }
 
-func newEngine(cfg Config, st *store.Store) *Engine {
+func newEngine(cfg Config, st *store.Store, outbound *httpclient.Policy) *Engine {
 	host, _ := os.Hostname()
 	e := &Engine{
 		cfg:      cfg,
@@ -210,6 +252,7 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		metrics:  newMetrics(),
 		limiter:  newRateLimiter(),
 		waiters:  newWaiters(),
+		outbound: outbound,
 		// The caches read the wall clock: tests that move the engine's clock must not
 		// see stale entries live on.
 		hooks:    newTTLCache[*Webhook](time.Now),
@@ -224,6 +267,7 @@ func newEngine(cfg Config, st *store.Store) *Engine {
 		Version:      e.versions.get,
 		Connection:   e.resolveConnection,
 		Limiter:      e.limiter,
+		Dialer:       outbound,
 		Observer:     observer{m: e.metrics, w: e.waiters},
 		FailureAlert: e.failureAlert,
 		Alerted:      e.alerted,
@@ -284,6 +328,18 @@ func loadSecretBox(cfg Config) (*secrets.Box, error) {
 		key = k
 	}
 	return secrets.NewBox(key)
+}
+
+// AddListener tells the outbound policy about one of this process's listen addresses
+// ("127.0.0.1:8080", ":8080"): connectors may never call it, so a workflow cannot reach
+// the server's own API, metrics or profiler. Call it once the address is bound.
+func (e *Engine) AddListener(addr string) error {
+	return e.outbound.AddListener(addr)
+}
+
+// outboundContext returns ctx carrying the outbound policy, for calls into connectors.
+func (e *Engine) outboundContext(ctx context.Context) context.Context {
+	return connectors.WithDialer(ctx, e.outbound)
 }
 
 // Registry returns the connectors available to workflows, the built-in core actions

@@ -218,7 +218,8 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 			Config: map[string]any{"base_url": "https://crm.example.com", "auth": "header", "header_name": "X-Api-Key", "header_value": secret}})
 		require.NoError(t, err)
 		_, err = eng.UpdateConnection(ctx, "crm", engine.ConnectionInput{Config: map[string]any{
-			"base_url": "https://crm2.example.com", "auth": "basic", "username": "u", "password": secret + "-2"}})
+			"base_url": "https://crm2.example.com", "auth": "basic", "username": "u", "password": secret + "-2",
+			"header_value": secret + "-3"}}) // a new base_url takes the secrets sent again
 		require.NoError(t, err)
 		c, err := eng.GetConnection(ctx, "crm")
 		require.NoError(t, err)
@@ -258,7 +259,7 @@ func TestLostSecretKey(t *testing.T) {
 	url := storetest.URL(t, store.SQLite)
 	first := enginetest.New(t, store.SQLite, enginetest.Options{DatabaseURL: url, Workers: -1})
 	_, err := first.CreateConnection(ctx, engine.ConnectionInput{Name: "crm", Connector: "http",
-		Config: map[string]any{"auth": "bearer", "token": "old-secret"}})
+		Config: map[string]any{"base_url": "https://crm.example.com", "auth": "bearer", "token": "old-secret"}})
 	require.NoError(t, err)
 	require.NoError(t, first.Close())
 
@@ -266,9 +267,9 @@ func TestLostSecretKey(t *testing.T) {
 		SecretKey: "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"})
 	require.NoError(t, err)
 	defer other.Close()
-	_, err = other.UpdateConnection(ctx, "crm", engine.ConnectionInput{Config: map[string]any{"auth": "bearer"}})
+	_, err = other.UpdateConnection(ctx, "crm", engine.ConnectionInput{Config: map[string]any{"base_url": "https://crm.example.com", "auth": "bearer"}})
 	require.ErrorContains(t, err, "cannot be decrypted with the current secret key")
-	_, err = other.UpdateConnection(ctx, "crm", engine.ConnectionInput{Config: map[string]any{"auth": "bearer", "token": "new-secret"}})
+	_, err = other.UpdateConnection(ctx, "crm", engine.ConnectionInput{Config: map[string]any{"base_url": "https://crm.example.com", "auth": "bearer", "token": "new-secret"}})
 	require.NoError(t, err, "sending the secret again repairs the connection")
 }
 

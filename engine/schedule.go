@@ -432,7 +432,7 @@ func (e *Engine) poll(ctx context.Context, s *scheduled, st *store.TriggerState,
 	}
 	call := &connectors.PollCall{WorkflowID: s.id, Input: input, Cursor: cursor, First: !st.Seeded,
 		Connection: conn, Logger: log, Eval: evalExpr(ctx)}
-	pctx, cancel := context.WithTimeout(ctx, pollTimeout)
+	pctx, cancel := context.WithTimeout(e.outboundContext(ctx), pollTimeout)
 	defer cancel()
 	res, err := p.Poller.New().Poll(pctx, call)
 	if err != nil {

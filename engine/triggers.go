@@ -115,7 +115,7 @@ func (e *Engine) RegisterWebhook(ctx context.Context, connection, workflowID str
 	if !remove && target.Secret == "" {
 		return nil, invalid("workflow_id", fmt.Sprintf("workflow %q checks no secret: give its webhook an auth with a connection holding the secret (for Telegram: \"auth\": {\"type\": \"telegram\", \"connection\": ...}), so that only the service's deliveries are accepted", workflowID))
 	}
-	res, err := c.RegisterWebhook(ctx, conn, target)
+	res, err := c.RegisterWebhook(e.outboundContext(ctx), conn, target)
 	if err != nil {
 		e.log.Warn("Register webhook failed", slog.String("connection", connection), slog.String("workflow_id", workflowID), slog.Any("err", err))
 		return nil, fmt.Errorf("%w: %s", ErrUpstream, conn.Redact(err.Error()))

@@ -439,6 +439,11 @@ func TestConnectionUsedByWorkflow(t *testing.T) {
 		require.Equal(t, http.StatusConflict, res.Status)
 		require.Contains(t, res.Body, "used by workflow w")
 
+		// An update that points the kept secret at another origin is refused.
+		res = app.Do(t, http.MethodPut, "/api/v1/connections/crm", `{"config":{"base_url":"https://evil.example","auth":"bearer"}}`, true, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status, res.Body)
+		require.Contains(t, res.Body, "send token again")
+
 		// Update keeps the secret when it is left out.
 		res = app.Do(t, http.MethodPut, "/api/v1/connections/crm", fmt.Sprintf(`{"config":{"base_url":%q,"auth":"bearer"}}`, app.Sink.URL+"/v2"), true, nil)
 		require.Equal(t, http.StatusOK, res.Status, res.Body)

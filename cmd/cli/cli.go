@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hookflow/hookflow/connectors/httpclient"
 	"github.com/hookflow/hookflow/engine"
 )
 
@@ -52,6 +53,11 @@ type Options struct {
 	Lease         time.Duration
 	LogFormat     string
 	LogLevel      string
+	// OutboundPrivate, OutboundAllow and OutboundDeny are the outbound network policy;
+	// the lists are comma-separated.
+	OutboundPrivate string
+	OutboundAllow   string
+	OutboundDeny    string
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error
@@ -217,8 +223,15 @@ func (o *Options) envDuration(name string, def time.Duration) time.Duration {
 
 // addWorkerFlags adds the flags of processes that run workers.
 func (o *Options) addWorkerFlags(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&o.Lease, "lease", o.envDuration("HOOKFLOW_LEASE", engine.LeaseDefault),
+	f := cmd.Flags()
+	f.DurationVar(&o.Lease, "lease", o.envDuration("HOOKFLOW_LEASE", engine.LeaseDefault),
 		"how long a claimed run stays with a silent worker before another takes it over; live workers renew it [HOOKFLOW_LEASE]")
+	f.StringVar(&o.OutboundPrivate, "outbound-private", env("HOOKFLOW_OUTBOUND_PRIVATE", engine.OutboundPrivateDefault),
+		"whether workflows may call private and loopback addresses: allow or deny; link-local, cloud metadata and this server's own addresses are always refused [HOOKFLOW_OUTBOUND_PRIVATE]")
+	f.StringVar(&o.OutboundAllow, "outbound-allow", env("HOOKFLOW_OUTBOUND_ALLOW", ""),
+		"comma-separated CIDRs and host names (*.example.com) workflows may call whatever the private rule and the deny list say [HOOKFLOW_OUTBOUND_ALLOW]")
+	f.StringVar(&o.OutboundDeny, "outbound-deny", env("HOOKFLOW_OUTBOUND_DENY", ""),
+		"comma-separated CIDRs and host names workflows may not call unless the allow list has them [HOOKFLOW_OUTBOUND_DENY]")
 }
 
 func (o *Options) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -244,6 +257,10 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		Workers:     o.Workers,
 		Lease:       o.Lease,
 		Logger:      log,
+
+		OutboundPrivate: o.OutboundPrivate,
+		OutboundAllow:   httpclient.ParseList(o.OutboundAllow),
+		OutboundDeny:    httpclient.ParseList(o.OutboundDeny),
 	}
 }
 

@@ -217,6 +217,12 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", p.addr, err)
 	}
+	// Workflows may never call this process itself (its API, /metrics, pprof); the
+	// workers start below, after the policy knows the addresses.
+	if err := eng.AddListener(ln.Addr().String()); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           p.handler(eng, log),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -226,6 +232,9 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if pprofAddr != "" {
+		if err := eng.AddListener(pprofAddr); err != nil {
+			log.Warn("Outbound policy cannot protect the pprof address", slog.String("addr", pprofAddr), slog.Any("err", err))
+		}
 		startPprof(pprofAddr, log)
 	}
 	eng.Start(context.WithoutCancel(ctx))

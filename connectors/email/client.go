@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/textproto"
 	"os"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/connectors/httpclient"
 )
 
 // mailer opens SMTP sessions. It drives go-mail's SMTP client (go-mail/smtp) step by
@@ -46,8 +46,11 @@ func (m *mailer) tlsConfig(host string) *tls.Config {
 // are not yet classified: pass them through classify.
 func (m *mailer) session(ctx context.Context, cfg *connConfig, fn func(*smtp.Client) error) error {
 	addr := cfg.addr()
-	dialer := net.Dialer{Timeout: m.opts.DialTimeout}
-	raw, err := dialer.DialContext(ctx, "tcp", addr)
+	// The outbound policy's dialer, as for HTTP: it refuses link-local and metadata
+	// addresses, the server's own listeners and whatever the settings deny.
+	dctx, cancelDial := context.WithTimeout(ctx, m.opts.DialTimeout)
+	raw, err := httpclient.DialerFor(ctx).DialContext(dctx, "tcp", addr)
+	cancelDial()
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}

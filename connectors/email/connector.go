@@ -90,13 +90,13 @@ func New(opts Options) *connectors.Connector {
 			"service's SMTP relay (Amazon SES, Postmark, SendGrid, Mailgun) or a local relay. The server's certificate " +
 			"is always verified, and with STARTTLS nothing is sent before the connection is encrypted.",
 		Connection: []connectors.Field{
-			{Name: connHost, Type: connectors.TypeString, Title: "SMTP host", Required: true,
+			{Name: connHost, Type: connectors.TypeString, Title: "SMTP host", Required: true, Endpoint: true,
 				Description: "Host name or IP address of the SMTP server, without a port or scheme.",
 				Examples:    []any{"smtp.example.com", "email-smtp.eu-west-1.amazonaws.com"}},
-			{Name: connPort, Type: connectors.TypeInteger, Title: "Port",
+			{Name: connPort, Type: connectors.TypeInteger, Title: "Port", Endpoint: true,
 				Description: "TCP port of the SMTP server. Default: 587 for starttls, 465 for tls, 25 for none.",
 				Examples:    []any{587}},
-			{Name: connSecurity, Type: connectors.TypeString, Title: "Security",
+			{Name: connSecurity, Type: connectors.TypeString, Title: "Security", Endpoint: true,
 				Description: "How the connection is encrypted. starttls: connect in plain text and switch to TLS " +
 					"with STARTTLS before anything else is sent, usually on port 587; a server that does not offer " +
 					"STARTTLS is refused, never used unencrypted. tls: TLS from the first byte (SMTPS), usually on " +

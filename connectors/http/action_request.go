@@ -154,7 +154,8 @@ func (r *request) Run(ctx context.Context, call *connectors.Call) (any, error) {
 		}
 	}
 	auth := conn.String(connAuth)
-	target, err := resolveURL(in.rawURL, conn.String(connBaseURL), auth != "" && auth != authNone)
+	allowed, _ := allowedHosts(setting(conn, connAllowedHosts)) // checked by validateConnection
+	target, err := resolveURL(in.rawURL, conn.String(connBaseURL), allowed, auth != "" && auth != authNone)
 	if err != nil {
 		return nil, connectors.Permanent(fmt.Errorf("invalid url for step %s: %w", call.StepID, err))
 	}
@@ -441,10 +442,11 @@ func parseURL(raw string) (*url.URL, error) {
 }
 
 // resolveURL returns the URL to call: raw itself when absolute, else raw's path joined to
-// base with exactly one slash between them and both query strings kept. With credentials
-// and a base URL, an absolute URL must keep the base's scheme and host, so that a URL
-// built from untrusted trigger data cannot carry the connection's credentials elsewhere.
-func resolveURL(raw, base string, credentials bool) (string, error) {
+// base with exactly one slash between them and both query strings kept. With credentials,
+// an absolute URL must keep the base's scheme, host and port or be on one of the allowed
+// hosts, so that a URL built from untrusted trigger data cannot carry the connection's
+// credentials elsewhere; with neither a base nor allowed hosts, credentials go nowhere.
+func resolveURL(raw, base string, allowed []string, credentials bool) (string, error) {
 	if err := checkURL(raw); err != nil {
 		return "", err
 	}
@@ -457,9 +459,19 @@ func resolveURL(raw, base string, credentials bool) (string, error) {
 		}
 	}
 	if u.IsAbs() {
-		if b != nil && credentials && origin(u) != origin(b) {
-			return "", fmt.Errorf("url %q is not on the connection's base_url host %s://%s; the connection's credentials are only sent there",
-				httpclient.RedactURL(raw), b.Scheme, b.Host)
+		if credentials {
+			switch {
+			case b == nil && len(allowed) == 0:
+				return "", errors.New("the connection has credentials but needs a base_url or allowed_hosts: " +
+					"credentials are sent only to the hosts their connection names")
+			case b != nil && origin(u) == origin(b), hostAllowed(u, allowed):
+			case b == nil:
+				return "", fmt.Errorf("url %q is not among the connection's allowed_hosts; the connection's credentials are only sent there",
+					httpclient.RedactURL(raw))
+			default:
+				return "", fmt.Errorf("url %q is not on the connection's base_url host %s://%s nor among its allowed_hosts; "+
+					"the connection's credentials are only sent there", httpclient.RedactURL(raw), b.Scheme, b.Host)
+			}
 		}
 		return u.String(), nil
 	}

@@ -265,7 +265,7 @@ func TestResolveURL(t *testing.T) {
 		{name: "absolute other scheme with credentials", raw: "http://a.test/x", base: "https://a.test", credentials: true, wantErr: "credentials are only sent there"},
 		{name: "absolute explicit default port with credentials", raw: "https://a.test:443/x", base: "https://a.test", credentials: true, want: "https://a.test:443/x"},
 		{name: "absolute other port with credentials", raw: "https://a.test:8443/x", base: "https://a.test", credentials: true, wantErr: "credentials are only sent there"},
-		{name: "absolute with credentials but no base", raw: "https://any.test/x", credentials: true, want: "https://any.test/x"},
+		{name: "absolute with credentials but no base", raw: "https://any.test/x", credentials: true, wantErr: "needs a base_url or allowed_hosts"},
 		{name: "relative without base", raw: "/x", wantErr: "relative but the step has no connection with a base_url"},
 		{name: "relative joined", raw: "x", base: "https://a.test/api/", want: "https://a.test/api/x"},
 		{name: "base with userinfo kept", raw: "x", base: "https://u:p@a.test/api", want: "https://u:p@a.test/api/x"},
@@ -279,7 +279,7 @@ func TestResolveURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := resolveURL(tt.raw, tt.base, tt.credentials)
+			got, err := resolveURL(tt.raw, tt.base, nil, tt.credentials)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return

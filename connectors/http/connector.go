@@ -8,9 +8,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/httpclient"
@@ -18,13 +21,14 @@ import (
 
 // Connection field names.
 const (
-	connBaseURL     = "base_url"
-	connAuth        = "auth"
-	connUsername    = "username"
-	connPassword    = "password"
-	connToken       = "token"
-	connHeaderName  = "header_name"
-	connHeaderValue = "header_value"
+	connBaseURL      = "base_url"
+	connAllowedHosts = "allowed_hosts"
+	connAuth         = "auth"
+	connUsername     = "username"
+	connPassword     = "password"
+	connToken        = "token"
+	connHeaderName   = "header_name"
+	connHeaderValue  = "header_value"
 )
 
 // Values of the auth connection field.
@@ -46,10 +50,17 @@ func init() {
 		Description: "Calls any HTTP API or webhook. A connection is optional: it holds a base URL " +
 			"that relative request URLs are joined to, and the credentials sent with every request.",
 		Connection: []connectors.Field{
-			{Name: connBaseURL, Type: connectors.TypeString, Title: "Base URL",
-				Description: "Absolute http(s) URL that relative request URLs are joined to. When set together with credentials, " +
-					"absolute request URLs must point at the same scheme and host, so a templated URL cannot send the credentials elsewhere.",
+			{Name: connBaseURL, Type: connectors.TypeString, Title: "Base URL", Endpoint: true,
+				Description: "Absolute http(s) URL that relative request URLs are joined to. With credentials, " +
+					"absolute request URLs must point at the same scheme, host and port (or at one of allowed_hosts), so a templated URL " +
+					"cannot send the credentials elsewhere. A connection with credentials needs base_url or allowed_hosts.",
 				Examples: []any{"https://api.example.com/v1"}},
+			{Name: connAllowedHosts, Type: connectors.TypeArray, Title: "Allowed hosts", Endpoint: true,
+				Items: &connectors.Field{Name: "host", Type: connectors.TypeString},
+				Description: "Hosts besides base_url's that requests with this connection's credentials may go to: " +
+					"`host` (on the URL scheme's default port), `host:port`, or `*.example.com` for its subdomains. " +
+					"A request URL on any other host fails before anything is sent.",
+				Examples: []any{[]any{"api.example.com", "*.example.com", "10.0.0.5:8080"}}},
 			{Name: connAuth, Type: connectors.TypeString, Title: "Authentication",
 				Description: "How requests authenticate: none, basic (username and password), bearer (Authorization: Bearer <token>) " +
 					"or header (a custom header name and value).",
@@ -97,12 +108,22 @@ func validateConnection(config map[string]any) error {
 		}
 		return s
 	}
-	if base := get(connBaseURL); base != "" {
+	base := get(connBaseURL)
+	if base != "" {
 		if _, err := parseBaseURL(base); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	switch auth := get(connAuth); auth {
+	allowed, err := allowedHosts(config[connAllowedHosts])
+	if err != nil {
+		errs = append(errs, err)
+	}
+	auth := get(connAuth)
+	if auth != "" && auth != authNone && base == "" && len(allowed) == 0 && err == nil {
+		errs = append(errs, fmt.Errorf("auth %s needs a base_url or allowed_hosts: credentials are sent only to the hosts "+
+			"their connection names", auth))
+	}
+	switch auth {
 	case "", authNone:
 	case authBasic:
 		if get(connUsername) == "" {
@@ -142,6 +163,84 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("base_url %q must be an absolute http or https URL", httpclient.RedactURL(raw))
 	}
 	return u, nil
+}
+
+// allowedHosts reads and checks the allowed_hosts setting: a list of `host`,
+// `host:port` or `*.domain`, returned in lower case.
+func allowedHosts(v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("allowed_hosts must be a list of host names, got %s", connectors.JSONTypeOf(v))
+	}
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("allowed_hosts entries must be strings, got %s", connectors.JSONTypeOf(e))
+		}
+		entry := strings.ToLower(strings.TrimSpace(s))
+		host, port := splitHostPort(entry)
+		name := strings.TrimPrefix(host, "*.")
+		switch {
+		case name == "" || strings.ContainsAny(name, "/@?#*% ") || strings.Contains(entry, "://"):
+			return nil, fmt.Errorf("allowed_hosts entry %q must be a host, host:port or *.domain, not a URL", s)
+		case port != "":
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("allowed_hosts entry %q has an invalid port", s)
+			}
+		}
+		out = append(out, entry)
+	}
+	return out, nil
+}
+
+// setting returns a connection's setting, or nil without a connection.
+func setting(conn *connectors.Connection, key string) any {
+	if conn == nil {
+		return nil
+	}
+	return conn.Config[key]
+}
+
+// splitHostPort splits "host:port" or "[v6]:port"; anything else is a host alone.
+func splitHostPort(s string) (host, port string) {
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		return h, p
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
+}
+
+// hostAllowed reports whether u's host and port match an allowed_hosts entry: an entry
+// without a port stands for the URL scheme's default port, and "*.example.com" for the
+// subdomains of example.com (not example.com itself).
+func hostAllowed(u *url.URL, allowed []string) bool {
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	for _, entry := range allowed {
+		h, p := splitHostPort(entry)
+		if p == "" {
+			p = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+		}
+		if p != port {
+			continue
+		}
+		if suffix, wild := strings.CutPrefix(h, "*."); wild {
+			if strings.HasSuffix(host, "."+suffix) {
+				return true
+			}
+			continue
+		}
+		if host == h {
+			return true
+		}
+	}
+	return false
 }
 
 // credentialSecrets returns the values to keep out of logs, errors and items: the

@@ -168,7 +168,8 @@ func (p *poller) Poll(ctx context.Context, call *connectors.PollCall) (*connecto
 	}
 	auth := conn.String(connAuth)
 	credentials := auth != "" && auth != authNone
-	first, err := resolveURL(in.req.rawURL, conn.String(connBaseURL), credentials)
+	allowed, _ := allowedHosts(setting(conn, connAllowedHosts)) // checked by validateConnection
+	first, err := resolveURL(in.req.rawURL, conn.String(connBaseURL), allowed, credentials)
 	if err != nil {
 		return nil, connectors.Permanent(fmt.Errorf("invalid url for http.poll of workflow %s: %w", call.WorkflowID, err))
 	}
@@ -184,6 +185,7 @@ func (p *poller) Poll(ctx context.Context, call *connectors.PollCall) (*connecto
 		in:          in,
 		conn:        conn,
 		credentials: credentials,
+		allowed:     allowed,
 		origin:      origin(firstURL),
 		hc:          p.client.WithLogger(call.Logger).WithSecrets(secrets...).WithTimeout(in.req.timeout),
 		redact:      httpclient.SecretRedactor(secrets...),
@@ -204,11 +206,13 @@ type pollRun struct {
 	in          *pollInput
 	conn        *connectors.Connection
 	credentials bool
-	// origin is the first page's; with credentials every page must be on it.
-	origin string
-	hc     *httpclient.Client
-	redact func(string) string
-	log    *slog.Logger
+	// origin is the first page's; with credentials every page must be on it or on one of
+	// the connection's allowed hosts.
+	origin  string
+	allowed []string
+	hc      *httpclient.Client
+	redact  func(string) string
+	log     *slog.Logger
 	// cursor is the saved cursor with plain JSON numbers, as expressions see it.
 	cursor any
 }
@@ -419,7 +423,7 @@ func (r *pollRun) nextPage(current string, env map[string]any) (string, bool, er
 			return "", false, connectors.Permanent(fmt.Errorf("next expression %q gave url %q, which is not an http or https URL",
 				r.in.next, httpclient.RedactURL(s)))
 		}
-		if r.credentials && origin(u) != r.origin {
+		if r.credentials && origin(u) != r.origin && !hostAllowed(u, r.allowed) {
 			return "", false, connectors.Permanent(fmt.Errorf("next expression %q gave url %q on another host than the first page; "+
 				"the connection's credentials are only sent to %s", r.in.next, httpclient.RedactURL(u.String()), r.origin))
 		}

@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
@@ -81,34 +84,80 @@ func (o Options) WithDefaults() Options {
 }
 
 // Client sends requests with Hookflow's outbound conventions. It is safe for concurrent
-// use. The With… methods return cheap copies that share the connection pool.
+// use. The With… methods return cheap copies that share the connection pools.
 type Client struct {
-	hc      *http.Client
+	pools   *pools
 	opts    Options
 	secrets []string
 	redact  func(string) string
 }
 
-// New returns a Client with a pooled keep-alive transport that never follows redirects.
+// pools holds one http.Client, with its own connection pool, per Dialer: a connection
+// opened under one outbound policy is never reused under another.
+type pools struct {
+	mu             sync.Mutex
+	fixed          *http.Client // Options.Transport, when set
+	byDialer       map[connectors.Dialer]*pooled
+	maxIdlePerHost int
+}
+
+type pooled struct {
+	hc  *http.Client
+	gen uint64 // the Policy's generation its idle connections were checked under
+}
+
+// New returns a Client with pooled keep-alive transports that never follow redirects.
+// Each request dials through the Dialer of its context (connectors.DialerFrom), or
+// through a policy refusing link-local and cloud metadata addresses when there is none.
 func New(opts Options) *Client {
 	opts = opts.WithDefaults()
-	transport := opts.Transport
-	if transport == nil {
-		transport = newTransport(opts.MaxIdleConnsPerHost)
+	p := &pools{byDialer: map[connectors.Dialer]*pooled{}, maxIdlePerHost: opts.MaxIdleConnsPerHost}
+	if opts.Transport != nil {
+		p.fixed = newHTTPClient(opts.Transport)
 	}
-	hc := &http.Client{
-		Transport: transport,
-		// A 3xx is handed back as is; Classify counts it as a failure.
+	return &Client{pools: p, opts: opts, redact: identity}
+}
+
+// forDialer returns the http.Client whose transport dials through d.
+func (p *pools) forDialer(d connectors.Dialer) *http.Client {
+	if p.fixed != nil {
+		return p.fixed
+	}
+	var gen uint64
+	policy, isPolicy := d.(*Policy)
+	if isPolicy {
+		gen = policy.generation()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc, ok := p.byDialer[d]
+	if !ok {
+		pc = &pooled{hc: newHTTPClient(newTransport(p.maxIdlePerHost, d)), gen: gen}
+		p.byDialer[d] = pc
+	}
+	if pc.gen != gen {
+		// The policy now refuses more (a new own listener): a kept-alive connection must
+		// not carry a request it would refuse.
+		pc.hc.CloseIdleConnections()
+		pc.gen = gen
+	}
+	return pc.hc
+}
+
+func newHTTPClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		// A 3xx is handed back as is; Classify counts it as a failure. Following it would
+		// also need the outbound policy checked on each hop.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		// No Client.Timeout: Do enforces the timeout through the context so that the
 		// timeout can differ per call while the pool is shared.
 	}
-	return &Client{hc: hc, opts: opts, redact: identity}
 }
 
-func newTransport(maxIdlePerHost int) *http.Transport {
+func newTransport(maxIdlePerHost int, d connectors.Dialer) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: DialTimeoutDefault, KeepAlive: 30 * time.Second}).DialContext
+	t.DialContext = d.DialContext
 	t.MaxIdleConnsPerHost = maxIdlePerHost
 	if t.MaxIdleConns < 4*maxIdlePerHost {
 		t.MaxIdleConns = 4 * maxIdlePerHost
@@ -199,7 +248,12 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*Response, error) {
 	}
 	start := time.Now()
 
-	resp, err := c.hc.Do(req)
+	dialer := DialerFor(ctx)
+	if err := precheck(dialer, req.URL); err != nil {
+		// Refused before anything is sent, even when a proxy would do the dialing.
+		return nil, c.requestFailed(parent, ctx, req.Method, shownURL, start, err)
+	}
+	resp, err := c.pools.forDialer(dialer).Do(req)
 	if err != nil {
 		return nil, c.requestFailed(parent, ctx, req.Method, shownURL, start, err)
 	}
@@ -240,6 +294,11 @@ func (c *Client) requestFailed(parent, ctx context.Context, method, shownURL str
 		err = ue.Err
 	}
 	rerr := &requestError{method: method, url: shownURL, err: err, redact: c.redact}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		// The policy will refuse it again: a retry cannot help.
+		return connectors.Permanent(rerr)
+	}
 	// The caller's context still being live while ours is done means our timeout fired.
 	if parent.Err() == nil && ctx.Err() != nil {
 		rerr.timeout = c.opts.Timeout
@@ -292,6 +351,26 @@ func (c *Client) redactHeaders(h http.Header) http.Header {
 }
 
 func identity(s string) string { return s }
+
+// precheck applies the outbound policy to a URL whose host is an IP address, before
+// anything is dialed. Host names are checked by the Dialer once resolved.
+func precheck(d connectors.Dialer, u *url.URL) error {
+	checker, ok := d.(interface {
+		Check(host string, ip netip.Addr, port int) error
+	})
+	if !ok {
+		return nil
+	}
+	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(u.Hostname(), "["), "]"))
+	if err != nil {
+		return nil
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		port = map[string]int{"http": 80, "https": 443}[strings.ToLower(u.Scheme)]
+	}
+	return checker.Check("", ip, port)
+}
 
 func buildVersion() string {
 	bi, ok := debug.ReadBuildInfo()

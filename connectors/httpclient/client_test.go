@@ -210,7 +210,7 @@ func TestWithTimeoutSharesPool(t *testing.T) {
 	short := c.WithTimeout(time.Second)
 	require.Equal(t, TimeoutDefault, c.Timeout())
 	require.Equal(t, time.Second, short.Timeout())
-	require.Same(t, c.hc, short.hc)
+	require.Same(t, c.pools, short.pools)
 	require.Equal(t, time.Second, short.WithTimeout(0).Timeout(), "a zero timeout keeps the current one")
 }
 

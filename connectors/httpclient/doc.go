@@ -10,6 +10,9 @@
 //   - a User-Agent naming Hookflow and its version;
 //   - Classify turns a status into the SDK's error kinds: 2xx is success, 408, 429 and 5xx
 //     are retryable (with the Retry-After the server sent), other 4xx and 3xx permanent;
+//   - every connection is opened through the outbound network policy (Policy) that the
+//     call's context carries (connectors.WithDialer), or a default refusing link-local
+//     and cloud metadata addresses; a refused address is a permanent *RefusedError;
 //   - requests are logged at debug level and errors are written only in redacted form:
 //     secret-looking query values, URL passwords, credential headers and the connection's
 //     secret values are replaced with connectors.RedactedValue.

@@ -50,7 +50,7 @@ var connector = &connectors.Connector{
 			Description: "The bot's token from @BotFather, `<bot id>:<secret>`. It is part of every request's URL; " +
 				"Hookflow masks it in logs and errors.",
 			Examples: []any{"123456789:AAH-your-bot-token-from-BotFather"}},
-		{Name: connBaseURL, Type: connectors.TypeString, Title: "Bot API server",
+		{Name: connBaseURL, Type: connectors.TypeString, Title: "Bot API server", Endpoint: true,
 			Description: "Address of the Bot API server, without the `/bot<token>` part. Change it only for a " +
 				"self-hosted telegram-bot-api server, a proxy, or a local fake in tests.",
 			Default: BaseURLDefault, Examples: []any{BaseURLDefault, "http://localhost:8081"}},

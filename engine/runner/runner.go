@@ -52,7 +52,10 @@ type Config struct {
 	// Connection returns a connection with its secrets decrypted.
 	Connection func(ctx context.Context, name string) (*connectors.Connection, error)
 	// Limiter applies connections' rate limits. Optional.
-	Limiter  Limiter
+	Limiter Limiter
+	// Dialer is the outbound network policy, put in the context of every action call
+	// (connectors.WithDialer). Optional: connectors/httpclient then applies its default.
+	Dialer   connectors.Dialer
 	Observer Observer
 	// FailureAlert builds the alert run (the on_failure workflow's) of a run failing for
 	// good, with the failed step's id ("" when no step failed), or returns nil. The alert
@@ -486,6 +489,7 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 		callCtx, cancelDeadline = context.WithTimeout(callCtx, run.DeadlineAt.Sub(r.cfg.Now()))
 		defer cancelDeadline()
 	}
+	callCtx = connectors.WithDialer(callCtx, r.cfg.Dialer)
 	call := &connectors.Call{
 		RunID:          run.ID,
 		StepID:         cs.ID,
