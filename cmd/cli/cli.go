@@ -54,6 +54,9 @@ type Options struct {
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error
+
+	// Limits are the defaults of workflows' run limits.
+	Limits runLimits
 }
 
 func (o *Options) badEnv(name string, err error) {
@@ -166,6 +169,7 @@ func (o *Options) envDuration(name string, def time.Duration) time.Duration {
 func (o *Options) addWorkerFlags(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&o.Lease, "lease", o.envDuration("HOOKFLOW_LEASE", engine.LeaseDefault),
 		"how long a claimed run stays with a silent worker before another takes it over; live workers renew it [HOOKFLOW_LEASE]")
+	o.addLimitFlags(cmd)
 }
 
 func (o *Options) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -191,6 +195,11 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		Workers:     o.Workers,
 		Lease:       o.Lease,
 		Logger:      log,
+
+		StepDataLimit:         int64(o.Limits.StepData),
+		RunDataLimit:          int64(o.Limits.RunData),
+		ForEachItemsLimit:     o.Limits.ForEachItems,
+		ExpressionMemoryLimit: int64(o.Limits.ExpressionMemory),
 	}
 }
 

@@ -168,3 +168,11 @@ func checkByteSize(errs *errorList, path string, v any) bool {
 	}
 	return true
 }
+
+// CheckLimits validates limits set outside a workflow (the server's defaults) by the
+// rules of a workflow's "limits".
+func CheckLimits(l *Limits) error {
+	var errs errorList
+	checkLimits(&errs, l)
+	return errs.err()
+}
