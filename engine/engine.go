@@ -22,6 +22,7 @@ import (
 	"github.com/hookflow/hookflow/engine/runner"
 	"github.com/hookflow/hookflow/engine/secrets"
 	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/workflow"
 )
 
 // Defaults of Config.
@@ -46,6 +47,21 @@ const (
 const (
 	OutboundAllow = "allow"
 	OutboundDeny  = "deny"
+)
+
+// Defaults of the run limits, which workflows may change in their "limits".
+const (
+	// StepDataLimitDefault is the largest step input or output a run record stores
+	// whole; a larger one is stored cut, with its size.
+	StepDataLimitDefault = 1 << 20
+	// RunDataLimitDefault bounds what a run stores in its step records and holds in
+	// memory for later steps.
+	RunDataLimitDefault = 16 << 20
+	// ForEachItemsLimitDefault is the longest list a for_each may loop over.
+	ForEachItemsLimitDefault = 1000
+	// ExpressionMemoryLimitDefault is the memory one evaluation of an expression, or one
+	// rendering of a step's inputs, may build.
+	ExpressionMemoryLimitDefault = 64 << 20
 )
 
 // WorkersDefault is the number of runs executed at once by default. Runs spend most of
@@ -95,6 +111,13 @@ type Config struct {
 	Logger       *slog.Logger
 	// Now is the clock, for tests. Default time.Now in UTC.
 	Now func() time.Time
+
+	// StepDataLimit, RunDataLimit, ForEachItemsLimit and ExpressionMemoryLimit are the
+	// defaults of workflows' limits (workflow.Limits): bytes, bytes, items and bytes.
+	StepDataLimit         int64
+	RunDataLimit          int64
+	ForEachItemsLimit     int
+	ExpressionMemoryLimit int64
 }
 
 // WithDefaults returns the config with zero values replaced by defaults.
@@ -129,6 +152,18 @@ func (c Config) WithDefaults() Config {
 	if c.OutboundPrivate == "" {
 		c.OutboundPrivate = OutboundPrivateDefault
 	}
+	if c.StepDataLimit == 0 {
+		c.StepDataLimit = StepDataLimitDefault
+	}
+	if c.RunDataLimit == 0 {
+		c.RunDataLimit = RunDataLimitDefault
+	}
+	if c.ForEachItemsLimit == 0 {
+		c.ForEachItemsLimit = ForEachItemsLimitDefault
+	}
+	if c.ExpressionMemoryLimit == 0 {
+		c.ExpressionMemoryLimit = ExpressionMemoryLimitDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -148,6 +183,10 @@ func (c Config) validate() error {
 	if c.OutboundPrivate != OutboundAllow && c.OutboundPrivate != OutboundDeny {
 		return fmt.Errorf("outbound private must be %s or %s, got %q", OutboundAllow, OutboundDeny, c.OutboundPrivate)
 	}
+	// The defaults obey the bounds of a workflow's own limits.
+	if err := workflow.CheckLimits(c.limits()); err != nil {
+		return fmt.Errorf("run limits: %w", err)
+	}
 	return nil
 }
 
@@ -158,6 +197,12 @@ func (c Config) outboundPolicy() (*httpclient.Policy, error) {
 		Allow:       c.OutboundAllow,
 		Deny:        c.OutboundDeny,
 	})
+}
+
+// limits returns the run limits of the config as a workflow writes them.
+func (c Config) limits() *workflow.Limits {
+	return &workflow.Limits{StepData: workflow.ByteSize(c.StepDataLimit), RunData: workflow.ByteSize(c.RunDataLimit),
+		ForEachItems: c.ForEachItemsLimit, ExpressionMemory: workflow.ByteSize(c.ExpressionMemoryLimit)}
 }
 
 // Engine is a running Hookflow core.
@@ -276,6 +321,7 @@ func newEngine(cfg Config, st *store.Store, outbound *httpclient.Policy) *Engine
 		Logger:       cfg.Logger,
 		Now:          cfg.Now,
 		NewID:        newID,
+		Limits:       *cfg.limits(),
 	})
 	return e
 }

@@ -61,6 +61,9 @@ type Options struct {
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error
+
+	// Limits are the defaults of workflows' run limits.
+	Limits runLimits
 	// secrets are the secret settings, each with its *_FILE twin.
 	secrets []*secretSetting
 }
@@ -232,6 +235,7 @@ func (o *Options) addWorkerFlags(cmd *cobra.Command) {
 		"comma-separated CIDRs and host names (*.example.com) workflows may call whatever the private rule and the deny list say [HOOKFLOW_OUTBOUND_ALLOW]")
 	f.StringVar(&o.OutboundDeny, "outbound-deny", env("HOOKFLOW_OUTBOUND_DENY", ""),
 		"comma-separated CIDRs and host names workflows may not call unless the allow list has them [HOOKFLOW_OUTBOUND_DENY]")
+	o.addLimitFlags(cmd)
 }
 
 func (o *Options) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -258,9 +262,13 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		Lease:       o.Lease,
 		Logger:      log,
 
-		OutboundPrivate: o.OutboundPrivate,
-		OutboundAllow:   httpclient.ParseList(o.OutboundAllow),
-		OutboundDeny:    httpclient.ParseList(o.OutboundDeny),
+		OutboundPrivate:       o.OutboundPrivate,
+		OutboundAllow:         httpclient.ParseList(o.OutboundAllow),
+		OutboundDeny:          httpclient.ParseList(o.OutboundDeny),
+		StepDataLimit:         int64(o.Limits.StepData),
+		RunDataLimit:          int64(o.Limits.RunData),
+		ForEachItemsLimit:     o.Limits.ForEachItems,
+		ExpressionMemoryLimit: int64(o.Limits.ExpressionMemory),
 	}
 }
 

@@ -24,8 +24,10 @@
 // # Limits
 //
 // Compile rejects expressions of more than MaxNodes syntax nodes. Evaluation
-// allocates at most MemoryBudget collection elements and builds no string
-// longer than MaxStringSize bytes. The loops of map, filter, all, any, count,
+// builds at most MemoryBudget bytes (or the limit WithMemoryLimit sets),
+// counting the strings functions and + build, parsed JSON, and 64 bytes per
+// list element or object entry; one rendering of a template or a value shares
+// one such budget. No string is longer than MaxStringSize bytes. The loops of map, filter, all, any, count,
 // reduce, sortBy and the other predicate builtins check the context and the
 // MaxEvalTime deadline as they iterate, so a runaway loop stops promptly on
 // the evaluating goroutine itself and nothing is left running in the

@@ -35,10 +35,17 @@ var mapVariables = map[string]bool{"trigger": true, "steps": true, "run": true, 
 // are cached by source alone.
 const MaxNodes = 2000
 
-// MemoryBudget is the number of collection elements (list items, map entries,
-// range values) one evaluation may allocate; evaluation fails with
-// ErrMemoryBudget beyond it. Set it at startup, before any evaluation.
-var MemoryBudget uint = 1_000_000
+// MemoryBudget is the memory, in bytes, that one evaluation, or one rendering
+// of a template or a value, may build; beyond it evaluation fails with a
+// *MemoryLimitError, which matches ErrMemoryBudget. Strings built by functions
+// and + count their bytes, parsed JSON its text plus its values, and every
+// list element or object entry 64 bytes. WithMemoryLimit sets another budget
+// for the evaluations under a context. Set it at startup, before any
+// evaluation.
+var MemoryBudget uint = MemoryBudgetDefault
+
+// MemoryBudgetDefault is the default of MemoryBudget: 64 MiB.
+const MemoryBudgetDefault = 64 << 20
 
 // MaxStringSize is the largest string, in bytes, that one expression or
 // template may build (by +, repeat, replace, join, toJSON, text joining, ...).
@@ -91,6 +98,9 @@ type Program struct {
 	// guarded is set when the expression contains predicates; its loops then
 	// call the guard, which needs a deadline in the environment.
 	guarded bool
+	// metered is set when the expression calls functions that charge the
+	// evaluation's meter, which then goes into the environment.
+	metered bool
 }
 
 // Source returns the expression as written.
@@ -157,7 +167,7 @@ func (sc Scope) options() []expr.Option {
 	if o, ok := scopeOptions[sc.key]; ok {
 		return o
 	}
-	env := types.Map{guardVar: types.TypeOf((func() bool)(nil))}
+	env := types.Map{guardVar: types.TypeOf((func() bool)(nil)), meterVar: types.TypeOf((*meter)(nil))}
 	for _, name := range Variables {
 		if mapVariables[name] {
 			env[name] = types.TypeOf(map[string]any{})
@@ -196,7 +206,17 @@ func (sc Scope) compile(src string) (_ *Program, err error) {
 	if pt.err != nil {
 		return nil, pt.err
 	}
-	return &Program{src: src, prog: prog, guarded: pt.predicates > 0}, nil
+	if pt.metered == 0 {
+		return &Program{src: src, prog: prog, guarded: pt.predicates > 0}, nil
+	}
+	// The source is valid; compile it again with metered calls routed to
+	// their twins. Errors were reported above with the names users wrote.
+	mp := &patcher{src: src, meter: true}
+	opts = append(opts[:len(base)], expr.Patch(mp), expr.Patch(rootPatcher{mp}))
+	if prog, err = expr.Compile(src, opts...); err != nil {
+		return nil, fmt.Errorf("internal error: compile metered expression: %w", err)
+	}
+	return &Program{src: src, prog: prog, guarded: mp.predicates > 0, metered: true}, nil
 }
 
 // vmPool reuses VMs: a VM keeps its stack and scope buffers between runs,
@@ -224,10 +244,11 @@ func (p *Program) eval(ctx context.Context, env map[string]any) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if p.guarded {
-		return p.runGuarded(ctx, env)
+	limit := memoryLimit(ctx)
+	if p.guarded || p.metered {
+		return p.runGuarded(ctx, env, limit)
 	}
-	return p.run(env)
+	return p.run(env, limit)
 }
 
 // guardedRun is the per-evaluation state of a guarded program, pooled
@@ -245,12 +266,13 @@ var guardedPool = sync.Pool{New: func() any {
 	return r
 }}
 
-// runGuarded runs a program whose loops call the guard. The guard reaches
-// the loops through a hidden environment entry, so env is copied: the
-// caller's map is shared with other evaluations and must not change. The
-// copy can be reused afterwards because no result can reference it: $env,
-// the only way to reach the map itself, is rejected at compile time.
-func (p *Program) runGuarded(ctx context.Context, env map[string]any) (any, error) {
+// runGuarded runs a program whose loops call the guard or whose functions
+// charge the meter. Both reach the program through hidden environment
+// entries, so env is copied: the caller's map is shared with other
+// evaluations and must not change. The copy can be reused afterwards because
+// no result can reference it: $env, the only way to reach the map itself, is
+// rejected at compile time.
+func (p *Program) runGuarded(ctx context.Context, env map[string]any, limit int64) (any, error) {
 	r := guardedPool.Get().(*guardedRun)
 	r.g = guard{ctx: ctx, done: ctx.Done(), limit: MaxEvalTime}
 	if r.g.limit > 0 {
@@ -260,14 +282,17 @@ func (p *Program) runGuarded(ctx context.Context, env map[string]any) (any, erro
 		r.env[k] = v
 	}
 	r.env[guardVar] = r.tick
-	out, err := p.run(r.env)
+	if p.metered {
+		r.env[meterVar] = meterFor(ctx)
+	}
+	out, err := p.run(r.env, limit)
 	clear(r.env)
 	r.g = guard{} // drop ctx so that the pool does not keep it alive
 	guardedPool.Put(r)
 	return out, err
 }
 
-func (p *Program) run(env map[string]any) (out any, err error) {
+func (p *Program) run(env map[string]any, limit int64) (out any, err error) {
 	machine := vmPool.Get().(*vm.VM)
 	defer func() {
 		// vm.Run recovers panics itself; this is a second line of defense
@@ -276,11 +301,20 @@ func (p *Program) run(env map[string]any) (out any, err error) {
 			out, err = nil, fmt.Errorf("panic: %v", r)
 		}
 	}()
-	machine.MemoryBudget = MemoryBudget
+	// The VM counts elements; the budget is in bytes.
+	machine.MemoryBudget = uint(max(limit/elementBytes, 1))
 	out, err = machine.Run(p.prog, env)
 	vmPool.Put(machine)
 	if err != nil {
-		return nil, locate(err)
+		err = locate(err)
+		if e, ok := err.(*Error); ok {
+			if mle, ok := e.Err.(*MemoryLimitError); ok && mle.Limit == 0 {
+				// The VM's own budget: report it as the limit it stands for.
+				mle.Limit = limit
+				e.Msg = mle.Error()
+			}
+		}
+		return nil, err
 	}
 	return out, nil
 }
@@ -316,8 +350,13 @@ func locate(err error) error {
 	}
 	if fe.Message == ErrMemoryBudget.Error() {
 		// expr reports its budget with a plain message (a panic string or
-		// its own errors.New); give callers the sentinel instead.
+		// its own errors.New); give callers the sentinel instead. The VM's
+		// element budget panics with a string (no Prev): it is the memory
+		// limit, whose size run fills in. The other is repeat's count cap.
 		e.Err = ErrMemoryBudget
+		if fe.Prev == nil {
+			e.Err = &MemoryLimitError{}
+		}
 	}
 	return e
 }

@@ -71,7 +71,7 @@ func functionOptions() []expr.Option {
 	for name, fn := range overrides {
 		opts = append(opts, override(name, fn))
 	}
-	return opts
+	return append(opts, meteredOption)
 }
 
 // overrides are expr builtins that can build a string much larger than

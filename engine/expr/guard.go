@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm/runtime"
 )
 
@@ -105,7 +106,13 @@ func concat(args ...any) (out any, err error) {
 type patcher struct {
 	src        string
 	predicates int
-	err        error
+	// meter makes the patcher route metered calls (and string +) to their hidden
+	// twins, which take the evaluation's meter. Without it, the patcher only
+	// counts such calls in metered: compile then compiles a second time with
+	// meter set, so that type errors are reported with the names users wrote.
+	meter   bool
+	metered int
+	err     error
 	// last is the most recently visited node. ast.Walk visits children
 	// before their parent, so after the walk it points at the root.
 	last *ast.Node
@@ -129,6 +136,22 @@ func (p *patcher) Visit(node *ast.Node) {
 			x.SetLocation(n.Node.Location())
 		}
 		n.Node = seq
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && isMetered[id.Value] {
+			if !p.meter {
+				p.metered++
+				return
+			}
+			ast.Patch(node, p.meteredCall(id.Value, n.Arguments, n.Location()))
+		}
+	case *ast.BuiltinNode:
+		if isMetered[n.Name] {
+			if !p.meter {
+				p.metered++
+				return
+			}
+			ast.Patch(node, p.meteredCall(n.Name, n.Arguments, n.Location()))
+		}
 	case *ast.BinaryNode:
 		if n.Operator != "+" || !maybeString(n.Left) || !maybeString(n.Right) {
 			return
@@ -138,6 +161,11 @@ func (p *patcher) Visit(node *ast.Node) {
 		if ls && rs {
 			return // two literals: bounded by the source, and foldable
 		}
+		if p.meter {
+			ast.Patch(node, p.meteredCall(concatFn, []ast.Node{n.Left, n.Right}, n.Location()))
+			return
+		}
+		p.metered++
 		call := &ast.CallNode{
 			Callee:    &ast.IdentifierNode{Value: concatFn},
 			Arguments: []ast.Node{n.Left, n.Right},
@@ -146,6 +174,20 @@ func (p *patcher) Visit(node *ast.Node) {
 		call.Callee.SetLocation(n.Location())
 		ast.Patch(node, call)
 	}
+}
+
+// meteredCall is a call of name's hidden twin, with the evaluation's meter
+// as the first argument.
+func (p *patcher) meteredCall(name string, args []ast.Node, loc file.Location) *ast.CallNode {
+	m := &ast.IdentifierNode{Value: meterVar}
+	m.SetLocation(loc)
+	call := &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: meteredPrefix + name},
+		Arguments: append([]ast.Node{m}, args...),
+	}
+	call.SetLocation(loc)
+	call.Callee.SetLocation(loc)
+	return call
 }
 
 // rootPatcher runs after patcher. When patcher inserted guard calls, it

@@ -162,6 +162,7 @@ func (t *Template) Render(ctx context.Context, env map[string]any) (any, error) 
 	if t.single != nil {
 		return t.evalPart(ctx, env, t.parts[0])
 	}
+	ctx = withMeter(ctx) // the parts and the joined text share one budget
 	switch len(t.parts) {
 	case 0:
 		return "", nil
@@ -189,6 +190,9 @@ func (t *Template) Render(ctx context.Context, env map[string]any) (any, error) 
 		if err := checkSize(len(buf)); err != nil {
 			return nil, fmt.Errorf("render template: %w", err)
 		}
+	}
+	if err := meterFor(ctx).charge(int64(len(buf))); err != nil {
+		return nil, fmt.Errorf("render template: %w", err)
 	}
 	return string(buf), nil
 }

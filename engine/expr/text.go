@@ -114,9 +114,20 @@ type encoder struct {
 	indent     string // "" for compact output
 	escapeHTML bool
 	depth      int
+	// counting makes the encoder only measure: what it wrote is added to
+	// counted and dropped at every grow, so that it holds at most one string.
+	counting bool
+	counted  int64
+	// partial makes a string that does not fit fill the rest of the limit.
+	partial bool
 }
 
 func (e *encoder) grow(n int) error {
+	if e.counting {
+		e.counted += int64(len(e.buf))
+		e.buf = e.buf[:0]
+		return nil
+	}
 	if len(e.buf)+n > e.limit {
 		return errTooLong
 	}
@@ -345,6 +356,11 @@ const hexDigits = "0123456789abcdef"
 // U+FFFD, and <, >, & only when escapeHTML is set.
 func (e *encoder) string(s string) error {
 	if err := e.grow(len(s) + 2); err != nil {
+		if e.partial && e.limit-len(e.buf) > 1 {
+			// The start of the string, unescaped: a preview for people.
+			e.buf = append(e.buf, '"')
+			e.buf = append(e.buf, s[:e.limit-len(e.buf)]...)
+		}
 		return err
 	}
 	e.buf = append(e.buf, '"')
@@ -418,4 +434,27 @@ func encodeJSON(v any, indent string, escapeHTML bool) (string, error) {
 		return "", err
 	}
 	return string(e.buf), nil
+}
+
+// StoredJSON encodes v as compact JSON without HTML escaping, as run records
+// store it, writing at most limit bytes. It returns the text and the size of
+// the whole encoding; when size is over limit, text is only its first bytes,
+// a preview that may be cut inside a character and whose last string is not
+// escaped. The whole encoding is never built, so a
+// list holding one large string many times costs no more than the string.
+func StoredJSON(v any, limit int) (text string, size int64, err error) {
+	e := encoder{limit: limit, partial: true}
+	err = e.value(v, "")
+	if err == nil {
+		return string(e.buf), int64(len(e.buf)), nil
+	}
+	if !errors.Is(err, errTooLong) {
+		return "", 0, err
+	}
+	text = string(e.buf)
+	c := encoder{counting: true}
+	if err := c.value(v, ""); err != nil {
+		return "", 0, err
+	}
+	return text, c.counted + int64(len(c.buf)), nil
 }

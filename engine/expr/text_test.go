@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +116,30 @@ func TestAppendText(t *testing.T) {
 		require.NoError(t, err, "%#v", tt.in)
 		require.Equal(t, tt.want, string(got), "%#v", tt.in)
 	}
+}
+
+func TestStoredJSON(t *testing.T) {
+	t.Parallel()
+	v := map[string]any{"b": []any{"x<y", 1.5, nil}, "a": true}
+	text, size, err := StoredJSON(v, 100)
+	require.NoError(t, err)
+	require.Equal(t, `{"a":true,"b":["x<y",1.5,null]}`, text)
+	require.EqualValues(t, len(text), size)
+
+	text, size, err = StoredJSON(v, 10)
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(text), 10)
+	require.True(t, strings.HasPrefix(`{"a":true,"b":["x<y",1.5,null]}`, text), text)
+	require.EqualValues(t, 31, size)
+
+	// One 1 MB string referenced 64 times measures 64 MB without building it.
+	s := strings.Repeat("x", 1<<20)
+	list := make([]any, 64)
+	for i := range list {
+		list[i] = s
+	}
+	text, size, err = StoredJSON(list, 1000)
+	require.NoError(t, err)
+	require.Len(t, text, 1000)
+	require.EqualValues(t, 64*(1<<20+2)+63+2, size)
 }

@@ -180,7 +180,10 @@ func (v *Value) IsStatic() bool { return v.root.static }
 // expressions may share structure with env. Errors are *PathError naming the
 // failing string.
 func (v *Value) Render(ctx context.Context, env map[string]any) (any, error) {
-	return v.root.render(ctx, env)
+	if v.root.static {
+		return v.root.render(ctx, env)
+	}
+	return v.root.render(withMeter(ctx), env)
 }
 
 func (n *node) render(ctx context.Context, env map[string]any) (any, error) {

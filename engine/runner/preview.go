@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/expr"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
@@ -47,6 +48,8 @@ const (
 // "<run id>:<step id>" of a one-off run id.
 func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[string]any, workflowID string, version int, runID string, dryRun bool) *Preview {
 	p := &Preview{Status: store.RunSucceeded, Steps: []PreviewStep{}}
+	b := newBudget(wf.Def.Limits.Or(r.cfg.Limits), nil)
+	ctx = expr.WithMemoryLimit(ctx, int64(b.lim.ExpressionMemory))
 	steps := map[string]any{}
 	env := map[string]any{
 		"trigger":  trig,
@@ -84,7 +87,7 @@ func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[st
 		}
 		if ps.Status == "" {
 			rec := &store.StepRun{Attempts: 1, StartedAt: now}
-			r.previewStep(ctx, run, cs, env, rec, dryRun, &ps)
+			r.previewStep(ctx, run, cs, env, rec, dryRun, b, &ps)
 		}
 		p.Steps = append(p.Steps, ps)
 		out := map[string]any{"output": ps.Output, "status": ps.Status}
@@ -103,14 +106,14 @@ func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[st
 // localActions compute without calling a service, so a dry run still runs them.
 var localActions = map[string]bool{"core.set": true, "core.respond": true}
 
-func (r *Runner) previewStep(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, rec *store.StepRun, dryRun bool, ps *PreviewStep) {
+func (r *Runner) previewStep(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, rec *store.StepRun, dryRun bool, b *budget, ps *PreviewStep) {
 	if dryRun && !localActions[cs.Uses] {
 		var (
 			input any
 			err   error
 		)
 		if cs.ForEach != nil {
-			input, err = r.renderEach(ctx, cs, env)
+			input, err = r.renderEach(ctx, cs, env, b)
 		} else {
 			input, err = cs.With.Render(ctx, env)
 		}
@@ -132,7 +135,7 @@ func (r *Runner) previewStep(ctx context.Context, run *store.Run, cs *workflow.C
 	if cs.ForEach == nil {
 		input, output, err = r.call(ctx, run, cs, env, cs.ID, rec, r.log)
 	} else {
-		input, output, err = r.forEach(ctx, run, cs, env, rec, r.log)
+		input, output, err = r.forEach(ctx, run, cs, env, rec, b, r.log)
 	}
 	ps.Input, ps.Output = input, output
 	if until, ok := connectors.WaitTime(err); ok {
@@ -147,7 +150,7 @@ func (r *Runner) previewStep(ctx context.Context, run *store.Run, cs *workflow.C
 }
 
 // renderEach renders a for_each step's inputs for every element.
-func (r *Runner) renderEach(ctx context.Context, cs *workflow.CompiledStep, env map[string]any) (any, error) {
+func (r *Runner) renderEach(ctx context.Context, cs *workflow.CompiledStep, env map[string]any, b *budget) (any, error) {
 	listV, err := cs.ForEach.Eval(ctx, env)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate for_each: %w", err)
@@ -155,6 +158,9 @@ func (r *Runner) renderEach(ctx context.Context, cs *workflow.CompiledStep, env 
 	list, ok := listV.([]any)
 	if !ok && listV != nil {
 		return nil, fmt.Errorf("for_each gave %s, expected a list", strings.ToLower(connectors.JSONTypeOf(listV)))
+	}
+	if err := b.checkItems(len(list)); err != nil {
+		return nil, err
 	}
 	inputs := make([]any, 0, len(list))
 	for i, item := range list {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/expr"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/trigger"
 	"github.com/hookflow/hookflow/engine/workflow"
@@ -75,6 +76,8 @@ type Config struct {
 	NewID func() string
 	// Rand returns a float in [0, 1) for backoff jitter. Default math/rand.
 	Rand func() float64
+	// Limits are the defaults of workflows' limits; a zero field means no limit.
+	Limits workflow.Limits
 }
 
 // Runner executes claimed runs.
@@ -124,6 +127,7 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	if out.err != nil {
 		errText = out.err.Error()
 	}
+	errText = cutText(errText, maxErrorText)
 	record := store.Outcome{Status: out.status, Error: errText, Now: r.cfg.Now(), Last: out.last}
 	if out.status == store.RunFailed && r.cfg.FailureAlert != nil {
 		stepID := ""
@@ -170,12 +174,17 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 	if err != nil {
 		return outcome{err: err}
 	}
+	b := newBudget(wf.Def.Limits.Or(r.cfg.Limits), records)
+	ctx = expr.WithMemoryLimit(ctx, int64(b.lim.ExpressionMemory))
+	if err := resumable(run, wf, records, b.lim); err != nil {
+		return outcome{status: store.RunFailed, err: err}
+	}
 	// The filter runs in the worker, not at ingress, so the webhook path stays a single
 	// insert; a filtered run is recorded and cheap.
 	if run.StepIndex == 0 && len(records) == 0 && wf.Filter != nil {
 		pass, err := wf.Filter.EvalBool(ctx, env)
 		if err != nil {
-			return outcome{status: store.RunFailed, err: fmt.Errorf("evaluate filter: %w", err)}
+			return outcome{status: store.RunFailed, err: withLimitHint(fmt.Errorf("evaluate filter: %w", err))}
 		}
 		if !pass {
 			return outcome{status: store.RunFiltered}
@@ -190,7 +199,7 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 		if r.overdue(run) {
 			return outcome{status: store.RunFailed, err: r.overdueError(run)}
 		}
-		res := r.runStep(ctx, run, cs, env, records[cs.ID], log)
+		res := r.runStep(ctx, run, cs, env, records[cs.ID], b, log)
 		if ctx.Err() != nil {
 			// Cancelled mid-step (shutdown grace over): the step's outcome is unknown, so
 			// record nothing; the lease lapses and another worker repeats the step with the
@@ -208,7 +217,7 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 			log.Debug("Run waiting", slog.String("step_id", cs.ID), slog.Time("until", res.wakeAt), slog.String("reason", res.waitReason))
 			return outcome{}
 		}
-		if res.err != nil && !cs.ContinueOnError {
+		if res.err != nil && (!cs.ContinueOnError || IsLimit(res.err)) {
 			return outcome{status: store.RunFailed, err: fmt.Errorf("step %s: %w", cs.ID, res.err), last: res.rec}
 		}
 		if i == len(wf.Steps)-1 {
@@ -218,7 +227,12 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 		if err != nil {
 			return outcome{err: fmt.Errorf("checkpoint run %s: %w", run.ID, err)}
 		}
-		steps[cs.ID] = stepEnv(res.rec)
+		se := stepEnv(res.rec)
+		if res.rec.Status == store.StepSucceeded {
+			// The output as the action returned it: its record may be cut at step_data.
+			se["output"] = res.output
+		}
+		steps[cs.ID] = se
 		if cancel {
 			return outcome{status: store.RunCancelled, err: fmt.Errorf("cancelled after step %s", cs.ID)}
 		}
@@ -295,6 +309,24 @@ func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.C
 	}, records, nil
 }
 
+// resumable fails a run that resumes (after a wait, a takeover or as a replay) when a
+// step whose output was stored cut at step_data is read by a step still to run: the
+// full output was only in the memory of the execution that ran it.
+func resumable(run *store.Run, wf *workflow.Compiled, records map[string]*store.StepRun, lim workflow.Limits) error {
+	for id, rec := range records {
+		if rec.Status == store.StepWaiting || !isTruncated(rec.Output) {
+			continue
+		}
+		for i := run.StepIndex; i < len(wf.Steps); i++ {
+			if wf.Steps[i].ID != id && mentions(&wf.Steps[i], id) {
+				return &LimitError{Limit: "step_data", Value: lim.StepData.String(),
+					What: fmt.Sprintf("the output of step %s was stored cut and the run resumed (after a wait, a takeover or as a replay), so step %s cannot read it in full", id, wf.Steps[i].ID)}
+			}
+		}
+	}
+	return nil
+}
+
 func stepEnv(rec *store.StepRun) map[string]any {
 	var out any
 	if rec.Output != nil {
@@ -312,6 +344,7 @@ func stepEnv(rec *store.StepRun) map[string]any {
 // stepResult is one attempt's record, and what happens next.
 type stepResult struct {
 	rec        *store.StepRun
+	output     any       // the full output of a succeeded step
 	err        error     // the step failed for good (after its last attempt, or permanently)
 	wakeAt     time.Time // non-zero: the run waits until then (retry backoff or delay)
 	waitReason string
@@ -326,7 +359,7 @@ type attemptError struct {
 }
 
 // runStep runs one attempt of a step and decides what follows.
-func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, prev *store.StepRun, log *slog.Logger) stepResult {
+func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, prev *store.StepRun, b *budget, log *slog.Logger) stepResult {
 	now := r.cfg.Now()
 	rec := &store.StepRun{ID: r.cfg.NewID(), RunID: run.ID, StepID: cs.ID, Position: cs.Index, StartedAt: now}
 	var history []attemptError
@@ -335,24 +368,53 @@ func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.Compi
 		if prev.AttemptErrors != nil {
 			_ = json.Unmarshal([]byte(*prev.AttemptErrors), &history)
 		}
+		b.stored -= recordSize(prev) // this attempt's record replaces it
 	}
 	attemptStart := now
+	// finish records the attempt. It fails the step instead when the data would go past
+	// run_data, in memory (a succeeded step's full output, kept for later steps) or in
+	// the database (the record, its data cut at step_data).
 	finish := func(status string, input, output any, err error) stepResult {
 		end := r.cfg.Now()
-		rec.Status, rec.FinishedAt = status, &end
+		rec.FinishedAt = &end
 		rec.DurationMS += end.Sub(attemptStart).Milliseconds()
-		rec.Input, rec.Output = encodeJSON(input), encodeJSON(output)
-		rec.Error = ""
-		if err != nil {
-			rec.Error = err.Error()
+		var inSize, outSize int64
+		rec.Input, inSize = storeData(input, int64(b.lim.StepData))
+		rec.Output, outSize = storeData(output, int64(b.lim.StepData))
+		if status == store.StepSucceeded {
+			if err = b.checkHeld(outSize, "the output of step "+cs.ID); err != nil {
+				status, rec.Output = store.StepFailed, nil
+			} else {
+				b.held += outSize
+			}
 		}
 		rec.AttemptErrors = encodeHistory(history)
-		return stepResult{rec: rec, err: err}
+		rec.Error = ""
+		if err != nil {
+			rec.Error = cutText(err.Error(), maxErrorText)
+		}
+		if size := recordSize(rec); b.lim.RunData > 0 && b.stored+size > int64(b.lim.RunData) {
+			if !IsLimit(err) {
+				err = &LimitError{Limit: "run_data", Value: b.lim.RunData.String(),
+					What: fmt.Sprintf("the record of step %s (%d bytes) would bring the run's stored data to %d bytes",
+						cs.ID, size, b.stored+size)}
+			}
+			// Keep the sizes, not the data.
+			rec.Input, rec.Output = nil, nil
+			if inSize > 0 {
+				s := truncated("", inSize, 1<<10)
+				rec.Input = &s
+			}
+			status, rec.Error = store.StepFailed, cutText(err.Error(), maxErrorText)
+		}
+		rec.Status = status
+		b.stored += recordSize(rec)
+		return stepResult{rec: rec, output: output, err: err}
 	}
 	if cs.If != nil {
 		ok, err := cs.If.EvalBool(ctx, env)
 		if err != nil {
-			return finish(store.StepFailed, nil, nil, fmt.Errorf("evaluate if: %w", err))
+			return finish(store.StepFailed, nil, nil, withLimitHint(fmt.Errorf("evaluate if: %w", err)))
 		}
 		if !ok {
 			return finish(store.StepSkipped, nil, nil, nil)
@@ -369,11 +431,18 @@ func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.Compi
 	}
 	if cs.ForEach == nil {
 		input, output, err = r.call(ctx, run, cs, env, cs.ID, rec, log)
+		if err == nil {
+			err = b.checkHeld(jsonSize(input)+jsonSize(output), "the input and output of step "+cs.ID)
+		}
 	} else {
-		input, output, err = r.forEach(ctx, run, cs, env, rec, log)
+		input, output, err = r.forEach(ctx, run, cs, env, rec, b, log)
 	}
+	err = withLimitHint(err)
 	if until, ok := connectors.WaitTime(err); ok {
 		res := finish(store.StepWaiting, input, nil, nil)
+		if res.rec.Status == store.StepFailed {
+			return res // past run_data
+		}
 		res.err, res.wakeAt, res.waitReason = nil, until, "the step asked to wait"
 		rec.FinishedAt = nil
 		return res
@@ -383,18 +452,23 @@ func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.Compi
 	}
 	policy := PolicyFor(cs.Retry)
 	end := r.cfg.Now()
-	entry := attemptError{Attempt: rec.Attempts, At: end, Error: err.Error()}
-	if !connectors.IsPermanent(err) && rec.Attempts < policy.MaxAttempts {
+	entry := attemptError{Attempt: rec.Attempts, At: end, Error: cutText(err.Error(), maxAttemptText)}
+	// A limit is not passed by trying again.
+	permanent := connectors.IsPermanent(err) || IsLimit(err)
+	if !permanent && rec.Attempts < policy.MaxAttempts {
 		retryAfter, _ := connectors.RetryDelay(err)
 		entry.RetryAt = end.Add(policy.Wait(rec.Attempts, retryAfter, r.cfg.Rand))
 		history = append(history, entry)
 		res := finish(store.StepWaiting, input, nil, err)
+		if res.rec.Status == store.StepFailed {
+			return res // past run_data
+		}
 		rec.FinishedAt = nil
 		res.err, res.wakeAt, res.waitReason = nil, entry.RetryAt, "retry after: "+err.Error()
 		return res
 	}
 	history = append(history, entry)
-	if !connectors.IsPermanent(err) {
+	if !permanent {
 		err = fmt.Errorf("after %d attempts: %w", rec.Attempts, err)
 	}
 	return finish(store.StepFailed, input, nil, err)
@@ -403,7 +477,9 @@ func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.Compi
 // forEach runs the step once per element of its list. A retry repeats every element;
 // each element's call carries its own idempotency key, so receivers that honour it act
 // once per element.
-func (r *Runner) forEach(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, rec *store.StepRun, log *slog.Logger) (any, any, error) {
+// The inputs and outputs gathered count against run_data as they grow, so a long list
+// of large items fails at the item that passes the limit.
+func (r *Runner) forEach(ctx context.Context, run *store.Run, cs *workflow.CompiledStep, env map[string]any, rec *store.StepRun, b *budget, log *slog.Logger) (any, any, error) {
 	listV, err := cs.ForEach.Eval(ctx, env)
 	if err != nil {
 		return nil, nil, connectors.Permanent(fmt.Errorf("evaluate for_each: %w", err))
@@ -412,8 +488,12 @@ func (r *Runner) forEach(ctx context.Context, run *store.Run, cs *workflow.Compi
 	if !ok && listV != nil {
 		return nil, nil, connectors.Permanent(fmt.Errorf("for_each gave %s, expected a list", connectors.JSONTypeOf(listV)))
 	}
+	if err := b.checkItems(len(list)); err != nil {
+		return nil, nil, err
+	}
 	inputs := make([]any, 0, len(list))
 	outputs := make([]any, 0, len(list))
+	var gathered int64
 	for i, item := range list {
 		itemEnv := make(map[string]any, len(env)+2)
 		for k, v := range env {
@@ -429,6 +509,10 @@ func (r *Runner) forEach(ctx context.Context, run *store.Run, cs *workflow.Compi
 			return inputs, nil, fmt.Errorf("item %d: %w", i, err)
 		}
 		outputs = append(outputs, output)
+		gathered += jsonSize(input) + jsonSize(output)
+		if err := b.checkHeld(gathered, fmt.Sprintf("the inputs and outputs of step %s up to item %d", cs.ID, i)); err != nil {
+			return inputs, nil, err
+		}
 	}
 	return inputs, outputs, nil
 }

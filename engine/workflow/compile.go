@@ -81,6 +81,7 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 	if w.MaxDuration < 0 {
 		errs.add("max_duration", "must not be negative")
 	}
+	checkLimits(&errs, w.Limits)
 	if w.Filter != "" {
 		c.Filter = compileExpr(&errs, "filter", w.Filter)
 	}

@@ -90,6 +90,12 @@ func typeSchema(t reflect.Type) map[string]any {
 	if t == durationType {
 		return map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
 	}
+	if t == byteSizeType {
+		return map[string]any{"anyOf": []any{
+			map[string]any{"type": "integer", "minimum": 0},
+			map[string]any{"type": "string", "pattern": byteSizePattern},
+		}}
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		props := map[string]any{}

@@ -66,6 +66,9 @@ func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []stri
 		}
 		return true
 	}
+	if t == byteSizeType {
+		return checkByteSize(errs, path, v)
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		obj, ok := v.(map[string]any)

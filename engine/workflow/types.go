@@ -24,6 +24,8 @@ type Workflow struct {
 	// time in the order their events arrived (to respect a CRM's limits, say).
 	Concurrency int      `json:"concurrency,omitempty" doc:"Most runs of this workflow executing at once; 1 runs them one at a time, in arrival order. Default 0: no cap."`
 	MaxDuration Duration `json:"max_duration,omitempty" doc:"Longest a run may take from its event to its end, waits and retries included; past it the run fails. Default 24h."`
+	// Limits bound the data of each run; see limits.go.
+	Limits *Limits `json:"limits,omitempty" doc:"Bounds on each run's data: step_data, run_data, for_each_items, expression_memory. Fields left out take the server's defaults."`
 	// OnFailure names the workflow that is told when a run fails for good or a poll keeps
 	// failing, so alerts can go to Telegram or email like any other run.
 	OnFailure string `json:"on_failure,omitempty" doc:"Id of a workflow to run when a run of this one fails for good, or its poll fails alert_after times in a row; that run's trigger describes the failure."`

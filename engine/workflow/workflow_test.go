@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -238,4 +239,33 @@ func TestJSONSchema(t *testing.T) {
 	require.Equal(t, []any{"name"}, with["required"])
 	price := with["properties"].(map[string]any)["price"].(map[string]any)
 	require.Len(t, price["anyOf"], 2, "an integer input may also be a template")
+}
+
+func TestByteSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]ByteSize{
+		"1MiB": 1 << 20, "1 MiB": 1 << 20, "512KiB": 512 << 10, "1.5KiB": 1536, "16MB": 16e6,
+		"100B": 100, "1048576": 1 << 20, "2GiB": 2 << 30, "0": 0,
+	} {
+		got, err := ParseByteSize(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "1e6", "lots", "1 TiB", "0x10"} {
+		_, err := ParseByteSize(in)
+		require.Error(t, err, in)
+	}
+	require.Equal(t, "16MiB", ByteSize(16<<20).String())
+	require.Equal(t, "1536B", ByteSize(1536).String())
+
+	var l Limits
+	require.NoError(t, json.Unmarshal([]byte(`{"step_data": "1MiB", "run_data": 2048, "for_each_items": 5}`), &l))
+	require.Equal(t, Limits{StepData: 1 << 20, RunData: 2048, ForEachItems: 5}, l)
+	b, err := json.Marshal(l)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"step_data": "1MiB", "run_data": "2KiB", "for_each_items": 5}`, string(b))
+
+	def := Limits{StepData: 1, RunData: 2, ForEachItems: 3, ExpressionMemory: 4}
+	require.Equal(t, def, (*Limits)(nil).Or(def))
+	require.Equal(t, Limits{StepData: 1 << 20, RunData: 2048, ForEachItems: 5, ExpressionMemory: 4}, l.Or(def))
 }
