@@ -48,9 +48,14 @@ type Options struct {
 	AdminEmail    string
 	AdminPassword string
 	Workers       int
-	Lease         time.Duration
-	LogFormat     string
-	LogLevel      string
+	// Webhook ingress limits (serve only).
+	WebhookInFlight      int
+	WebhookInFlightBytes int
+	WebhookReadTimeout   time.Duration
+	WebhookMaxHeaders    int
+	Lease                time.Duration
+	LogFormat            string
+	LogLevel             string
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error

@@ -38,6 +38,8 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeConflict         = "conflict"
 	CodeTooLarge         = "payload_too_large"
+	CodeHeadersTooLarge  = "headers_too_large"
+	CodeTimeout          = "request_timeout"
 	CodeValidation       = "validation_failed"
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
