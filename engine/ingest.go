@@ -235,6 +235,9 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 			}
 			res.Answer, res.Pending = e.awaitAnswer(ctx, run.ID, timeout)
 		}
+		if res.Answer != nil {
+			res.Answer.AllowHTML = wh.Response.AllowHTML
+		}
 	}
 	return res, nil
 }

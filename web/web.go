@@ -49,7 +49,7 @@ func New(eng *engine.Engine, cfg Config) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(recoverer(log), requestLog(log))
+	r.Use(securityHeaders, recoverer(log), requestLog(log))
 	r.NoRoute(func(c *gin.Context) {
 		api.Abort(c, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
 	})
@@ -71,7 +71,7 @@ func NewOps(eng *engine.Engine, log *slog.Logger) http.Handler {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(recoverer(log))
+	r.Use(securityHeaders, recoverer(log))
 	r.NoRoute(func(c *gin.Context) {
 		api.Abort(c, http.StatusNotFound, api.CodeNotFound, "a worker serves only /healthz, /readyz and /metrics")
 	})

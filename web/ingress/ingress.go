@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/workflow"
 	"github.com/hookflow/hookflow/web/api"
 )
 
@@ -169,7 +170,7 @@ func (h *Handler) Receive(c *gin.Context) {
 		// A repeated delivery: the sender sees the first delivery's ids and stops retrying.
 		c.PureJSON(http.StatusOK, res)
 	case res.Answer != nil:
-		writeAnswer(c, res.Answer)
+		h.writeAnswer(c, res.WorkflowID, res.Answer)
 	case res.Pending:
 		c.PureJSON(http.StatusAccepted, gin.H{"event_id": res.EventID, "run_id": res.RunID,
 			"status_url": "/api/v1/runs/" + res.RunID})
@@ -285,12 +286,29 @@ func codeFor(status int) string {
 	return api.CodeBadRequest
 }
 
+// AnswerCSP is the Content-Security-Policy of every answer a workflow writes: the
+// answer is served from our origin with content an anonymous sender may choose, so a
+// browser must load nothing for it and run it in a sandbox (no script, an opaque origin).
+const AnswerCSP = "default-src 'none'; sandbox"
+
 // writeAnswer sends a workflow's own answer: a string body as text (unless the headers
-// set a Content-Type), anything else as JSON.
-func writeAnswer(c *gin.Context, a *engine.Answer) {
+// set a Content-Type), anything else as JSON. A page type (HTML, SVG, XML) is sent only
+// when the workflow allows it; the safety headers come last, so no workflow overrides
+// them.
+func (h *Handler) writeAnswer(c *gin.Context, workflowID string, a *engine.Answer) {
 	for k, v := range a.Headers {
 		c.Header(k, v)
 	}
+	hdr := c.Writer.Header()
+	if ct := hdr.Get("Content-Type"); !a.AllowHTML && workflow.IsDocumentType(ct) {
+		// Only a result-mode answer gets here (a custom one is checked when saved): its
+		// headers come from a step, possibly from the request itself.
+		h.cfg.Logger.Warn("Webhook answer's page type replaced with text/plain; set allow_html to send it",
+			slog.String("workflow_id", workflowID), slog.String("content_type", ct))
+		hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", AnswerCSP)
 	switch b := a.Body.(type) {
 	case nil:
 		c.Status(a.Status)
