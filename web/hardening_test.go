@@ -85,3 +85,32 @@ func TestHTMLAnswerRefused(t *testing.T) {
 	res = app.Do(t, http.MethodPost, hookPath(t, result), `{"ct":"text/csv","page":"a,b"}`, false, nil)
 	require.Equal(t, "text/csv", res.Header.Get("Content-Type"), "other types pass")
 }
+
+// TestDuplicateJSONKeys: a workflow or connection body with a key given twice was saved
+// with the last value; it gets 400 naming the key and where it is, and nothing is saved.
+func TestDuplicateJSONKeys(t *testing.T) {
+	t.Parallel()
+	app := webtest.NewApp(t, store.SQLite, enginetest.Options{})
+	wf := app.CreateWorkflow(t, `{"name":"kept","trigger":{"type":"webhook"},"steps":[]}`)
+	id := wf["id"].(string)
+	for _, tc := range []struct{ method, path, body, want string }{
+		{http.MethodPost, "/api/v1/workflows", `{"name":"a","name":"b","trigger":{"type":"webhook"},"steps":[]}`,
+			`request body has a duplicate key \"name\" at the top level`},
+		{http.MethodPut, "/api/v1/workflows/" + id, `{"name":"kept","trigger":{"type":"webhook"},"steps":[
+			{"id":"s","uses":"http.request","with":{"url":"http://127.0.0.1:1/a","url":"http://127.0.0.1:1/b"}}]}`,
+			`duplicate key \"url\" in steps[0].with`},
+		{http.MethodPost, "/api/v1/connections", `{"name":"c","connector":"http","config":{"base_url":"http://127.0.0.1:1","base_url":"http://127.0.0.1:2"}}`,
+			`duplicate key \"base_url\" in config`},
+	} {
+		res := app.Do(t, tc.method, tc.path, tc.body, true, nil)
+		require.Equal(t, http.StatusBadRequest, res.Status, res.Body)
+		require.Contains(t, res.Body, tc.want)
+	}
+	res := app.Do(t, http.MethodGet, "/api/v1/workflows/"+id, "", true, nil)
+	require.EqualValues(t, 1, res.JSON(t)["version"], "the refused update saved nothing")
+	require.Contains(t, app.Do(t, http.MethodGet, "/api/v1/connections", "", true, nil).Body, `"items":[]`)
+
+	// Webhook bodies are stored as received and accepted (docs/webhooks.md says why).
+	hook := app.Do(t, http.MethodPost, hookPath(t, wf), `{"a":1,"a":2}`, false, nil)
+	require.Equal(t, http.StatusAccepted, hook.Status)
+}

@@ -118,6 +118,12 @@ func (h *Handler) readBody(c *gin.Context) ([]byte, bool) {
 		Abort(c, http.StatusBadRequest, CodeBadRequest, "request body is not valid JSON: "+jsonErrorMessage(body))
 		return nil, false
 	}
+	// Go keeps the last of two equal keys and other parsers the first: refuse the
+	// ambiguity rather than save what the sender may not have meant.
+	if err := workflow.CheckDuplicateKeys(body); err != nil {
+		Abort(c, http.StatusBadRequest, CodeBadRequest, "request body has a "+err.Error())
+		return nil, false
+	}
 	return body, true
 }
 
