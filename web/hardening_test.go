@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -113,4 +114,30 @@ func TestDuplicateJSONKeys(t *testing.T) {
 	// Webhook bodies are stored as received and accepted (docs/webhooks.md says why).
 	hook := app.Do(t, http.MethodPost, hookPath(t, wf), `{"a":1,"a":2}`, false, nil)
 	require.Equal(t, http.StatusAccepted, hook.Status)
+}
+
+// TestFailedAuthSlowedDown performs a token scan: failures were free and uncounted. Now
+// they are counted in /metrics, and after five from one address it must pause before
+// its tokens are checked again; the pause ends and the right token works.
+func TestFailedAuthSlowedDown(t *testing.T) {
+	t.Parallel()
+	app := webtest.NewApp(t, store.SQLite, enginetest.Options{})
+	bad := map[string]string{"Authorization": "Bearer hf_guess"}
+	for i := range 6 {
+		res := app.Do(t, http.MethodGet, "/api/v1/workflows", "", false, bad)
+		require.Equal(t, http.StatusUnauthorized, res.Status, "failure %d is checked", i+1)
+	}
+	start := time.Now()
+	res := app.Do(t, http.MethodGet, "/api/v1/workflows", "", false, bad)
+	require.Equal(t, http.StatusTooManyRequests, res.Status, "the sixth failure started a pause")
+	require.Equal(t, "1", res.Header.Get("Retry-After"))
+	require.Equal(t, http.StatusTooManyRequests, app.Do(t, http.MethodGet, "/api/v1/workflows", "", true, nil).Status,
+		"during the pause no token from the address is checked")
+
+	metrics := app.Do(t, http.MethodGet, "/metrics", "", false, nil).Body
+	require.Contains(t, metrics, `hookflow_api_auth_failures_total{reason="invalid"} 6`)
+	require.Contains(t, metrics, `hookflow_api_auth_failures_total{reason="throttled"} 2`)
+
+	time.Sleep(time.Second - time.Since(start) + 50*time.Millisecond)
+	require.Equal(t, http.StatusOK, app.Do(t, http.MethodGet, "/api/v1/workflows", "", true, nil).Status, "after the pause the right token works")
 }

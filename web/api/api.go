@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,6 +28,9 @@ type Handler struct {
 	// BaseURL prefixes webhook URLs; empty means the request's own scheme and host.
 	BaseURL string
 	Logger  *slog.Logger
+
+	authOnce sync.Once
+	auth     *authGuard
 }
 
 // Error codes of the envelope.
