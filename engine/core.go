@@ -96,6 +96,9 @@ type Answer struct {
 	Status  int               `json:"status"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    any               `json:"body,omitempty"`
+	// AllowHTML is the webhook's allow_html: whether the answer may carry a type that
+	// browsers render as a page. It comes from the workflow, never from a step's output.
+	AllowHTML bool `json:"-"`
 }
 
 func respondAnswer(input map[string]any) (*Answer, error) {

@@ -91,6 +91,9 @@ type Webhook struct {
 	compiled *workflow.Compiled
 }
 
+// WorkflowID is the id of the webhook's workflow.
+func (w *Webhook) WorkflowID() string { return w.wf.ID }
+
 // MaxBodyBytes is the largest body this webhook accepts.
 func (w *Webhook) MaxBodyBytes() int64 {
 	if wh := w.compiled.Def.Trigger.Webhook; wh != nil && wh.MaxBodyBytes > 0 {
@@ -138,6 +141,14 @@ func (e *Engine) RejectTooLarge(ctx context.Context, hook *Webhook, req IngestRe
 	return e.reject(ctx, hook, req, size, &RejectError{Status: http.StatusRequestEntityTooLarge, Verdict: store.VerdictTooLarge,
 		Message: fmt.Sprintf("webhook body is larger than %d bytes", hook.MaxBodyBytes()),
 		Reason:  fmt.Sprintf("body of %d bytes or more exceeds the limit of %d", size, hook.MaxBodyBytes())})
+}
+
+// RejectWebhook records a request the ingress refused before handing it over (too many
+// headers, a body not received in time) as rejected, with reason for the inspector, and
+// returns the rejection to answer with: status and message are sent to the sender.
+// req.Body holds what was read; size is the body's size as far as it is known.
+func (e *Engine) RejectWebhook(ctx context.Context, hook *Webhook, req IngestRequest, size int64, status int, message, reason string) error {
+	return e.reject(ctx, hook, req, size, &RejectError{Status: status, Verdict: store.VerdictRejected, Message: message, Reason: reason})
 }
 
 // IngestWebhook checks a request against its webhook's settings (method, rate limit,
@@ -223,6 +234,9 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 				timeout = workflow.ResultTimeoutDefault
 			}
 			res.Answer, res.Pending = e.awaitAnswer(ctx, run.ID, timeout)
+		}
+		if res.Answer != nil {
+			res.Answer.AllowHTML = wh.Response.AllowHTML
 		}
 	}
 	return res, nil

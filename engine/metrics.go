@@ -22,6 +22,7 @@ type metrics struct {
 	stepDuration *prometheus.HistogramVec
 	inFlight     prometheus.Gauge
 	unrecorded   prometheus.Counter
+	authFailures *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -55,8 +56,11 @@ func newMetrics() *metrics {
 		unrecorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookflow_webhooks_unrecorded_total", Help: "Refused webhook requests not kept for the inspector because a flood exceeded the recording budget.",
 		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_api_auth_failures_total", Help: "API requests refused for their token: missing, invalid, or throttled (refused unchecked while their client address is slowed down).",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded,
+	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.authFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -73,4 +77,10 @@ func (m *metrics) StepFinished(_, uses, status string, took time.Duration) {
 // MetricsHandler serves the engine's metrics in the Prometheus text format.
 func (e *Engine) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(e.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// CountAuthFailure counts an API request refused for its token, by reason (missing,
+// invalid, throttled), for /metrics.
+func (e *Engine) CountAuthFailure(reason string) {
+	e.metrics.authFailures.WithLabelValues(reason).Inc()
 }

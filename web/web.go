@@ -16,15 +16,28 @@ import (
 	"github.com/hookflow/hookflow/web/ingress"
 )
 
+// MaxHeadersDefault is the default of Config.MaxHeaders.
+const MaxHeadersDefault = ingress.MaxHeadersDefault
+
 // Config configures the HTTP handler.
 type Config struct {
 	// BaseURL is the public address webhook URLs are built on; empty means each
 	// request's own host.
 	BaseURL string
 	// MaxInFlight caps webhook requests handled at once; zero means
-	// ingress.MaxInFlightDefault.
+	// ingress.MaxInFlightDefault. Each workflow may hold at most 3/4 of what the others
+	// leave free (see ingress.limiter).
 	MaxInFlight int
-	Logger      *slog.Logger
+	// MaxInFlightBytes caps the webhook body bytes held at once, with the same per-workflow
+	// rule; zero means ingress.MaxInFlightBytesDefault.
+	MaxInFlightBytes int64
+	// WebhookReadTimeout bounds how long a webhook body may take to arrive; zero means
+	// ingress.BodyReadTimeoutDefault.
+	WebhookReadTimeout time.Duration
+	// MaxHeaders caps a webhook request's header lines; zero means
+	// ingress.MaxHeadersDefault.
+	MaxHeaders int
+	Logger     *slog.Logger
 }
 
 // New returns the HTTP handler of a Hookflow server.
@@ -36,7 +49,7 @@ func New(eng *engine.Engine, cfg Config) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(recoverer(log), requestLog(log))
+	r.Use(securityHeaders, recoverer(log), requestLog(log))
 	r.NoRoute(func(c *gin.Context) {
 		api.Abort(c, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
 	})
@@ -44,7 +57,8 @@ func New(eng *engine.Engine, cfg Config) http.Handler {
 		api.Abort(c, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method not allowed")
 	})
 	a := &api.Handler{Engine: eng, BaseURL: cfg.BaseURL, Logger: log}
-	in := ingress.New(eng, cfg.BaseURL, cfg.MaxInFlight, log)
+	in := ingress.New(eng, ingress.Config{BaseURL: cfg.BaseURL, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
+		BodyReadTimeout: cfg.WebhookReadTimeout, MaxHeaders: cfg.MaxHeaders, Logger: log})
 	routes(r, a, in, &health{engine: eng})
 	return r
 }
@@ -57,7 +71,7 @@ func NewOps(eng *engine.Engine, log *slog.Logger) http.Handler {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(recoverer(log))
+	r.Use(securityHeaders, recoverer(log))
 	r.NoRoute(func(c *gin.Context) {
 		api.Abort(c, http.StatusNotFound, api.CodeNotFound, "a worker serves only /healthz, /readyz and /metrics")
 	})

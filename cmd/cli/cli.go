@@ -50,9 +50,14 @@ type Options struct {
 	AdminEmail    string
 	AdminPassword string
 	Workers       int
-	Lease         time.Duration
-	LogFormat     string
-	LogLevel      string
+	// Webhook ingress limits (serve only).
+	WebhookInFlight      int
+	WebhookInFlightBytes int
+	WebhookReadTimeout   time.Duration
+	WebhookMaxHeaders    int
+	Lease                time.Duration
+	LogFormat            string
+	LogLevel             string
 	// OutboundPrivate, OutboundAllow and OutboundDeny are the outbound network policy;
 	// the lists are comma-separated.
 	OutboundPrivate string

@@ -147,3 +147,17 @@ func TestBadLogSettings(t *testing.T) {
 	require.Equal(t, ExitUsage, code)
 	require.Contains(t, errOut, "invalid log format")
 }
+
+func TestBadWebhookLimits(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--webhook-in-flight", "0"},
+		{"--webhook-in-flight-bytes", "-1"},
+		{"--webhook-read-timeout", "0s"},
+		{"--webhook-max-headers", "0"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"--data-dir", t.TempDir(), "serve", "--addr", "127.0.0.1:0"}, args...)...)
+		require.Equal(t, ExitUsage, code, args)
+		require.Contains(t, errOut, args[0]+" must be more than 0")
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/web"
+	"github.com/hookflow/hookflow/web/ingress"
 )
 
 // ServeAddrDefault is the listen address of `hookflow serve`.
@@ -43,6 +44,10 @@ func newServeCommand(opts *Options) *cobra.Command {
 	f.StringVar(&opts.BaseURL, "base-url", env("HOOKFLOW_BASE_URL", ""), "public base URL of webhook addresses; default each request's host [HOOKFLOW_BASE_URL]")
 	f.StringVar(&opts.AdminEmail, "admin-email", env("HOOKFLOW_ADMIN_EMAIL", ""), "email of the first admin, created at start when there is no user [HOOKFLOW_ADMIN_EMAIL]")
 	opts.addSecret(f, &opts.AdminPassword, "HOOKFLOW_ADMIN_PASSWORD", "admin-password", "password of the first admin")
+	f.IntVar(&opts.WebhookInFlight, "webhook-in-flight", opts.envInt("HOOKFLOW_WEBHOOK_IN_FLIGHT", ingress.MaxInFlightDefault), "webhook requests handled at once; one workflow may hold 3/4 of what the others leave free [HOOKFLOW_WEBHOOK_IN_FLIGHT]")
+	f.IntVar(&opts.WebhookInFlightBytes, "webhook-in-flight-bytes", opts.envInt("HOOKFLOW_WEBHOOK_IN_FLIGHT_BYTES", ingress.MaxInFlightBytesDefault), "webhook body bytes held at once, with the same per-workflow rule [HOOKFLOW_WEBHOOK_IN_FLIGHT_BYTES]")
+	f.DurationVar(&opts.WebhookReadTimeout, "webhook-read-timeout", opts.envDuration("HOOKFLOW_WEBHOOK_READ_TIMEOUT", ingress.BodyReadTimeoutDefault), "how long a webhook body may take to arrive; past it, 408 [HOOKFLOW_WEBHOOK_READ_TIMEOUT]")
+	f.IntVar(&opts.WebhookMaxHeaders, "webhook-max-headers", opts.envInt("HOOKFLOW_WEBHOOK_MAX_HEADERS", ingress.MaxHeadersDefault), "header lines a webhook request may carry; beyond, 431 [HOOKFLOW_WEBHOOK_MAX_HEADERS]")
 	f.IntVar(&opts.Workers, "workers", opts.envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once by this process; 0 ingests only [HOOKFLOW_WORKERS]")
 	opts.addWorkerFlags(cmd)
 	return cmd
@@ -52,6 +57,15 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 	if opts.Workers < 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be 0 or more, got %d", opts.Workers)}
 	}
+	for _, l := range []struct {
+		flag string
+		v    int64
+	}{{"--webhook-in-flight", int64(opts.WebhookInFlight)}, {"--webhook-in-flight-bytes", int64(opts.WebhookInFlightBytes)},
+		{"--webhook-read-timeout", int64(opts.WebhookReadTimeout)}, {"--webhook-max-headers", int64(opts.WebhookMaxHeaders)}} {
+		if l.v <= 0 {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s must be more than 0", l.flag)}
+		}
+	}
 	if (opts.AdminEmail == "") != (opts.AdminPassword == "") {
 		return &ExitError{Code: ExitUsage, Err: errors.New("set both HOOKFLOW_ADMIN_EMAIL and HOOKFLOW_ADMIN_PASSWORD, or neither")}
 	}
@@ -59,7 +73,9 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 		addr:   addr,
 		banner: "Hookflow listening",
 		handler: func(eng *engine.Engine, log *slog.Logger) http.Handler {
-			return web.New(eng, web.Config{BaseURL: opts.BaseURL, Logger: log})
+			return web.New(eng, web.Config{BaseURL: opts.BaseURL, MaxInFlight: opts.WebhookInFlight,
+				MaxInFlightBytes: int64(opts.WebhookInFlightBytes), WebhookReadTimeout: opts.WebhookReadTimeout,
+				MaxHeaders: opts.WebhookMaxHeaders, Logger: log})
 		},
 		setup: func(ctx context.Context, eng *engine.Engine) error {
 			return eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword)
@@ -223,14 +239,7 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 		_ = ln.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           p.handler(eng, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := web.NewServer(p.handler(eng, log), log)
 	if pprofAddr != "" {
 		if err := eng.AddListener(pprofAddr); err != nil {
 			log.Warn("Outbound policy cannot protect the pprof address", slog.String("addr", pprofAddr), slog.Any("err", err))

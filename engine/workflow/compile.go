@@ -297,6 +297,9 @@ func checkResponse(errs *errorList, r *WebhookResponse) *expr.Template {
 	if !custom && (r.Status != 0 || len(r.Headers) > 0 || r.Body != "") {
 		errs.add(p, "status, headers and body are only used when mode is \"custom\"")
 	}
+	if r.AllowHTML && !custom && r.Mode != "result" {
+		errs.add(p+".allow_html", "is only used when mode is \"custom\" or \"result\"")
+	}
 	if r.Mode != "result" && r.Timeout != 0 {
 		errs.add(p+".timeout", "is only used when mode is \"result\"")
 	}
@@ -309,9 +312,12 @@ func checkResponse(errs *errorList, r *WebhookResponse) *expr.Template {
 	if r.Status != 0 && (r.Status < 200 || r.Status > 299) {
 		errs.add(p+".status", "%d is not a 2xx status: a sender retries anything else, and the event is already stored", r.Status)
 	}
-	for name := range r.Headers {
+	for name, v := range r.Headers {
 		if !validHeaderName(name) {
 			errs.add(joinPath(p+".headers", name), "%q is not a valid header name", name)
+		}
+		if strings.EqualFold(name, "Content-Type") && !r.AllowHTML && IsDocumentType(v) {
+			errs.add(joinPath(p+".headers", name), "%q is rendered by browsers as a page on this server's origin; set \"allow_html\": true to answer with it", v)
 		}
 	}
 	t, err := expr.CompileTemplate(r.Body)

@@ -37,6 +37,11 @@ func parse(data []byte) (*Workflow, []FieldError, error) {
 		return nil, nil, &ValidationError{Errors: []FieldError{{Message: describeSyntaxError(data, err)}}}
 	}
 	var errs errorList
+	var dup *DuplicateKeyError
+	if errors.As(CheckDuplicateKeys(data), &dup) {
+		errs.add(joinPath(dup.Path, dup.Key), "appears twice in the same object; only one value would be kept, so give it once")
+		return nil, nil, errs.err()
+	}
 	if _, ok := generic.(map[string]any); !ok {
 		errs.add("", "a workflow must be a JSON object, got %s", jsonType(generic))
 		return nil, nil, errs.err()

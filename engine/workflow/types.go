@@ -82,6 +82,10 @@ type WebhookResponse struct {
 	Headers map[string]string `json:"headers,omitempty" doc:"Headers of a custom answer."`
 	Body    string            `json:"body,omitempty" doc:"Body of a custom answer; may be a template." format:"template"`
 	Timeout Duration          `json:"timeout,omitempty" doc:"How long result mode waits for core.respond; past it, 202 with the run's ids. Default 10s, at most 60s."`
+	// AllowHTML lets the answer carry a type browsers render as a page (HTML, XHTML,
+	// SVG, XML) on the server's origin; without it such a type is refused when saved
+	// (custom) or replaced with text/plain when answered (result).
+	AllowHTML bool `json:"allow_html,omitempty" doc:"Allow a Content-Type that browsers render as a page (text/html, XHTML, SVG, XML); the answer still gets a sandboxing Content-Security-Policy. Default false."`
 }
 
 // ScheduleTrigger starts runs on a cron schedule.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,6 +28,9 @@ type Handler struct {
 	// BaseURL prefixes webhook URLs; empty means the request's own scheme and host.
 	BaseURL string
 	Logger  *slog.Logger
+
+	authOnce sync.Once
+	auth     *authGuard
 }
 
 // Error codes of the envelope.
@@ -38,6 +42,8 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeConflict         = "conflict"
 	CodeTooLarge         = "payload_too_large"
+	CodeHeadersTooLarge  = "headers_too_large"
+	CodeTimeout          = "request_timeout"
 	CodeValidation       = "validation_failed"
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
@@ -114,6 +120,12 @@ func (h *Handler) readBody(c *gin.Context) ([]byte, bool) {
 	}
 	if !json.Valid(body) {
 		Abort(c, http.StatusBadRequest, CodeBadRequest, "request body is not valid JSON: "+jsonErrorMessage(body))
+		return nil, false
+	}
+	// Go keeps the last of two equal keys and other parsers the first: refuse the
+	// ambiguity rather than save what the sender may not have meant.
+	if err := workflow.CheckDuplicateKeys(body); err != nil {
+		Abort(c, http.StatusBadRequest, CodeBadRequest, "request body has a "+err.Error())
 		return nil, false
 	}
 	return body, true

@@ -19,7 +19,12 @@ type workflowResponse struct {
 func (h *Handler) workflowResponse(c *gin.Context, w *engine.Workflow) workflowResponse {
 	switch w.TriggerType {
 	case "webhook":
-		return workflowResponse{Workflow: w, WebhookURL: h.webhookURL(c, w.HookToken)}
+		token := w.HookToken
+		if u, ok := c.Get(userKey); ok && u.(*engine.User).Role == engine.RoleViewer {
+			// The URL is a credential: a viewer may read a workflow, not fire it.
+			token = MaskToken(token)
+		}
+		return workflowResponse{Workflow: w, WebhookURL: h.webhookURL(c, token)}
 	case "schedule", "poll":
 		return workflowResponse{Workflow: w, TriggerURL: "/api/v1/workflows/" + w.ID + "/trigger"}
 	}
@@ -39,4 +44,14 @@ func (h *Handler) CreateWorkflow(c *gin.Context) {
 	}
 	c.Header("Location", "/api/v1/workflows/"+w.ID)
 	c.PureJSON(http.StatusCreated, h.workflowResponse(c, w))
+}
+
+// MaskToken hides a webhook token but its last four characters, enough to tell two
+// URLs apart.
+func MaskToken(token string) string {
+	const keep = 4
+	if len(token) <= keep {
+		return "••••"
+	}
+	return "••••" + token[len(token)-keep:]
 }
