@@ -476,3 +476,41 @@ func (e *Engine) loadConnection(ctx context.Context, name string) (*connectors.C
 	}
 	return &connectors.Connection{Name: row.Name, Connector: row.Connector, Config: config, Secrets: names}, nil
 }
+
+// ConnectionTest is the outcome of a connection's test call.
+type ConnectionTest struct {
+	OK bool `json:"ok"`
+	// Error is why the test failed, secrets masked.
+	Error string `json:"error,omitempty"`
+	// Took is how long the test call took, in milliseconds.
+	TookMS int64 `json:"took_ms"`
+}
+
+// testConnectionTimeout bounds a connection's test call: a user is waiting for it.
+const testConnectionTimeout = 20 * time.Second
+
+// TestConnection checks that a connection's settings and credentials work, with its
+// connector's own test call (a cheap authenticated request such as Telegram's getMe). A
+// failed check is a result (OK false, with the service's reason), not an error: the
+// connection exists and the question was answered. A connector without a test call is a
+// validation error.
+func (e *Engine) TestConnection(ctx context.Context, name string) (*ConnectionTest, error) {
+	conn, err := e.resolveConnection(ctx, name) // an unknown name is ErrNotFound
+	if err != nil {
+		return nil, err
+	}
+	c, ok := e.reg.Connector(conn.Connector)
+	if !ok || c.TestConnection == nil {
+		return nil, invalid("name", fmt.Sprintf("connector %s has no connection test", conn.Connector))
+	}
+	tctx, cancel := context.WithTimeout(e.outboundContext(ctx), testConnectionTimeout)
+	defer cancel()
+	start := time.Now()
+	err = c.TestConnection(tctx, conn)
+	out := &ConnectionTest{OK: err == nil, TookMS: time.Since(start).Milliseconds()}
+	if err != nil {
+		out.Error = conn.Redact(err.Error())
+		e.log.Info("Connection test failed", slog.String("connection", name), slog.String("err", out.Error))
+	}
+	return out, nil
+}

@@ -37,6 +37,7 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	v1.GET("/connections/:name", a.GetConnection)
 	v1.PUT("/connections/:name", a.UpdateConnection)
 	v1.DELETE("/connections/:name", a.DeleteConnection)
+	v1.POST("/connections/:name/test", a.TestConnection)
 	v1.POST("/connections/:name/webhook", a.RegisterConnectionWebhook)
 	v1.DELETE("/connections/:name/webhook", a.RegisterConnectionWebhook)
 
