@@ -315,7 +315,7 @@ func TestCancel(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, engine.RunCancelled, r.Status)
 		_, err = eng.Cancel(ctx, waiting)
-		require.NoError(t, err, "cancelling twice is harmless")
+		require.ErrorIs(t, err, engine.ErrConflict, "a run cancelled before has ended: 409, as docs/api.md says")
 
 		sink.plan("/slow", reply{status: 200, delay: 300 * time.Millisecond})
 		slowWF := createWorkflow(t, eng.Engine, `{"name":"slow","trigger":{"type":"webhook"},"steps":[
@@ -333,7 +333,7 @@ func TestCancel(t *testing.T) {
 		require.Empty(t, never)
 
 		_, err = eng.Cancel(ctx, done.ID)
-		require.NoError(t, err, "already cancelled")
+		require.ErrorIs(t, err, engine.ErrConflict, "already cancelled")
 		okWF := createWorkflow(t, eng.Engine, `{"name":"ok","trigger":{"type":"webhook"},"steps":[]}`)
 		finished := enginetest.WaitRun(t, eng.Engine, ingest(t, eng.Engine, okWF, `{}`).RunID)
 		_, err = eng.Cancel(ctx, finished.ID)
