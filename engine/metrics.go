@@ -22,6 +22,7 @@ type metrics struct {
 	stepDuration *prometheus.HistogramVec
 	inFlight     prometheus.Gauge
 	unrecorded   prometheus.Counter
+	pruned       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -55,8 +56,11 @@ func newMetrics() *metrics {
 		unrecorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookflow_webhooks_unrecorded_total", Help: "Refused webhook requests not kept for the inspector because a flood exceeded the recording budget.",
 		}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_pruned_rows_total", Help: "Rows deleted by retention by this process, by table: runs, step_runs, events, and the rest of deleted workflows.",
+		}, []string{"table"}),
 	}
-	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded,
+	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.pruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
