@@ -30,8 +30,10 @@ const (
 	// retentionLease is how long a pruning process holds the lease without renewing it;
 	// every batch renews it, so only a process that died mid-pass makes others wait.
 	retentionLease = time.Minute
-	// retentionPause is the breath between two batches: the writer goes to whoever waits
-	// for it (webhooks, run outcomes) before the next batch.
+	// retentionPause is the least breath between two batches: the writer goes to
+	// whoever waits for it (webhooks, run outcomes) before the next batch. The pause is
+	// at least as long as the batch took, so the pruner holds the writer at most half the
+	// time even when the database is slow (a SQLite checkpoint, a busy disk).
 	retentionPause = 5 * time.Millisecond
 )
 
@@ -142,6 +144,7 @@ func (e *Engine) pruneWorkflow(ctx context.Context, w store.RetainedWorkflow, to
 		}
 	}
 	for {
+		start := time.Now()
 		now := e.cfg.Now()
 		fence := store.Fence{Name: store.RetentionLease, Owner: e.owner, Now: now, Until: now.Add(retentionLease)}
 		var (
@@ -172,7 +175,7 @@ func (e *Engine) pruneWorkflow(ctx context.Context, w store.RetainedWorkflow, to
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(retentionPause):
+		case <-time.After(max(retentionPause, time.Since(start))):
 		}
 	}
 }
