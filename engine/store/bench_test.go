@@ -139,7 +139,7 @@ func BenchmarkCommitPoll(b *testing.B) {
 // batches (at least the time the last batch took: engine/retention.go) and its default
 // count bound.
 const (
-	benchPruneBatch = 200
+	benchPruneBatch = 50
 	benchPrunePause = 5 * time.Millisecond
 	benchKeep       = 10_000
 	// benchWindow is how long the benchmark prunes, then rests, in turn: webhooks sent in
