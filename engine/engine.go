@@ -108,7 +108,18 @@ type Config struct {
 	// OutboundDeny lists CIDRs, IP addresses and host names that connectors may not call
 	// unless OutboundAllow lists them.
 	OutboundDeny []string
-	Logger       *slog.Logger
+	// RetentionMaxAge is how long finished runs are kept after they ended, with their
+	// steps and events, unless their workflow sets retention.max_age. Negative keeps them
+	// whatever their age.
+	RetentionMaxAge time.Duration
+	// RetentionMaxRuns is how many of each workflow's newest runs are kept, unless the
+	// workflow sets retention.max_runs. Negative keeps them whatever their number.
+	RetentionMaxRuns int
+	// RetentionInterval is how often a process with workers tries to prune.
+	RetentionInterval time.Duration
+	// RetentionBatch is how many runs one prune transaction deletes at most.
+	RetentionBatch int
+	Logger         *slog.Logger
 	// Now is the clock, for tests. Default time.Now in UTC.
 	Now func() time.Time
 
@@ -164,6 +175,18 @@ func (c Config) WithDefaults() Config {
 	if c.ExpressionMemoryLimit == 0 {
 		c.ExpressionMemoryLimit = ExpressionMemoryLimitDefault
 	}
+	if c.RetentionMaxAge == 0 {
+		c.RetentionMaxAge = RetentionMaxAgeDefault
+	}
+	if c.RetentionMaxRuns == 0 {
+		c.RetentionMaxRuns = RetentionMaxRunsDefault
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = RetentionIntervalDefault
+	}
+	if c.RetentionBatch == 0 {
+		c.RetentionBatch = RetentionBatchDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -186,6 +209,12 @@ func (c Config) validate() error {
 	// The defaults obey the bounds of a workflow's own limits.
 	if err := workflow.CheckLimits(c.limits()); err != nil {
 		return fmt.Errorf("run limits: %w", err)
+	}
+	if c.RetentionInterval < time.Millisecond {
+		return fmt.Errorf("retention interval must be at least 1ms, got %s", c.RetentionInterval)
+	}
+	if c.RetentionBatch < 1 {
+		return fmt.Errorf("retention batch must be at least 1, got %d", c.RetentionBatch)
 	}
 	return nil
 }
@@ -234,7 +263,12 @@ type Engine struct {
 	// scheduleWake and scheduleDirty make the scheduler re-read its workflows now.
 	scheduleWake  chan struct{}
 	scheduleDirty atomic.Bool
-	closeOnce     sync.Once
+	// pruneWake asks the pruner for a pass now (a workflow was deleted).
+	pruneWake chan struct{}
+	// pruning lets one retention pass at a time run in this process: the lease is the
+	// process's, so it would not keep a second pass of the same process out.
+	pruning   sync.Mutex
+	closeOnce sync.Once
 
 	// The secret key is loaded on first use, so commands that never touch connections
 	// (user create, migrate) neither need nor generate it.
@@ -305,6 +339,7 @@ func newEngine(cfg Config, st *store.Store, outbound *httpclient.Policy) *Engine
 		stopping: make(chan struct{}),
 
 		scheduleWake: make(chan struct{}, 1),
+		pruneWake:    make(chan struct{}, 1),
 	}
 	e.versions = newVersionCache(st, e.reg)
 	e.runner = runner.New(runner.Config{
@@ -394,7 +429,7 @@ func (e *Engine) Registry() *connectors.Registry { return e.reg }
 
 // Start runs the workers in the background until Close: the pool that claims and
 // executes runs, the heartbeat that renews this process's leases, the watchdog that
-// fails overdue runs and, on PostgreSQL, the listener that hears of runs queued by other
+// fails overdue runs, the pruner that enforces retention and, on PostgreSQL, the listener that hears of runs queued by other
 // processes. With Workers < 0 it does nothing: the process only ingests.
 func (e *Engine) Start(ctx context.Context) {
 	e.mu.Lock()
@@ -436,6 +471,7 @@ func (e *Engine) Start(ctx context.Context) {
 	bg.Go(func() { e.sweep(ctx) })
 	bg.Go(func() { e.store.ListenRuns(ctx, e.notifier.Notify) })
 	bg.Go(func() { e.scheduler(ctx) })
+	bg.Go(func() { e.retain(ctx) })
 	go func() {
 		defer close(e.stopped)
 		pool.Run(ctx)

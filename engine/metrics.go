@@ -23,6 +23,7 @@ type metrics struct {
 	inFlight     prometheus.Gauge
 	unrecorded   prometheus.Counter
 	authFailures *prometheus.CounterVec
+	pruned       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -59,8 +60,11 @@ func newMetrics() *metrics {
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookflow_api_auth_failures_total", Help: "API requests refused for their token: missing, invalid, or throttled (refused unchecked while their client address is slowed down).",
 		}, []string{"reason"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_pruned_rows_total", Help: "Rows deleted by retention by this process, by table: runs, step_runs, events, and the rest of deleted workflows.",
+		}, []string{"table"}),
 	}
-	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.authFailures,
+	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.authFailures, m.pruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -254,12 +254,17 @@ func (e *Engine) ListWorkflows(ctx context.Context, cursor string, limit int) (*
 	return page, nil
 }
 
-// DeleteWorkflow deletes a workflow with its versions, events and runs.
+// DeleteWorkflow deletes a workflow: from now on it is not found, its webhook answers
+// 404, its queued runs never start and its running ones stop at their next step. Its
+// versions, runs, steps and events are removed in the background, in small batches, by
+// the pruner (woken now in this process).
 func (e *Engine) DeleteWorkflow(ctx context.Context, id string) error {
-	if err := e.store.DeleteWorkflow(ctx, id); err != nil {
+	if err := e.store.DeleteWorkflow(ctx, id, e.cfg.Now()); err != nil {
 		return translate(err)
 	}
 	e.hooks.reset()
+	e.WakeScheduler()
+	e.wakePruner()
 	e.log.Info("Workflow deleted", slog.String("workflow_id", id))
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookflow/hookflow/connectors/httpclient"
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/workflow"
 )
 
 // Exit codes.
@@ -63,6 +64,9 @@ type Options struct {
 	OutboundPrivate string
 	OutboundAllow   string
 	OutboundDeny    string
+	// RetentionMaxAge and RetentionMaxRuns bound the history kept; zero means no bound.
+	RetentionMaxAge  time.Duration
+	RetentionMaxRuns int
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error
@@ -229,6 +233,44 @@ func (o *Options) envDuration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// envAge reads a duration that may be written in days ("30d").
+func (o *Options) envAge(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	d, err := workflow.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 0 {
+		o.badEnv(name, fmt.Errorf("%s=%q is not a duration such as 30d or 12h", name, v))
+		return def
+	}
+	return d
+}
+
+// ageValue is a flag holding a duration that may be written in days.
+type ageValue struct{ d *time.Duration }
+
+func (a ageValue) String() string {
+	if a.d == nil {
+		return ""
+	}
+	if *a.d > 0 && *a.d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", *a.d/(24*time.Hour))
+	}
+	return a.d.String()
+}
+
+func (a ageValue) Set(s string) error {
+	d, err := workflow.ParseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("%q is not a duration such as 30d or 12h", s)
+	}
+	*a.d = d
+	return nil
+}
+
+func (ageValue) Type() string { return "duration" }
+
 // addWorkerFlags adds the flags of processes that run workers.
 func (o *Options) addWorkerFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
@@ -241,6 +283,11 @@ func (o *Options) addWorkerFlags(cmd *cobra.Command) {
 	f.StringVar(&o.OutboundDeny, "outbound-deny", env("HOOKFLOW_OUTBOUND_DENY", ""),
 		"comma-separated CIDRs and host names workflows may not call unless the allow list has them [HOOKFLOW_OUTBOUND_DENY]")
 	o.addLimitFlags(cmd)
+	o.RetentionMaxAge = o.envAge("HOOKFLOW_RETENTION_MAX_AGE", engine.RetentionMaxAgeDefault)
+	cmd.Flags().Var(ageValue{&o.RetentionMaxAge}, "retention-max-age",
+		"finished runs, their steps and events are deleted this long after they ended, unless a workflow sets retention.max_age; 0 keeps them whatever their age [HOOKFLOW_RETENTION_MAX_AGE]")
+	cmd.Flags().IntVar(&o.RetentionMaxRuns, "retention-max-runs", o.envInt("HOOKFLOW_RETENTION_MAX_RUNS", engine.RetentionMaxRunsDefault),
+		"finished runs beyond each workflow's newest N are deleted, unless a workflow sets retention.max_runs; 0 keeps them whatever their number [HOOKFLOW_RETENTION_MAX_RUNS]")
 }
 
 func (o *Options) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -274,7 +321,18 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		RunDataLimit:          int64(o.Limits.RunData),
 		ForEachItemsLimit:     o.Limits.ForEachItems,
 		ExpressionMemoryLimit: int64(o.Limits.ExpressionMemory),
+		// The engine reads zero as "default"; on the command line it means "no bound".
+		RetentionMaxAge:  noBound(o.RetentionMaxAge),
+		RetentionMaxRuns: noBound(o.RetentionMaxRuns),
 	}
+}
+
+// noBound maps a setting of zero, "no bound" on the command line, to the engine's -1.
+func noBound[T int | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // openEngine opens the engine for a command.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -160,4 +161,27 @@ func TestBadWebhookLimits(t *testing.T) {
 		require.Equal(t, ExitUsage, code, args)
 		require.Contains(t, errOut, args[0]+" must be more than 0")
 	}
+}
+
+func TestRetentionSettings(t *testing.T) {
+	t.Setenv("HOOKFLOW_RETENTION_MAX_AGE", "7d")
+	t.Setenv("HOOKFLOW_RETENTION_MAX_RUNS", "500")
+	opts := &Options{}
+	cmd := newServeCommand(opts)
+	require.Equal(t, 7*24*time.Hour, opts.RetentionMaxAge)
+	require.Equal(t, 500, opts.RetentionMaxRuns)
+	require.NoError(t, cmd.Flags().Set("retention-max-age", "1d12h"))
+	require.Equal(t, 36*time.Hour, opts.RetentionMaxAge)
+	require.Error(t, cmd.Flags().Set("retention-max-age", "a month"))
+
+	require.NoError(t, cmd.Flags().Set("retention-max-age", "0"))
+	require.NoError(t, cmd.Flags().Set("retention-max-runs", "0"))
+	cfg := opts.engineConfig(nil)
+	require.Negative(t, cfg.RetentionMaxAge, "0 on the command line: no bound")
+	require.Negative(t, cfg.RetentionMaxRuns)
+
+	t.Setenv("HOOKFLOW_RETENTION_MAX_AGE", "a month")
+	code, _, errOut := runCLI(t, "--data-dir", t.TempDir(), "serve")
+	require.Equal(t, ExitUsage, code)
+	require.Contains(t, errOut, `HOOKFLOW_RETENTION_MAX_AGE="a month" is not a duration such as 30d or 12h`)
 }

@@ -54,6 +54,9 @@ func newServeCommand(opts *Options) *cobra.Command {
 }
 
 func serve(cmd *cobra.Command, opts *Options, addr string) error {
+	if opts.RetentionMaxRuns < 0 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--retention-max-runs must be 0 or more, got %d", opts.RetentionMaxRuns)}
+	}
 	if opts.Workers < 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be 0 or more, got %d", opts.Workers)}
 	}

@@ -25,6 +25,9 @@ func newWorkerCommand(opts *Options) *cobra.Command {
 			"worker's runs are taken over when its leases expire.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.RetentionMaxRuns < 0 {
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--retention-max-runs must be 0 or more, got %d", opts.RetentionMaxRuns)}
+			}
 			if opts.Workers < 1 {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--workers must be at least 1 for a worker, got %d", opts.Workers)}
 			}

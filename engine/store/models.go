@@ -36,6 +36,9 @@ type Workflow struct {
 	Concurrency int
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// DeletedAt marks a deleted workflow whose history the pruner has yet to remove; every
+	// read but the pruner's skips it.
+	DeletedAt *time.Time
 }
 
 // WorkflowVersion is one immutable saved definition of a workflow.

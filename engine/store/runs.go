@@ -193,7 +193,7 @@ func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Ti
 	q := `UPDATE runs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ?,
 		started_at = COALESCE(started_at, ?), updated_at = ?
 		WHERE id IN (SELECT r.id FROM runs r JOIN workflows w ON w.id = r.workflow_id
-			WHERE ` + due + `
+			WHERE w.deleted_at IS NULL AND ` + due + `
 			ORDER BY ` + order + ` LIMIT ?` + lock + `)
 		RETURNING ` + runColumns
 	args := []any{owner, leaseUntil, now, now}

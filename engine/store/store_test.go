@@ -110,13 +110,17 @@ func TestWorkflowVersions(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrNotFound)
 
 		queueRun(t, s, w, t0)
-		require.NoError(t, s.DeleteWorkflow(ctx, w.ID))
+		require.NoError(t, s.DeleteWorkflow(ctx, w.ID, t0))
 		_, err = s.GetWorkflow(ctx, w.ID)
 		require.ErrorIs(t, err, store.ErrNotFound)
+		_, err = s.WorkflowByHookToken(ctx, "new-token")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		require.ErrorIs(t, s.DeleteWorkflow(ctx, w.ID, t0), store.ErrNotFound)
+		// Its history goes with the pruner (retention_test.go), then the row.
+		pruneDeleted(t, s, w.ID)
 		runs, err := s.ListRuns(ctx, store.RunFilter{WorkflowID: w.ID, Limit: 10})
 		require.NoError(t, err)
 		require.Empty(t, runs)
-		require.ErrorIs(t, s.DeleteWorkflow(ctx, w.ID), store.ErrNotFound)
 	})
 }
 

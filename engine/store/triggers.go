@@ -387,7 +387,7 @@ type ScheduledWorkflow struct {
 func (s *Store) ScheduledWorkflows(ctx context.Context) ([]ScheduledWorkflow, error) {
 	var out []ScheduledWorkflow
 	if err := s.rdb.WithContext(ctx).Model(&Workflow{}).Select("id, version").
-		Where("enabled = ? AND trigger_type IN ('schedule', 'poll')", true).Order("id").Scan(&out).Error; err != nil {
+		Where("enabled = ? AND deleted_at IS NULL AND trigger_type IN ('schedule', 'poll')", true).Order("id").Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("list scheduled workflows: %w", err)
 	}
 	return out, nil

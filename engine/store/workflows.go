@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -33,7 +34,7 @@ func (s *Store) SaveWorkflowVersion(ctx context.Context, w *Workflow, v *Workflo
 		if err := tx.Create(v).Error; err != nil {
 			return err
 		}
-		res := tx.Model(&Workflow{}).Where("id = ? AND version = ?", w.ID, v.Version-1).Updates(map[string]any{
+		res := tx.Model(&Workflow{}).Where("id = ? AND version = ? AND deleted_at IS NULL", w.ID, v.Version-1).Updates(map[string]any{
 			"name":         w.Name,
 			"enabled":      w.Enabled,
 			"version":      v.Version,
@@ -62,7 +63,7 @@ func (s *Store) SaveWorkflowVersion(ctx context.Context, w *Workflow, v *Workflo
 
 // SetHookToken replaces a workflow's webhook token.
 func (s *Store) SetHookToken(ctx context.Context, id, token string) error {
-	res := s.db.WithContext(ctx).Model(&Workflow{}).Where("id = ?", id).Update("hook_token", token)
+	res := s.db.WithContext(ctx).Model(&Workflow{}).Where("id = ? AND deleted_at IS NULL", id).Update("hook_token", token)
 	if res.Error != nil {
 		return fmt.Errorf("set hook token of workflow %s: %w", id, res.Error)
 	}
@@ -75,7 +76,7 @@ func (s *Store) SetHookToken(ctx context.Context, id, token string) error {
 // GetWorkflow returns a workflow by id.
 func (s *Store) GetWorkflow(ctx context.Context, id string) (*Workflow, error) {
 	var w Workflow
-	if err := s.rdb.WithContext(ctx).Where("id = ?", id).Take(&w).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("id = ? AND deleted_at IS NULL", id).Take(&w).Error; err != nil {
 		return nil, fmt.Errorf("get workflow %s: %w", id, notFound(err))
 	}
 	return &w, nil
@@ -84,7 +85,7 @@ func (s *Store) GetWorkflow(ctx context.Context, id string) (*Workflow, error) {
 // WorkflowByHookToken returns the workflow whose webhook token is token.
 func (s *Store) WorkflowByHookToken(ctx context.Context, token string) (*Workflow, error) {
 	var w Workflow
-	if err := s.rdb.WithContext(ctx).Where("hook_token = ?", token).Take(&w).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("hook_token = ? AND deleted_at IS NULL", token).Take(&w).Error; err != nil {
 		return nil, fmt.Errorf("find workflow by hook token: %w", notFound(err))
 	}
 	return &w, nil
@@ -93,7 +94,7 @@ func (s *Store) WorkflowByHookToken(ctx context.Context, token string) (*Workflo
 // ListWorkflows returns up to limit workflows with ids below before (all when empty),
 // newest first.
 func (s *Store) ListWorkflows(ctx context.Context, before string, limit int) ([]Workflow, error) {
-	q := s.rdb.WithContext(ctx).Order("id DESC").Limit(limit)
+	q := s.rdb.WithContext(ctx).Where("deleted_at IS NULL").Order("id DESC").Limit(limit)
 	if before != "" {
 		q = q.Where("id < ?", before)
 	}
@@ -104,23 +105,24 @@ func (s *Store) ListWorkflows(ctx context.Context, before string, limit int) ([]
 	return out, nil
 }
 
-// DeleteWorkflow deletes a workflow with its versions, events, runs and steps.
-func (s *Store) DeleteWorkflow(ctx context.Context, id string) error {
+// DeleteWorkflow marks a workflow deleted, in one short transaction: from then on it is
+// not found, its webhook stores nothing, its queued runs are not claimed and its running
+// ones are asked to stop. Its versions, runs, steps and events stay until the pruner
+// removes them in batches (PruneDeleted), then the row itself.
+func (s *Store) DeleteWorkflow(ctx context.Context, id string, now time.Time) error {
 	var affected int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Explicit deletes rather than relying on ON DELETE CASCADE alone, so the order is
-		// the same whatever the database's foreign-key setting.
-		if err := tx.Exec("DELETE FROM step_runs WHERE run_id IN (SELECT id FROM runs WHERE workflow_id = ?)", id).Error; err != nil {
-			return err
+		res := tx.Model(&Workflow{}).Where("id = ? AND deleted_at IS NULL", id).
+			Updates(map[string]any{"deleted_at": now.UTC(), "enabled": false, "updated_at": now.UTC()})
+		if res.Error != nil || res.RowsAffected == 0 {
+			affected = res.RowsAffected
+			return res.Error
 		}
-		for _, table := range []string{"runs", "events", "workflow_versions"} {
-			if err := tx.Exec("DELETE FROM "+table+" WHERE workflow_id = ?", id).Error; err != nil {
-				return err
-			}
-		}
-		res := tx.Where("id = ?", id).Delete(&Workflow{})
 		affected = res.RowsAffected
-		return res.Error
+		// The literal status matches the runs_open partial index: only the runs in flight
+		// are touched, however long the history.
+		return tx.Exec(`UPDATE runs SET cancel_requested = ? WHERE workflow_id = ?
+			AND status IN ('queued', 'waiting', 'running') AND status = 'running'`, true, id).Error
 	})
 	if err != nil {
 		return fmt.Errorf("delete workflow %s: %w", id, err)
@@ -128,6 +130,7 @@ func (s *Store) DeleteWorkflow(ctx context.Context, id string) error {
 	if affected == 0 {
 		return fmt.Errorf("delete workflow %s: %w", id, ErrNotFound)
 	}
+	s.capped.reset()
 	return nil
 }
 
@@ -153,7 +156,8 @@ func (s *Store) ListWorkflowVersions(ctx context.Context, id string) ([]Workflow
 func (s *Store) CurrentDefinitions(ctx context.Context) (map[string]string, error) {
 	var rows []WorkflowVersion
 	err := s.rdb.WithContext(ctx).Raw(`SELECT v.workflow_id, v.version, v.definition, v.created_at
-		FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id AND w.version = v.version`).Scan(&rows).Error
+		FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id AND w.version = v.version
+		WHERE w.deleted_at IS NULL`).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list current workflow definitions: %w", err)
 	}

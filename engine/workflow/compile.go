@@ -82,6 +82,14 @@ func Compile(w *Workflow, reg *connectors.Registry) (*Compiled, error) {
 		errs.add("max_duration", "must not be negative")
 	}
 	checkLimits(&errs, w.Limits)
+	if r := w.Retention; r != nil {
+		if r.MaxAge < 0 {
+			errs.add("retention.max_age", "must not be negative")
+		}
+		if r.MaxRuns < 0 {
+			errs.add("retention.max_runs", "must not be negative")
+		}
+	}
 	if w.Filter != "" {
 		c.Filter = compileExpr(&errs, "filter", w.Filter)
 	}

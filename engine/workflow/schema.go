@@ -88,7 +88,7 @@ func typeSchema(t reflect.Type) map[string]any {
 		t = t.Elem()
 	}
 	if t == durationType {
-		return map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
+		return map[string]any{"type": "string", "pattern": `^([0-9]+d)?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))*$`, "minLength": 1}
 	}
 	if t == byteSizeType {
 		return map[string]any{"anyOf": []any{

@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hookflow/hookflow/connectors"
 )
@@ -60,7 +59,7 @@ func checkShape(errs *errorList, path string, v any, t reflect.Type, enum []stri
 			errs.add(path, "expected a duration string such as \"10s\", got %s", connectors.JSONTypeOf(v))
 			return false
 		}
-		if _, err := time.ParseDuration(s); err != nil {
+		if _, err := ParseDuration(s); err != nil {
 			errs.add(path, "invalid duration %q (use a form such as \"500ms\", \"10s\", \"5m\", \"2h\")", s)
 			return false
 		}

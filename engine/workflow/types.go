@@ -3,6 +3,8 @@ package workflow
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,6 +31,8 @@ type Workflow struct {
 	// OnFailure names the workflow that is told when a run fails for good or a poll keeps
 	// failing, so alerts can go to Telegram or email like any other run.
 	OnFailure string `json:"on_failure,omitempty" doc:"Id of a workflow to run when a run of this one fails for good, or its poll fails alert_after times in a row; that run's trigger describes the failure."`
+	// Retention overrides the server's bounds on this workflow's history.
+	Retention *Retention `json:"retention,omitempty" doc:"How long this workflow's finished runs, their steps and events are kept. Default: the server's settings (30 days, 10000 runs)."`
 }
 
 // IsEnabled reports whether triggers start runs (true unless "enabled" is false).
@@ -130,7 +134,15 @@ type Retry struct {
 	Jitter      float64  `json:"jitter,omitempty" doc:"Random spread of each backoff, 0 to 1. Default 0.2."`
 }
 
-// Duration is a time span written as a Go duration string such as "2s" or "1h30m".
+// Retention bounds how much of a workflow's history is kept: finished runs older than
+// MaxAge, and those beyond the newest MaxRuns, are pruned with their steps and events.
+type Retention struct {
+	MaxAge  Duration `json:"max_age,omitempty" doc:"Finished runs are deleted this long after they ended, such as \"7d\" or \"12h\". Default: the server's HOOKFLOW_RETENTION_MAX_AGE (30d)."`
+	MaxRuns int      `json:"max_runs,omitempty" doc:"Finished runs beyond the newest max_runs runs are deleted. Default: the server's HOOKFLOW_RETENTION_MAX_RUNS (10000)."`
+}
+
+// Duration is a time span written as a Go duration string such as "2s" or "1h30m", or
+// with a leading number of days: "7d", "1d12h".
 type Duration time.Duration
 
 // Std returns the duration as a time.Duration.
@@ -147,10 +159,36 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("duration must be a string such as \"10s\": %w", err)
 	}
-	v, err := time.ParseDuration(s)
+	v, err := ParseDuration(s)
 	if err != nil {
 		return fmt.Errorf("invalid duration %q: %w", s, err)
 	}
 	*d = Duration(v)
 	return nil
 }
+
+// ParseDuration reads a Go duration string, which may start with a whole number of days
+// ("30d", "1d12h"): retention periods are counted in days, and Go durations stop at
+// hours.
+func ParseDuration(s string) (time.Duration, error) {
+	days, rest, found := strings.Cut(s, "d")
+	if !found || days == "" || strings.Trim(days, "0123456789") != "" {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.Atoi(days)
+	if err != nil || n > maxDays {
+		return 0, fmt.Errorf("time: invalid duration %q", s)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || r < 0 {
+		return 0, fmt.Errorf("time: invalid duration %q", s)
+	}
+	return d + r, nil
+}
+
+// maxDays keeps a number of days within time.Duration (about 292 years).
+const maxDays = 100_000

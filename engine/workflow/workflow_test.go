@@ -269,3 +269,31 @@ func TestByteSize(t *testing.T) {
 	require.Equal(t, def, (*Limits)(nil).Or(def))
 	require.Equal(t, Limits{StepData: 1 << 20, RunData: 2048, ForEachItems: 5, ExpressionMemory: 4}, l.Or(def))
 }
+
+func TestParseDuration(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"30d", 30 * 24 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true},
+		{"0d", 0, true},
+		{"90m", 90 * time.Minute, true},
+		{"1.5d", 0, false},
+		{"-1d", 0, false},
+		{"d", 0, false},
+		{"7days", 0, false},
+		{"1d-1h", 0, false},
+		{"1000000d", 0, false},
+	} {
+		got, err := ParseDuration(tc.in)
+		if !tc.ok {
+			require.Error(t, err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
+}
