@@ -20,11 +20,6 @@ type clock struct {
 }
 
 func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // poll runs one poll and checks that the token leaked nowhere.
 func poll(t *testing.T, srv *hubspottest.Server, input map[string]any, cursor any) (*connectors.PollResult, error) {
