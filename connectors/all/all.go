@@ -11,6 +11,9 @@ import (
 	_ "github.com/hookflow/hookflow/connectors/email"
 	// The generic HTTP connector: http.request and the http.poll poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/http"
+	// HubSpot CRM: hubspot.upsert_contact, hubspot.create_deal and the
+	// hubspot.new_contacts poll trigger.
+	_ "github.com/hookflow/hookflow/connectors/hubspot"
 	// Telegram bots: telegram.send_message, the telegram.updates poll trigger and
 	// webhook registration.
 	_ "github.com/hookflow/hookflow/connectors/telegram"
