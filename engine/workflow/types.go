@@ -65,10 +65,11 @@ type WebhookTrigger struct {
 
 // WebhookAuth configures request verification.
 type WebhookAuth struct {
-	Type       string   `json:"type" enum:"none,token,basic,hmac,github,stripe,slack,shopify,standard-webhooks,telegram,hubspot-v3,meta,twilio" doc:"The scheme." required:"true"`
-	Connection string   `json:"connection,omitempty" doc:"The webhook connection holding the secret."`
-	Header     string   `json:"header,omitempty" doc:"The header carrying the token or signature."`
+	Type       string   `json:"type" enum:"none,token,basic,hmac,github,stripe,slack,shopify,standard-webhooks,telegram,hubspot-v3,meta,twilio,tilda" doc:"The scheme." required:"true"`
+	Connection string   `json:"connection,omitempty" doc:"The webhook connection holding the secret. Optional for tilda: without one no API key is checked."`
+	Header     string   `json:"header,omitempty" doc:"The header carrying the token or signature; for tilda, the API key's header (Tilda's Header name)."`
 	Query      string   `json:"query,omitempty" doc:"The query parameter carrying the token."`
+	Field      string   `json:"field,omitempty" doc:"For tilda: the form field carrying the API key (Tilda's Field name)."`
 	Algorithm  string   `json:"algorithm,omitempty" enum:"sha1,sha256,sha512" doc:"HMAC hash."`
 	Encoding   string   `json:"encoding,omitempty" enum:"hex,base64" doc:"HMAC signature encoding."`
 	Prefix     string   `json:"prefix,omitempty" doc:"Text before the signature, such as sha256=."`
