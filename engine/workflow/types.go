@@ -54,7 +54,7 @@ type Trigger struct {
 type WebhookTrigger struct {
 	Methods  []string         `json:"methods,omitempty" enum:"GET,POST,PUT,PATCH,DELETE" doc:"Accepted HTTP methods. Default POST."`
 	Auth     *WebhookAuth     `json:"auth,omitempty" doc:"How requests are authenticated. Default none."`
-	Dedupe   string           `json:"dedupe,omitempty" doc:"An expression giving a delivery id; a repeated id starts nothing. Presets whose sender stamps a delivery id (github, standard-webhooks, shopify, telegram) de-duplicate by it by default." format:"expression"`
+	Dedupe   string           `json:"dedupe,omitempty" doc:"An expression giving a delivery id; a repeated id starts nothing. Presets whose sender stamps a delivery id (github, standard-webhooks, shopify, telegram, tilda) de-duplicate by it by default." format:"expression"`
 	Response *WebhookResponse `json:"response,omitempty" doc:"What the webhook answers."`
 	// MaxBodyBytes overrides the server's body size limit for this webhook.
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty" doc:"Largest body accepted, in bytes; larger gets 413. Default 1048576 (1 MiB)."`
