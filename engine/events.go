@@ -34,7 +34,7 @@ type Event struct {
 	BodyBase64 string `json:"body_base64,omitempty"`
 	BodySize   int64  `json:"body_size"`
 	Truncated  bool   `json:"truncated,omitempty"`
-	// Verdict is accepted, rejected, duplicate, rate_limited or too_large; Reason says why
+	// Verdict is accepted, rejected, duplicate, rate_limited, too_large or check (a sender checking the URL); Reason says why
 	// a request was refused.
 	Verdict string `json:"verdict"`
 	Reason  string `json:"reason,omitempty"`
@@ -148,7 +148,7 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 			return nil, err
 		}
 		res.EventID = ev.ID
-		if trig, err = trigger.EventEnv(ev); err != nil {
+		if trig, err = trigger.EventEnv(ev, trigger.PresetOf(wf.Def)); err != nil {
 			return nil, err
 		}
 	} else {
@@ -156,6 +156,7 @@ func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*Te
 		if err != nil {
 			return nil, err
 		}
+		wh.Preset = trigger.PresetOf(wf.Def)
 		trig = wh.Env()
 	}
 	runID := "test-" + uuid.NewString()

@@ -60,6 +60,9 @@ type IngestResult struct {
 	Answer *Answer `json:"-"`
 	// Pending says result mode timed out: answer 202 with the ids and the run's URL.
 	Pending bool `json:"-"`
+	// Check says the request was the sender's check of the URL (Tilda's test=test): it
+	// was recorded with the verdict check and started no run; RunID is empty.
+	Check bool `json:"-"`
 }
 
 // ErrRejected is wrapped by every *RejectError.
@@ -183,7 +186,11 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 				RetryAfter: wait})
 		}
 	}
-	if err := e.verify(ctx, wh.Auth, req, now); err != nil {
+	sr := signatureRequest(req)
+	if wh.Auth != nil && signature.IsProbe(wh.Auth.Type, sr) {
+		return e.probe(ctx, hook, req, size, now), nil
+	}
+	if err := e.verify(ctx, wh.Auth, sr, now); err != nil {
 		var rej *RejectError
 		if errors.As(err, &rej) {
 			return nil, e.reject(ctx, hook, req, size, rej)
@@ -224,6 +231,10 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	e.metrics.webhooks.WithLabelValues(store.VerdictAccepted).Inc()
 	e.notifier.Notify()
 	res := &IngestResult{WorkflowID: w.ID, EventID: ev.ID, RunID: run.ID}
+	if st := acceptedStatus(wh); st != 0 {
+		// The sender wants another status than 202 (Tilda: 200); the body stays the ids.
+		res.Answer = &Answer{Status: st, Body: map[string]any{"event_id": ev.ID, "run_id": run.ID}}
+	}
 	if wh.Response != nil {
 		switch wh.Response.Mode {
 		case "custom":
@@ -245,9 +256,14 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 // newEvent builds the stored form of a request: headers and token query parameters
 // masked, so the inspector and the run records never keep a credential.
 func (e *Engine) newEvent(w *store.Workflow, wh *workflow.WebhookTrigger, req IngestRequest, headers map[string]string, now time.Time) *store.Event {
-	var extraHeader, tokenQuery string
+	var extraHeader, tokenQuery, keyField string
 	if wh.Auth != nil {
-		extraHeader, tokenQuery = wh.Auth.Header, wh.Auth.Query
+		extraHeader, tokenQuery, keyField = wh.Auth.Header, wh.Auth.Query, wh.Auth.Field
+	}
+	body := req.Body
+	if keyField != "" {
+		// The API key Tilda sends in a form field is as much a credential as a header.
+		body = trigger.MaskFormField(req.Header.Get("Content-Type"), body, keyField)
 	}
 	return &store.Event{
 		ID:          newID(),
@@ -257,7 +273,7 @@ func (e *Engine) newEvent(w *store.Workflow, wh *workflow.WebhookTrigger, req In
 		Headers:     trigger.EncodeHeaders(trigger.MaskHeaders(headers, extraHeader)),
 		Query:       trigger.MaskQuery(req.RawQuery, tokenQuery),
 		ContentType: req.Header.Get("Content-Type"),
-		Body:        req.Body,
+		Body:        body,
 		BodySize:    int64(len(req.Body)),
 	}
 }
@@ -295,9 +311,47 @@ func (e *Engine) recordSampled(ctx context.Context, ev *store.Event) {
 	}
 }
 
+// acceptedStatus is the status of the default answer to a stored request when the
+// webhook's preset wants one other than 202, or 0.
+func acceptedStatus(wh *workflow.WebhookTrigger) int {
+	if wh.Auth == nil || wh.Response != nil && wh.Response.Mode != "" && wh.Response.Mode != "accepted" {
+		return 0
+	}
+	return signature.AcceptedStatus(wh.Auth.Type)
+}
+
+// probe answers a sender's check of a new webhook URL (Tilda's test=test) with 200 and
+// starts nothing. It is recorded for the inspector with the verdict check, so that a user
+// setting up the sender sees it arrive, not an error.
+func (e *Engine) probe(ctx context.Context, hook *Webhook, req IngestRequest, size int64, now time.Time) *IngestResult {
+	e.metrics.webhooks.WithLabelValues(store.VerdictCheck).Inc()
+	wh := hook.compiled.Def.Trigger.Webhook
+	ev := e.newEvent(hook.wf, wh, req, trigger.FlattenHeaders(req.Header), now)
+	ev.Verdict, ev.BodySize = store.VerdictCheck, size
+	ev.Reason = fmt.Sprintf("%s checked the webhook URL; answered 200, no run started", wh.Auth.Type)
+	e.recordSampled(ctx, ev)
+	return &IngestResult{WorkflowID: hook.wf.ID, EventID: ev.ID, Check: true,
+		Answer: &Answer{Status: http.StatusOK, Body: "ok"}}
+}
+
+// signatureRequest is what verification sees of a request, its form parsed once.
+func signatureRequest(req IngestRequest) *signature.Request {
+	sr := &signature.Request{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body}
+	if strings.HasPrefix(strings.ToLower(req.Header.Get("Content-Type")), "application/x-www-form-urlencoded") {
+		if form, err := url.ParseQuery(string(req.Body)); err == nil {
+			sr.Form = form
+		}
+	}
+	return sr
+}
+
 // verify checks a request against the webhook's auth settings.
-func (e *Engine) verify(ctx context.Context, auth *workflow.WebhookAuth, req IngestRequest, now time.Time) error {
+func (e *Engine) verify(ctx context.Context, auth *workflow.WebhookAuth, sr *signature.Request, now time.Time) error {
 	if auth == nil || auth.Type == "" || auth.Type == "none" {
+		return nil
+	}
+	if auth.Connection == "" && signature.ConnectionOptional(auth.Type) {
+		// No connection, no key: the preset still shapes answers and dedupe.
 		return nil
 	}
 	conn, err := e.resolveConnection(ctx, auth.Connection)
@@ -309,12 +363,6 @@ func (e *Engine) verify(ctx context.Context, auth *workflow.WebhookAuth, req Ing
 			Reason:  fmt.Sprintf("webhook connection %s unusable: %v", auth.Connection, err)}
 	}
 	cfg := authConfig(auth, conn)
-	sr := &signature.Request{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body}
-	if strings.HasPrefix(strings.ToLower(req.Header.Get("Content-Type")), "application/x-www-form-urlencoded") {
-		if form, err := url.ParseQuery(string(req.Body)); err == nil {
-			sr.Form = form
-		}
-	}
 	if err := signature.Verify(cfg, sr, now); err != nil {
 		reason := err.Error()
 		var se *signature.Error
@@ -333,8 +381,8 @@ func (e *Engine) verify(ctx context.Context, auth *workflow.WebhookAuth, req Ing
 
 // authConfig joins a webhook's auth settings with its connection's secrets.
 func authConfig(auth *workflow.WebhookAuth, conn *connectors.Connection) signature.Config {
-	cfg := signature.Config{Type: auth.Type, Header: auth.Header, Query: auth.Query, Algorithm: auth.Algorithm,
-		Encoding: auth.Encoding, Prefix: auth.Prefix, Tolerance: auth.Tolerance.Std()}
+	cfg := signature.Config{Type: auth.Type, Header: auth.Header, Query: auth.Query, Field: auth.Field,
+		Algorithm: auth.Algorithm, Encoding: auth.Encoding, Prefix: auth.Prefix, Tolerance: auth.Tolerance.Std()}
 	for _, k := range []string{"secret", "previous_secret"} {
 		if s := conn.String(k); s != "" {
 			cfg.Secrets = append(cfg.Secrets, s)
@@ -348,7 +396,7 @@ func authConfig(auth *workflow.WebhookAuth, conn *connectors.Connection) signatu
 // means the request carries no delivery id and is not de-duplicated.
 func (e *Engine) dedupeKey(ctx context.Context, wf *workflow.Compiled, req IngestRequest, headers map[string]string, now time.Time) (*string, error) {
 	wh := trigger.Webhook{Method: req.Method, Headers: headers, Query: req.RawQuery,
-		ContentType: req.Header.Get("Content-Type"), Body: req.Body, ReceivedAt: now}
+		ContentType: req.Header.Get("Content-Type"), Body: req.Body, ReceivedAt: now, Preset: trigger.PresetOf(wf.Def)}
 	v, err := wf.Dedupe.Eval(ctx, map[string]any{"trigger": wh.Env()})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate dedupe expression: %w", err)
@@ -381,7 +429,7 @@ func (e *Engine) customAnswer(ctx context.Context, wf *workflow.Compiled, r *wor
 		return a
 	}
 	wh := trigger.Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
-		ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
+		ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt, Preset: trigger.PresetOf(wf.Def)}
 	v, err := wf.ResponseBody.Render(ctx, map[string]any{"trigger": wh.Env()})
 	if err != nil {
 		e.log.Warn("Render custom webhook answer failed", slog.String("workflow_id", ev.WorkflowID), slog.Any("err", err))

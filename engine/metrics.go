@@ -33,7 +33,7 @@ func newMetrics() *metrics {
 			Name: "hookflow_triggered_runs_total", Help: "Runs started by the engine itself, by trigger: schedule, poll, failure.",
 		}, []string{"trigger"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hookflow_webhooks_total", Help: "Webhook requests by verdict: accepted, duplicate, rejected, rate_limited, too_large.",
+			Name: "hookflow_webhooks_total", Help: "Webhook requests by verdict: accepted, duplicate, rejected, rate_limited, too_large, check.",
 		}, []string{"verdict"}),
 		runsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookflow_runs_finished_total", Help: "Runs ended by this process, by final status.",

@@ -282,7 +282,7 @@ func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.C
 			}
 		}
 		var err error
-		if trig, err = trigger.EventEnv(ev); err != nil {
+		if trig, err = trigger.EventEnv(ev, trigger.PresetOf(wf.Def)); err != nil {
 			return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
 		}
 	}

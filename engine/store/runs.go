@@ -746,6 +746,9 @@ const (
 	VerdictDuplicate   = "duplicate"
 	VerdictRateLimited = "rate_limited"
 	VerdictTooLarge    = "too_large"
+	// VerdictCheck is a sender's check of a new webhook URL (Tilda's test=test): answered
+	// 200, no run started.
+	VerdictCheck = "check"
 )
 
 // RecordEvent stores an event that starts no run (a rejected, duplicate, rate-limited or

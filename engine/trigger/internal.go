@@ -41,8 +41,9 @@ func InternalEnv(eventID string, data []byte) map[string]any {
 }
 
 // EventEnv returns the "trigger" object of a run started by a stored event: the request
-// of a webhook, or the stored object of a tick, poll item or failure alert.
-func EventEnv(ev *store.Event) (map[string]any, error) {
+// of a webhook, or the stored object of a tick, poll item or failure alert. preset is the
+// workflow's verification preset (PresetOf), which may shape a webhook's body.
+func EventEnv(ev *store.Event, preset string) (map[string]any, error) {
 	if ev.ContentType == InternalContentType {
 		return InternalEnv(ev.ID, ev.Body), nil
 	}
@@ -51,6 +52,6 @@ func EventEnv(ev *store.Event) (map[string]any, error) {
 		return nil, err
 	}
 	wh := Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
-		ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt}
+		ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt, Preset: preset}
 	return wh.Env(), nil
 }

@@ -1,7 +1,9 @@
 package trigger
 
 import (
+	"mime"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -62,4 +64,31 @@ func MaskQuery(raw string, params ...string) string {
 		return raw
 	}
 	return vals.Encode()
+}
+
+// MaskFormField masks the values of the named fields of an
+// application/x-www-form-urlencoded body (an API key sent as a form field). Every other
+// byte stays as received; a body of another type is returned unchanged.
+func MaskFormField(contentType string, body []byte, names ...string) []byte {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/x-www-form-urlencoded" || len(body) == 0 {
+		return body
+	}
+	pairs := strings.Split(string(body), "&")
+	changed := false
+	for i, pair := range pairs {
+		k, _, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		if slices.Contains(names, name) && name != "" {
+			pairs[i] = k + "=" + Masked
+			changed = true
+		}
+	}
+	if !changed {
+		return body
+	}
+	return []byte(strings.Join(pairs, "&"))
 }

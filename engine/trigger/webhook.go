@@ -24,6 +24,9 @@ type Webhook struct {
 	ContentType string
 	Body        []byte
 	ReceivedAt  time.Time
+	// Preset is the workflow's verification preset (PresetOf); tilda parses its payment
+	// JSON and reads UTM fields from its cookies.
+	Preset string
 }
 
 // FlattenHeaders lower-cases header names and joins repeated values, the form
@@ -90,7 +93,7 @@ func QueryValues(raw string) map[string]any {
 // fields, or text.
 func (w *Webhook) Env() map[string]any {
 	decoded := body.Decode(w.ContentType, w.Body, body.Options{})
-	bodyValue, malformed := decoded.Value, decoded.Malformed
+	bodyValue, malformed := shapeBody(w.Preset, decoded.Value), decoded.Malformed
 	headers := make(map[string]any, len(w.Headers))
 	for k, v := range w.Headers {
 		headers[k] = v

@@ -352,14 +352,21 @@ func validHeaderName(s string) bool {
 // is checked against the database when the workflow is saved.
 func checkAuth(errs *errorList, a *WebhookAuth) {
 	if a == nil || a.Type == "none" || a.Type == "" {
-		if a != nil && (a.Connection != "" || a.Header != "" || a.Query != "") {
-			errs.add("trigger.webhook.auth", "connection, header and query are only used with a verifying type")
+		if a != nil && (a.Connection != "" || a.Header != "" || a.Query != "" || a.Field != "") {
+			errs.add("trigger.webhook.auth", "connection, header, query and field are only used with a verifying type")
 		}
 		return
 	}
 	const p = "trigger.webhook.auth"
+	if a.Type == "tilda" {
+		checkTildaAuth(errs, a)
+		return
+	}
 	if a.Connection == "" {
 		errs.add(p+".connection", "is required: it names the webhook connection holding the secret")
+	}
+	if a.Field != "" {
+		errs.add(p+".field", "is only used with tilda")
 	}
 	generic := a.Type == "token" || a.Type == "hmac"
 	if !generic && (a.Header != "" || a.Query != "" || a.Algorithm != "" || a.Encoding != "" || a.Prefix != "") {
@@ -570,4 +577,23 @@ func (e *ValidationError) String() string {
 		fmt.Fprintln(&b, fe.String())
 	}
 	return b.String()
+}
+
+// checkTildaAuth validates the tilda preset: Tilda's API key is optional, so is the
+// connection holding it; with a connection, header or field says where Tilda puts the key
+// (its "Header name" or "Field name" setting).
+func checkTildaAuth(errs *errorList, a *WebhookAuth) {
+	const p = "trigger.webhook.auth"
+	switch {
+	case a.Connection == "" && (a.Header != "" || a.Field != ""):
+		errs.add(p+".connection", "is required with header or field: it holds the API key tilda sends")
+	case a.Connection != "" && (a.Header == "") == (a.Field == ""):
+		errs.add(p, "tilda with a connection needs exactly one of header or field: where Tilda sends the API key")
+	}
+	if a.Query != "" || a.Algorithm != "" || a.Encoding != "" || a.Prefix != "" {
+		errs.add(p, "the tilda preset takes only connection and header or field; leave query, algorithm, encoding and prefix out")
+	}
+	if a.Tolerance != 0 {
+		errs.add(p+".tolerance", "is only used by presets that sign a timestamp (stripe, slack, standard-webhooks, hubspot-v3)")
+	}
 }

@@ -58,7 +58,7 @@ type Trigger struct {
 type WebhookTrigger struct {
 	Methods  []string         `json:"methods,omitempty" enum:"GET,POST,PUT,PATCH,DELETE" doc:"Accepted HTTP methods. Default POST."`
 	Auth     *WebhookAuth     `json:"auth,omitempty" doc:"How requests are authenticated. Default none."`
-	Dedupe   string           `json:"dedupe,omitempty" doc:"An expression giving a delivery id; a repeated id starts nothing. Presets whose sender stamps a delivery id (github, standard-webhooks, shopify, telegram) de-duplicate by it by default." format:"expression"`
+	Dedupe   string           `json:"dedupe,omitempty" doc:"An expression giving a delivery id; a repeated id starts nothing. Presets whose sender stamps a delivery id (github, standard-webhooks, shopify, telegram, tilda) de-duplicate by it by default." format:"expression"`
 	Response *WebhookResponse `json:"response,omitempty" doc:"What the webhook answers."`
 	// MaxBodyBytes overrides the server's body size limit for this webhook.
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty" doc:"Largest body accepted, in bytes; larger gets 413. Default 1048576 (1 MiB)."`
@@ -69,10 +69,11 @@ type WebhookTrigger struct {
 
 // WebhookAuth configures request verification.
 type WebhookAuth struct {
-	Type       string   `json:"type" enum:"none,token,basic,hmac,github,stripe,slack,shopify,standard-webhooks,telegram,hubspot-v3,meta,twilio" doc:"The scheme." required:"true"`
-	Connection string   `json:"connection,omitempty" doc:"The webhook connection holding the secret."`
-	Header     string   `json:"header,omitempty" doc:"The header carrying the token or signature."`
+	Type       string   `json:"type" enum:"none,token,basic,hmac,github,stripe,slack,shopify,standard-webhooks,telegram,hubspot-v3,meta,twilio,tilda" doc:"The scheme." required:"true"`
+	Connection string   `json:"connection,omitempty" doc:"The webhook connection holding the secret. Optional for tilda: without one no API key is checked."`
+	Header     string   `json:"header,omitempty" doc:"The header carrying the token or signature; for tilda, the API key's header (Tilda's Header name)."`
 	Query      string   `json:"query,omitempty" doc:"The query parameter carrying the token."`
+	Field      string   `json:"field,omitempty" doc:"For tilda: the form field carrying the API key (Tilda's Field name)."`
 	Algorithm  string   `json:"algorithm,omitempty" enum:"sha1,sha256,sha512" doc:"HMAC hash."`
 	Encoding   string   `json:"encoding,omitempty" enum:"hex,base64" doc:"HMAC signature encoding."`
 	Prefix     string   `json:"prefix,omitempty" doc:"Text before the signature, such as sha256=."`

@@ -35,6 +35,8 @@
 //     with X-HubSpot-Request-Timestamp in milliseconds.
 //   - twilio: X-Twilio-Signature, base64 HMAC-SHA1 of the URL followed by the sorted form
 //     parameters; a JSON body is bound through the URL's bodySHA256 parameter.
+//   - tilda: an optional API key in a header (Config.Header) or form field (Config.Field)
+//     equals a secret; no key configured checks nothing. IsProbe spots Tilda's test=test.
 //
 // Schemes with a timestamp reject requests older or newer than Config.Tolerance
 // (ToleranceDefault when zero). Every comparison runs in constant time, several secrets may

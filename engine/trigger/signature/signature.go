@@ -65,6 +65,8 @@ type Config struct {
 	Header string
 	// Query is, for token, the query parameter carrying the token.
 	Query string
+	// Field is, for tilda, the form field carrying the API key (or use Header).
+	Field string
 	// Algorithm is the hmac hash: sha1 | sha256 (default) | sha512.
 	Algorithm string
 	// Encoding is the hmac signature encoding: hex (default) | base64.
@@ -145,6 +147,13 @@ type scheme struct {
 	needsSecret bool   // verification needs Config.Secrets
 	timestamped bool   // the scheme signs a timestamp checked against Tolerance
 	dedupe      string // expression giving the delivery id, "" when there is none
+	// optionalConnection: the workflow may name no connection, and then nothing is checked.
+	optionalConnection bool
+	// acceptedStatus is the status of the default answer to a stored request when the
+	// sender wants another than 202.
+	acceptedStatus int
+	// probe recognises the sender's check of a new URL, answered 200 without a run.
+	probe func(r *Request) bool
 }
 
 // schemes lists every scheme in the order Presets returns them.
@@ -164,6 +173,7 @@ var schemes = []scheme{
 	{name: TypeHubSpotV3, verify: verifyHubSpotV3, needsSecret: true, timestamped: true},
 	{name: TypeMeta, verify: verifyHubSignature, needsSecret: true},
 	{name: TypeTwilio, verify: verifyTwilio, needsSecret: true},
+	tildaScheme,
 }
 
 func lookup(typ string) (*scheme, bool) {
@@ -218,6 +228,30 @@ func NeedsCredentials(typ string) bool {
 func Timestamped(typ string) bool {
 	s, ok := lookup(typ)
 	return ok && s.timestamped
+}
+
+// ConnectionOptional reports whether a verifying type may go without a connection, in
+// which case it checks nothing (tilda without an API key).
+func ConnectionOptional(typ string) bool {
+	s, ok := lookup(typ)
+	return ok && s.optionalConnection
+}
+
+// AcceptedStatus returns the status a type's sender expects for a stored request (200 for
+// tilda), or 0 for the default, 202.
+func AcceptedStatus(typ string) int {
+	if s, ok := lookup(typ); ok {
+		return s.acceptedStatus
+	}
+	return 0
+}
+
+// IsProbe reports whether r is the sender's check of a new webhook URL (Tilda's
+// test=test), which is answered 200 and starts no run. It is checked before Verify:
+// senders send no credentials with it.
+func IsProbe(typ string, r *Request) bool {
+	s, ok := lookup(typ)
+	return ok && s.probe != nil && r != nil && s.probe(r)
 }
 
 // Verify checks r against cfg at time now. It returns nil when the request is verified
@@ -293,9 +327,15 @@ func ValidateSettings(cfg Config) error {
 			add("encoding %q is not one of hex, base64", cfg.Encoding)
 		}
 	}
+	if s.name == TypeTilda && cfg.Header != "" && cfg.Field != "" {
+		add("tilda takes the api key from header or field, not both")
+	}
+	if cfg.Field != "" && s.name != TypeTilda {
+		add("field is only used by tilda, not %s", s.name)
+	}
 	if s.name != TypeToken && s.name != TypeHMAC {
-		if cfg.Header != "" {
-			add("header is only used by token and hmac, not %s", s.name)
+		if cfg.Header != "" && s.name != TypeTilda {
+			add("header is only used by token, hmac and tilda, not %s", s.name)
 		}
 		if cfg.Prefix != "" {
 			add("prefix is only used by token and hmac, not %s", s.name)
@@ -344,7 +384,7 @@ func ValidateConfig(cfg Config) error {
 			add("password is required for basic")
 		}
 	}
-	if s.needsSecret {
+	if s.needsSecret || s.name == TypeTilda && (cfg.Header != "" || cfg.Field != "") {
 		if len(cfg.Secrets) == 0 {
 			add("secret is required for %s", s.name)
 		}

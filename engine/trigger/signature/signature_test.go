@@ -90,6 +90,13 @@ func presets() map[string]preset {
 			required: []string{"Authorization"},
 			malform:  func(r *Request) { r.Header.Set("Authorization", "Token abc") },
 		},
+		"tilda-header": {
+			cfg: Config{Type: TypeTilda, Header: "X-Tilda-Api-Key"}, secrets: plainSecrets,
+			sign: func(secret, body string, _ time.Time) *Request {
+				return newRequest(hookURL, body, "X-Tilda-Api-Key", secret)
+			},
+			required: []string{"X-Tilda-Api-Key"},
+		},
 		"token-query": {
 			cfg: Config{Type: TypeToken, Query: "key"}, secrets: plainSecrets,
 			sign: func(secret, body string, _ time.Time) *Request {
@@ -708,7 +715,7 @@ func TestRoundAge(t *testing.T) {
 func TestPresets(t *testing.T) {
 	t.Parallel()
 	want := []string{"none", "token", "basic", "hmac", "github", "stripe", "slack", "shopify",
-		"standard-webhooks", "telegram", "hubspot-v3", "meta", "twilio"}
+		"standard-webhooks", "telegram", "hubspot-v3", "meta", "twilio", "tilda"}
 	require.Equal(t, want, Presets())
 	p := Presets()
 	p[0] = "changed"
@@ -730,6 +737,7 @@ func TestDefaultDedupe(t *testing.T) {
 	require.Equal(t, "trigger.headers['webhook-id'] ?? trigger.headers['svix-id']", DefaultDedupe("standard-webhooks"))
 	require.Equal(t, "trigger.headers['x-shopify-event-id'] ?? trigger.headers['x-shopify-webhook-id']", DefaultDedupe("shopify"))
 	require.Equal(t, "trigger.body.update_id", DefaultDedupe("telegram"))
+	require.Equal(t, "trigger.body.tranid", DefaultDedupe("tilda"))
 	for _, typ := range []string{"", "none", "token", "basic", "hmac", "stripe", "slack", "hubspot-v3", "meta", "twilio", "unknown"} {
 		require.Empty(t, DefaultDedupe(typ), typ)
 	}
@@ -739,7 +747,7 @@ func TestNeedsSecret(t *testing.T) {
 	t.Parallel()
 	for _, typ := range Presets() {
 		switch typ {
-		case TypeNone:
+		case TypeNone, TypeTilda:
 			require.False(t, NeedsSecret(typ))
 			require.False(t, NeedsCredentials(typ))
 		case TypeBasic:
@@ -781,7 +789,7 @@ func TestValidateConfig(t *testing.T) {
 		cfg  Config
 		want []string
 	}{
-		{Config{Type: "gitlab"}, []string{`type "gitlab" is not one of none, token, basic, hmac, github, stripe, slack, shopify, standard-webhooks, telegram, hubspot-v3, meta, twilio`}},
+		{Config{Type: "gitlab"}, []string{`type "gitlab" is not one of none, token, basic, hmac, github, stripe, slack, shopify, standard-webhooks, telegram, hubspot-v3, meta, twilio, tilda`}},
 		{Config{Type: TypeHMAC, Secrets: sec}, []string{"header is required for hmac"}},
 		{Config{Type: TypeHMAC, Header: "X-Sig", Algorithm: "md5", Encoding: "base32", Secrets: sec},
 			[]string{`algorithm "md5" is not one of sha1, sha256, sha512`, `encoding "base32" is not one of hex, base64`}},
@@ -790,7 +798,7 @@ func TestValidateConfig(t *testing.T) {
 		{Config{Type: TypeGitHub}, []string{"secret is required for github"}},
 		{Config{Type: TypeGitHub, Secrets: []string{"a", ""}}, []string{"secrets[1] is empty"}},
 		{Config{Type: TypeGitHub, Header: "X-Sig", Prefix: "sha256=", Algorithm: "sha1", Encoding: "hex", Query: "q", Secrets: sec},
-			[]string{"header is only used by token and hmac, not github", "prefix is only used by token and hmac, not github",
+			[]string{"header is only used by token, hmac and tilda, not github", "prefix is only used by token and hmac, not github",
 				"algorithm is only used by hmac, not github", "encoding is only used by hmac, not github", "query is only used by token, not github"}},
 		{Config{Type: TypeGitHub, Tolerance: time.Minute, Secrets: sec}, []string{"tolerance is only used by stripe, slack, standard-webhooks and hubspot-v3, not github"}},
 		{Config{Type: TypeSlack, Tolerance: -time.Minute, Secrets: sec}, []string{"tolerance must not be negative"}},
@@ -825,7 +833,7 @@ func TestWithDefaults(t *testing.T) {
 	require.Equal(t, Config{Type: TypeGitHub}, Config{Type: TypeGitHub}.WithDefaults())
 	for _, typ := range Presets() {
 		cfg := Config{Type: typ, Header: "X-H"}
-		if typ != TypeToken && typ != TypeHMAC {
+		if typ != TypeToken && typ != TypeHMAC && typ != TypeTilda {
 			cfg.Header = ""
 		}
 		require.NoError(t, ValidateSettings(cfg.WithDefaults()), typ)
