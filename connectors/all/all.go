@@ -11,6 +11,8 @@ import (
 	_ "github.com/hookflow/hookflow/connectors/email"
 	// The generic HTTP connector: http.request and the http.poll poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/http"
+	// Pipedrive CRM: persons, leads and deals, and the pipedrive.new_deals poll trigger.
+	_ "github.com/hookflow/hookflow/connectors/pipedrive"
 	// Telegram bots: telegram.send_message, the telegram.updates poll trigger and
 	// webhook registration.
 	_ "github.com/hookflow/hookflow/connectors/telegram"
