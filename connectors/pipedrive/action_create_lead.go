@@ -132,7 +132,7 @@ func checkValue(input map[string]any) error {
 	if !present(input, inValue) {
 		return nil
 	}
-	currency := inputString(input, inCurrency)
+	currency := strings.ToUpper(inputString(input, inCurrency))
 	if currency == "" {
 		return errors.New("value needs a currency, such as USD")
 	}
