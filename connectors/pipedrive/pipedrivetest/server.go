@@ -103,7 +103,6 @@ type Server struct {
 	windowStart time.Time
 	windowCount int
 	nextID      int64
-	uuidSeq     int64
 	persons     []*Person
 	leads       []*Lead
 	deals       []*Deal
