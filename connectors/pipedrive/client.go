@@ -39,8 +39,8 @@ func newAPI(conn *connectors.Connection, logger *slog.Logger) (*api, error) {
 	}
 	token := conn.String(connAPIToken)
 	base := conn.String(connBaseURL)
-	if d := conn.String(connDomain); d != "" {
-		base = "https://" + d + ".pipedrive.com"
+	if base == "" {
+		base = "https://" + conn.String(connDomain) + ".pipedrive.com"
 	}
 	// The token is masked even if the connection does not list it as secret.
 	secrets := append(conn.SecretValues(), token)

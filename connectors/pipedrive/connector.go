@@ -60,8 +60,8 @@ var connector = &connectors.Connector{
 				"(mycompany for https://mycompany.pipedrive.com). Set this or base_url.",
 			Examples: []any{"mycompany"}},
 		{Name: connBaseURL, Type: connectors.TypeString, Title: "API address", Endpoint: true,
-			Description: "Full address of the API, without /v1 or /api/v2, in place of the company domain: for a " +
-				"proxy or a local fake in tests.",
+			Description: "Full address of the API, without /v1 or /api/v2; when set it is used instead of the " +
+				"company domain: for a proxy or a local fake in tests.",
 			Examples: []any{"https://mycompany.pipedrive.com", "http://localhost:8082"}},
 		connectors.DefaultCountryField,
 	},
@@ -88,16 +88,14 @@ func validateConnection(config map[string]any) error {
 	switch {
 	case domain == "" && base == "":
 		errs = append(errs, errors.New("set domain (mycompany for mycompany.pipedrive.com) or base_url"))
-	case domain != "" && base != "":
-		errs = append(errs, errors.New("set domain or base_url, not both"))
-	case domain != "" && !domainPattern.MatchString(domain):
-		errs = append(errs, fmt.Errorf("domain %q must be the company domain only, such as mycompany for https://mycompany.pipedrive.com", domain))
 	case base != "":
 		if _, err := parseBaseURL(base); err != nil {
 			errs = append(errs, err)
 		}
+	case !domainPattern.MatchString(domain):
+		errs = append(errs, fmt.Errorf("domain %q must be the company domain only, such as mycompany for https://mycompany.pipedrive.com", domain))
 	}
-	if _, err := connectors.CallingCode(connectorsString(config[connectors.DefaultCountryField.Name])); err != nil {
+	if _, err := connectors.CallingCode(stringOf(config[connectors.DefaultCountryField.Name])); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -106,7 +104,7 @@ func validateConnection(config map[string]any) error {
 	return nil
 }
 
-func connectorsString(v any) string {
+func stringOf(v any) string {
 	s, _ := v.(string)
 	return s
 }
