@@ -14,6 +14,8 @@ import (
 	// HubSpot CRM: hubspot.upsert_contact, hubspot.create_deal and the
 	// hubspot.new_contacts poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/hubspot"
+	// Pipedrive CRM: persons, leads and deals, and the pipedrive.new_deals poll trigger.
+	_ "github.com/hookflow/hookflow/connectors/pipedrive"
 	// Telegram bots: telegram.send_message, the telegram.updates poll trigger and
 	// webhook registration.
 	_ "github.com/hookflow/hookflow/connectors/telegram"

@@ -19,11 +19,12 @@ func TestLintAll(t *testing.T) {
 func TestBuiltinsRegistered(t *testing.T) {
 	t.Parallel()
 
-	for _, uses := range []string{"http.request", "email.send", "telegram.send_message", "hubspot.upsert_contact", "hubspot.create_deal"} {
+	for _, uses := range []string{"http.request", "email.send", "telegram.send_message", "hubspot.upsert_contact", "hubspot.create_deal",
+		"pipedrive.create_person", "pipedrive.create_lead", "pipedrive.create_deal"} {
 		_, def, ok := connectors.Default.Action(uses)
 		require.True(t, ok, "%s is not registered", uses)
 		require.NotNil(t, def.New)
 	}
 	require.Contains(t, connectors.Default.ActionNames(), "http.request")
-	require.Equal(t, []string{"http.poll", "hubspot.new_contacts", "telegram.updates"}, connectors.Default.PollerNames())
+	require.Equal(t, []string{"http.poll", "hubspot.new_contacts", "pipedrive.new_deals", "telegram.updates"}, connectors.Default.PollerNames())
 }
