@@ -56,12 +56,6 @@ var (
 
 type addComment struct{}
 
-type addCommentInput struct {
-	EntityType string `json:"entity_type"`
-	EntityID   any    `json:"entity_id"`
-	Comment    string `json:"comment"`
-}
-
 // Validate checks the record type, the id and that there is a comment.
 func (a *addComment) Validate(input map[string]any) error {
 	_, _, _, err := readCommentInput(input)

@@ -107,13 +107,6 @@ func (e *apiError) Error() string {
 	return msg
 }
 
-// asAPIError returns the Bitrix24 error inside err, if any.
-func asAPIError(err error) (*apiError, bool) {
-	var e *apiError
-	ok := errors.As(err, &e)
-	return e, ok
-}
-
 // call sends method with params as a JSON body and returns the answer of a successful
 // call. Errors follow the SDK's kinds: network errors, 5xx, 429 and
 // QUERY_LIMIT_EXCEEDED are retryable, other errors permanent. Every text in them has the

@@ -90,15 +90,14 @@ type Server struct {
 	*httptest.Server
 	opts Options
 
-	mu        sync.Mutex
-	level     float64 // the bucket's counter
-	levelAt   time.Time
-	nextID    map[string]int64 // by entity: lead, contact, comment
-	records   map[string][]Record
-	denied    map[string]bool
-	drops     map[string]int
-	requests  []Request
-	unhandled []string
+	mu       sync.Mutex
+	level    float64 // the bucket's counter
+	levelAt  time.Time
+	nextID   map[string]int64 // by entity: lead, contact, comment
+	records  map[string][]Record
+	denied   map[string]bool
+	drops    map[string]int
+	requests []Request
 }
 
 // NewServer starts a fake portal, closed when the test ends.
@@ -438,11 +437,7 @@ func splitKey(k string) []string {
 	if !ok {
 		return []string{k}
 	}
-	parts := []string{name}
-	for _, p := range strings.Split(strings.TrimSuffix(rest, "]"), "][") {
-		parts = append(parts, p)
-	}
-	return parts
+	return append([]string{name}, strings.Split(strings.TrimSuffix(rest, "]"), "][")...)
 }
 
 func listify(v any) any {
