@@ -35,6 +35,7 @@
 //     with X-HubSpot-Request-Timestamp in milliseconds.
 //   - twilio: X-Twilio-Signature, base64 HMAC-SHA1 of the URL followed by the sorted form
 //     parameters; a JSON body is bound through the URL's bodySHA256 parameter.
+//   - bitrix24: the form field auth[application_token] of a Bitrix24 event equals the secret.
 //
 // Schemes with a timestamp reject requests older or newer than Config.Tolerance
 // (ToleranceDefault when zero). Every comparison runs in constant time, several secrets may
