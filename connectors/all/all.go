@@ -7,6 +7,9 @@
 package all
 
 import (
+	// Bitrix24 CRM: bitrix24.create_lead, add_comment, find_contact and the
+	// bitrix24.new_leads poll trigger.
+	_ "github.com/hookflow/hookflow/connectors/bitrix24"
 	// Email over SMTP: email.send.
 	_ "github.com/hookflow/hookflow/connectors/email"
 	// The generic HTTP connector: http.request and the http.poll poll trigger.

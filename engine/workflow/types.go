@@ -69,7 +69,7 @@ type WebhookTrigger struct {
 
 // WebhookAuth configures request verification.
 type WebhookAuth struct {
-	Type       string   `json:"type" enum:"none,token,basic,hmac,github,stripe,slack,shopify,standard-webhooks,telegram,hubspot-v3,meta,twilio,tilda" doc:"The scheme." required:"true"`
+	Type       string   `json:"type" enum:"none,token,basic,hmac,github,stripe,slack,shopify,standard-webhooks,telegram,hubspot-v3,meta,twilio,tilda,bitrix24" doc:"The scheme." required:"true"`
 	Connection string   `json:"connection,omitempty" doc:"The webhook connection holding the secret. Optional for tilda: without one no API key is checked."`
 	Header     string   `json:"header,omitempty" doc:"The header carrying the token or signature; for tilda, the API key's header (Tilda's Header name)."`
 	Query      string   `json:"query,omitempty" doc:"The query parameter carrying the token."`

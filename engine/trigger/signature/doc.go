@@ -37,6 +37,7 @@
 //     parameters; a JSON body is bound through the URL's bodySHA256 parameter.
 //   - tilda: an optional API key in a header (Config.Header) or form field (Config.Field)
 //     equals a secret; no key configured checks nothing. IsProbe spots Tilda's test=test.
+//   - bitrix24: the form field auth[application_token] of a Bitrix24 event equals the secret.
 //
 // Schemes with a timestamp reject requests older or newer than Config.Tolerance
 // (ToleranceDefault when zero). Every comparison runs in constant time, several secrets may

@@ -57,7 +57,7 @@ type Request struct {
 // Config is a workflow's trigger.webhook.auth plus the secrets from its connection.
 type Config struct {
 	// Type is the scheme: none | token | basic | hmac | github | stripe | slack | shopify |
-	// standard-webhooks | telegram | hubspot-v3 | meta | twilio. Empty means none, the
+	// standard-webhooks | telegram | hubspot-v3 | meta | twilio | bitrix24. Empty means none, the
 	// workflow format's default.
 	Type string
 	// Header is, for token, the header carrying the token (or use Query); for hmac, the
@@ -174,6 +174,7 @@ var schemes = []scheme{
 	{name: TypeMeta, verify: verifyHubSignature, needsSecret: true},
 	{name: TypeTwilio, verify: verifyTwilio, needsSecret: true},
 	tildaScheme,
+	{name: TypeBitrix24, verify: verifyBitrix24, needsSecret: true},
 }
 
 func lookup(typ string) (*scheme, bool) {

@@ -206,6 +206,14 @@ func presets() map[string]preset {
 			},
 			required: []string{"X-Telegram-Bot-Api-Secret-Token"},
 		},
+		"bitrix24": {
+			cfg: Config{Type: TypeBitrix24}, secrets: plainSecrets,
+			sign: func(secret, body string, _ time.Time) *Request {
+				form := "event=ONCRMLEADADD&data%5BFIELDS%5D%5BID%5D=7&" + body + "&auth%5Bapplication_token%5D=" + url.QueryEscape(secret)
+				return newRequest(hookURL, form, "Content-Type", "application/x-www-form-urlencoded")
+			},
+			malform: func(r *Request) { r.Body = append(r.Body, "&%zz"...) },
+		},
 		"hubspot-v3": {
 			cfg: Config{Type: TypeHubSpotV3}, secrets: plainSecrets,
 			sign: func(secret, body string, ts time.Time) *Request {
@@ -305,6 +313,10 @@ func TestPresetRejections(t *testing.T) {
 				t.Parallel()
 				r := p.sign(right, testBody, testNow)
 				r.Body = []byte(strings.Replace(testBody, "Hello", "Hallo", 1))
+				if p.cfg.Type == TypeBitrix24 {
+					// The token travels in the body, next to the fields it does not sign.
+					r.Body = []byte(strings.Replace(string(p.sign(right, testBody, testNow).Body), "Hello", "Hallo", 1))
+				}
 				err := Verify(cfg, r, testNow)
 				if !p.signsBody {
 					require.NoError(t, err, "this scheme does not sign the body")
@@ -367,6 +379,10 @@ func TestPresetRejections(t *testing.T) {
 				err := Verify(cfg, r, testNow)
 				if p.cfg.Type == TypeToken && p.cfg.Query != "" {
 					require.NoError(t, err, "the token is in the query")
+					return
+				}
+				if p.cfg.Type == TypeBitrix24 {
+					require.NoError(t, err, "the token is in the body")
 					return
 				}
 				requireCode(t, err, CodeMissingHeader, secrets...)
@@ -715,7 +731,7 @@ func TestRoundAge(t *testing.T) {
 func TestPresets(t *testing.T) {
 	t.Parallel()
 	want := []string{"none", "token", "basic", "hmac", "github", "stripe", "slack", "shopify",
-		"standard-webhooks", "telegram", "hubspot-v3", "meta", "twilio", "tilda"}
+		"standard-webhooks", "telegram", "hubspot-v3", "meta", "twilio", "tilda", "bitrix24"}
 	require.Equal(t, want, Presets())
 	p := Presets()
 	p[0] = "changed"
@@ -738,7 +754,7 @@ func TestDefaultDedupe(t *testing.T) {
 	require.Equal(t, "trigger.headers['x-shopify-event-id'] ?? trigger.headers['x-shopify-webhook-id']", DefaultDedupe("shopify"))
 	require.Equal(t, "trigger.body.update_id", DefaultDedupe("telegram"))
 	require.Equal(t, "trigger.body.tranid", DefaultDedupe("tilda"))
-	for _, typ := range []string{"", "none", "token", "basic", "hmac", "stripe", "slack", "hubspot-v3", "meta", "twilio", "unknown"} {
+	for _, typ := range []string{"", "none", "token", "basic", "hmac", "stripe", "slack", "hubspot-v3", "meta", "twilio", "bitrix24", "unknown"} {
 		require.Empty(t, DefaultDedupe(typ), typ)
 	}
 }
@@ -781,6 +797,7 @@ func TestValidateConfig(t *testing.T) {
 		{Type: TypeTelegram, Secrets: []string{"tg_Secret-123"}},
 		{Type: TypeHubSpotV3, Secrets: sec},
 		{Type: TypeTwilio, Secrets: sec, Username: "ignored", Password: "ignored"},
+		{Type: TypeBitrix24, Secrets: []string{"51856fefc120afa4b628cc82d3935cce"}},
 	} {
 		require.NoError(t, ValidateConfig(cfg), "%+v", cfg)
 	}
@@ -789,7 +806,7 @@ func TestValidateConfig(t *testing.T) {
 		cfg  Config
 		want []string
 	}{
-		{Config{Type: "gitlab"}, []string{`type "gitlab" is not one of none, token, basic, hmac, github, stripe, slack, shopify, standard-webhooks, telegram, hubspot-v3, meta, twilio, tilda`}},
+		{Config{Type: "gitlab"}, []string{`type "gitlab" is not one of none, token, basic, hmac, github, stripe, slack, shopify, standard-webhooks, telegram, hubspot-v3, meta, twilio, tilda, bitrix24`}},
 		{Config{Type: TypeHMAC, Secrets: sec}, []string{"header is required for hmac"}},
 		{Config{Type: TypeHMAC, Header: "X-Sig", Algorithm: "md5", Encoding: "base32", Secrets: sec},
 			[]string{`algorithm "md5" is not one of sha1, sha256, sha512`, `encoding "base32" is not one of hex, base64`}},
