@@ -24,9 +24,8 @@ var addNoteAction = &connectors.ActionDef{
 		Name:  "add_note",
 		Title: "Add note",
 		Description: "Adds a text note (common note) to a lead or a contact, shown in its feed. The step's idempotency key " +
-			"goes in the note's request_id. A retry after an unanswered attempt may add the note twice: amoCRM offers " +
-			"nothing to look a note up by.",
-		Idempotent: true,
+			"goes in the note's request_id, but a retry after an unanswered attempt may add the note twice: amoCRM does " +
+			"not deduplicate by it.",
 		Inputs: []connectors.Field{
 			{Name: inEntity, Type: connectors.TypeString, Title: "Add to", Enum: []string{"lead", "contact"}, Default: "lead",
 				Description: "Whether entity_id is a lead or a contact."},

@@ -38,6 +38,9 @@ const (
 	// idempotencyTagPrefix starts the tag that marks a lead with its step's idempotency
 	// key, so that a retry can find the lead an unanswered attempt created.
 	idempotencyTagPrefix = "hookflow-"
+	// linkedSuffix ends the tag of a lead linked to a contact that existed before, so a
+	// retry can tell whether the contact was created with the lead.
+	linkedSuffix = "-r"
 	// retryLookback is how long before the step's first attempt a retry looks for the
 	// lead, against clock skew between Hookflow and amoCRM.
 	retryLookback = 10 * time.Minute
@@ -52,7 +55,7 @@ var createLeadAction = &connectors.ActionDef{
 		Description: "Creates a lead (сделка) with its contact through /api/v4/leads/complex. Unless dedupe is none, it " +
 			"first searches contacts by the email, then the phone, and links the new lead to the contact it finds " +
 			"instead of creating another. UTM inputs go to the lead's UTM tracking fields (UTM_SOURCE…). The lead gets a " +
-			"tag hookflow-<hash of the step's idempotency key> and the key as its request_id: a retry after an " +
+			"tag hookflow-<hash of the step's idempotency key> (ending in -r when the contact was found, not created) and the key as its request_id: a retry after an " +
 			"unanswered attempt first looks for a lead with that tag and returns it instead of creating a second one.",
 		Idempotent: true,
 		Inputs: append(connectors.LeadFields(connectors.DedupeEmailOrPhone),
@@ -151,7 +154,6 @@ func (a *createLead) Run(ctx context.Context, call *connectors.Call) (any, error
 	tag := idempotencyTag(call.IdempotencyKey)
 	if tag != "" {
 		lead.RequestID = call.IdempotencyKey
-		lead.Embedded.Tags = append(lead.Embedded.Tags, map[string]any{"name": tag})
 	}
 
 	// An earlier attempt may have created the lead and lost the answer.
@@ -175,6 +177,9 @@ func (a *createLead) Run(ctx context.Context, call *connectors.Call) (any, error
 		// Linking an existing contact by id is what POST /api/v4/leads documents;
 		// /leads/complex is for new contacts.
 		lead.Embedded.Contacts = []map[string]any{{"id": existing.ID}}
+		if tag != "" {
+			lead.Embedded.Tags = append(lead.Embedded.Tags, map[string]any{"name": tag + linkedSuffix})
+		}
 		var res struct {
 			Embedded struct {
 				Leads []struct {
@@ -193,6 +198,9 @@ func (a *createLead) Run(ctx context.Context, call *connectors.Call) (any, error
 
 	if c := newContact(person, lead.Responsible); c != nil {
 		lead.Embedded.Contacts = []map[string]any{c}
+	}
+	if tag != "" {
+		lead.Embedded.Tags = append(lead.Embedded.Tags, map[string]any{"name": tag})
 	}
 	var res []struct {
 		ID        int64 `json:"id"`
@@ -261,22 +269,15 @@ func (a *api) findTaggedLead(ctx context.Context, tag string, startedAt time.Tim
 			return nil, nil
 		}
 		for _, l := range list.Embedded.Leads {
-			if !hasTag(l, tag) {
-				continue
+			switch {
+			case hasTag(l, tag):
+				id, _ := connectors.Int64(l["id"])
+				contactID := mainContact(l)
+				return result(id, contactID, contactID != 0, false, true), nil
+			case hasTag(l, tag+linkedSuffix):
+				id, _ := connectors.Int64(l["id"])
+				return result(id, mainContact(l), false, false, true), nil
 			}
-			id, _ := connectors.Int64(l["id"])
-			contactID := mainContact(l)
-			created := false
-			if contactID != 0 {
-				// The contact is new if it was made with the lead, in the same request.
-				c, err := a.getContact(ctx, contactID)
-				if err != nil {
-					return nil, fmt.Errorf("read contact %d: %w", contactID, err)
-				}
-				leadCreated, _ := connectors.Int64(l["created_at"])
-				created = c != nil && c.CreatedAt >= leadCreated
-			}
-			return result(id, contactID, created, false, true), nil
 		}
 		if list.Links.Next == nil {
 			return nil, nil

@@ -124,9 +124,14 @@ func (a *api) get(ctx context.Context, path string, query url.Values, out any) (
 	return a.do(ctx, http.MethodGet, path, query, nil, "", out)
 }
 
+// idempotencyHeader carries the step's idempotency key on writes, for logs and proxies;
+// amoCRM reads request_id in the body instead. It must not be Idempotency-Key: Go's
+// transport takes that header as leave to re-send a POST by itself when a reused
+// connection drops, and amoCRM, which ignores it, would create the lead twice.
+const idempotencyHeader = "X-Hookflow-Idempotency-Key"
+
 // post sends body as JSON and decodes the answer into out. idempotencyKey, when set, goes
-// in an Idempotency-Key header: amoCRM ignores it (it reads request_id in the body), but
-// proxies and logs see which step the write belongs to.
+// in idempotencyHeader.
 func (a *api) post(ctx context.Context, path string, body any, idempotencyKey string, out any) error {
 	_, err := a.do(ctx, http.MethodPost, path, nil, body, idempotencyKey, out)
 	return err
@@ -161,7 +166,7 @@ func (a *api) do(ctx context.Context, method, path string, query url.Values, bod
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
+		req.Header.Set(idempotencyHeader, idempotencyKey)
 	}
 	if err := a.limit.wait(ctx); err != nil {
 		return false, fmt.Errorf("wait for amocrm's rate limit before %s %s: %w", method, path, err)

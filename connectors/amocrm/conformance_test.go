@@ -68,7 +68,7 @@ func TestConformance(t *testing.T) {
 			Registry: reg, Action: "amocrm.create_lead", Connection: conformanceConnection,
 			Input:             func(string) map[string]any { return formLead() },
 			Respond:           respondLikeAmoCRM,
-			IdempotencyHeader: "Idempotency-Key",
+			IdempotencyHeader: idempotencyHeader,
 		})
 	})
 	t.Run("add_note", func(t *testing.T) {
@@ -78,8 +78,7 @@ func TestConformance(t *testing.T) {
 			Input: func(string) map[string]any {
 				return map[string]any{inEntity: "lead", inEntityID: int64(9774766), inText: "Called back"}
 			},
-			Respond:           respondLikeAmoCRM,
-			IdempotencyHeader: "Idempotency-Key",
+			Respond: respondLikeAmoCRM,
 		})
 	})
 	t.Run("find_contact", func(t *testing.T) {

@@ -106,8 +106,13 @@ func (a *api) findContact(ctx context.Context, email, phone string) (*contact, e
 		}
 	}
 	if phone != "" {
-		// amoCRM matches phones by their digits whatever their formatting.
-		c, err := a.searchContacts(ctx, strings.TrimPrefix(phone, "+"), func(c *contact) bool { return c.hasPhone(phone, a.country) })
+		// Stored phones are written every way (+7 999…, 8 (999)…); the last ten digits
+		// are in all of them, and each hit is then compared in E.164.
+		q := strings.TrimPrefix(phone, "+")
+		if len(q) > 10 {
+			q = q[len(q)-10:]
+		}
+		c, err := a.searchContacts(ctx, q, func(c *contact) bool { return c.hasPhone(phone, a.country) })
 		if err != nil || c != nil {
 			return c, err
 		}
@@ -128,14 +133,4 @@ func (a *api) searchContacts(ctx context.Context, query string, match func(*cont
 		}
 	}
 	return nil, nil
-}
-
-// getContact reads one contact, or nil when it does not exist (204).
-func (a *api) getContact(ctx context.Context, id int64) (*contact, error) {
-	var c contact
-	found, err := a.get(ctx, fmt.Sprintf("/api/v4/contacts/%d", id), nil, &c)
-	if err != nil || !found {
-		return nil, err
-	}
-	return &c, nil
 }

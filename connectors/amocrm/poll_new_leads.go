@@ -80,7 +80,9 @@ type newLeadsPoll struct{}
 // Poll reads the leads created since the cursor (less the overlap), oldest first, and
 // returns the newest created_at as the next cursor.
 func (p *newLeadsPoll) Poll(ctx context.Context, call *connectors.PollCall) (*connectors.PollResult, error) {
-	fail := func(err error) error { return fmt.Errorf("poll amocrm new leads for workflow %s: %w", call.WorkflowID, err) }
+	fail := func(err error) error {
+		return fmt.Errorf("poll amocrm new leads for workflow %s: %w", call.WorkflowID, err)
+	}
 	log := call.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
