@@ -7,6 +7,8 @@
 package all
 
 import (
+	// amoCRM (Kommo): amocrm.create_lead, add_note, find_contact and the amocrm.new_leads poll trigger.
+	_ "github.com/hookflow/hookflow/connectors/amocrm"
 	// Email over SMTP: email.send.
 	_ "github.com/hookflow/hookflow/connectors/email"
 	// The generic HTTP connector: http.request and the http.poll poll trigger.
