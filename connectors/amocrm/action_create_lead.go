@@ -52,9 +52,9 @@ var createLeadAction = &connectors.ActionDef{
 	ActionSpec: connectors.ActionSpec{
 		Name:  "create_lead",
 		Title: "Create lead",
-		Description: "Creates a lead (сделка) with its contact through /api/v4/leads/complex. Unless dedupe is none, it " +
-			"first searches contacts by the email, then the phone, and links the new lead to the contact it finds " +
-			"instead of creating another. UTM inputs go to the lead's UTM tracking fields (UTM_SOURCE…). The lead gets a " +
+		Description: "Creates a lead (сделка) with its contact. Unless dedupe is none, it first searches contacts by the email, " +
+			"then the phone, and links the new lead to the contact it finds (POST /api/v4/leads); otherwise it creates " +
+			"the lead and a new contact together (POST /api/v4/leads/complex). UTM inputs go to the lead's UTM tracking fields (UTM_SOURCE…). The lead gets a " +
 			"tag hookflow-<hash of the step's idempotency key> (ending in -r when the contact was found, not created) and the key as its request_id: a retry after an " +
 			"unanswered attempt first looks for a lead with that tag and returns it instead of creating a second one.",
 		Idempotent: true,
