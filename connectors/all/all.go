@@ -7,6 +7,8 @@
 package all
 
 import (
+	// amoCRM (Kommo): amocrm.create_lead, add_note, find_contact and the amocrm.new_leads poll trigger.
+	_ "github.com/hookflow/hookflow/connectors/amocrm"
 	// Bitrix24 CRM: bitrix24.create_lead, add_comment, find_contact and the
 	// bitrix24.new_leads poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/bitrix24"

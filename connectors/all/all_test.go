@@ -26,5 +26,5 @@ func TestBuiltinsRegistered(t *testing.T) {
 		require.NotNil(t, def.New)
 	}
 	require.Contains(t, connectors.Default.ActionNames(), "http.request")
-	require.Equal(t, []string{"bitrix24.new_leads", "http.poll", "hubspot.new_contacts", "pipedrive.new_deals", "telegram.updates"}, connectors.Default.PollerNames())
+	require.Equal(t, []string{"amocrm.new_leads", "bitrix24.new_leads", "http.poll", "hubspot.new_contacts", "pipedrive.new_deals", "telegram.updates"}, connectors.Default.PollerNames())
 }
