@@ -11,6 +11,8 @@ import (
 	_ "github.com/hookflow/hookflow/connectors/email"
 	// The generic HTTP connector: http.request and the http.poll poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/http"
+	// MoySklad: counterparties, customer orders, entities by href and webhook registration.
+	_ "github.com/hookflow/hookflow/connectors/moysklad"
 	// Telegram bots: telegram.send_message, the telegram.updates poll trigger and
 	// webhook registration.
 	_ "github.com/hookflow/hookflow/connectors/telegram"
