@@ -62,15 +62,23 @@ func (a *api) findOrCreateCounterparty(ctx context.Context, r counterpartyReques
 		if len(digits) > 10 {
 			digits = digits[len(digits)-10:]
 		}
-		found, err := a.findCounterparty(ctx, "phone~"+digits, func(row map[string]any) bool {
+		same := func(row map[string]any) bool {
 			p, err := connectors.NormalizePhone(str(row["phone"]), r.Country)
 			return err == nil && p == phone
-		})
-		if err != nil {
-			return counterpartyResult{}, fmt.Errorf("find counterparty by phone: %w", err)
 		}
-		if found != nil {
-			return counterpartyResult{Entity: found}, nil
+		// Separators break a substring match, so the usual ways of typing the number are
+		// tried as well ("=" repeated on one field is OR).
+		for _, filter := range []string{"phone~" + digits, phoneFormats(phone)} {
+			if filter == "" {
+				continue
+			}
+			found, err := a.findCounterparty(ctx, filter, same)
+			if err != nil {
+				return counterpartyResult{}, fmt.Errorf("find counterparty by phone: %w", err)
+			}
+			if found != nil {
+				return counterpartyResult{Entity: found}, nil
+			}
 		}
 	}
 	name := r.Lead.Name
@@ -166,4 +174,28 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// phoneFormats is a filter matching the ways a Russian or Kazakh number (+7 and ten
+// digits) is usually typed into MoySklad by hand, or "" for other numbers.
+func phoneFormats(e164 string) string {
+	if len(e164) != 12 || !strings.HasPrefix(e164, "+7") {
+		return ""
+	}
+	n := e164[2:]
+	a, b, c, d := n[0:3], n[3:6], n[6:8], n[8:10]
+	var conds []string
+	for _, cc := range []string{"+7", "8", "7"} {
+		for _, f := range []string{
+			cc + " (" + a + ") " + b + "-" + c + "-" + d,
+			cc + "(" + a + ")" + b + "-" + c + "-" + d,
+			cc + " " + a + " " + b + "-" + c + "-" + d,
+			cc + " " + a + " " + b + " " + c + " " + d,
+			cc + "-" + a + "-" + b + "-" + c + "-" + d,
+			cc + " (" + a + ") " + b + " " + c + " " + d,
+		} {
+			conds = append(conds, "phone="+filterValue(f))
+		}
+	}
+	return strings.Join(conds, ";")
 }

@@ -83,7 +83,9 @@ const (
 type Option func(*Server)
 
 // WithToken makes the server accept token instead of DefaultToken.
-func WithToken(token string) Option { return func(s *Server) { s.tokens = map[string]bool{token: true}; s.Token = token } }
+func WithToken(token string) Option {
+	return func(s *Server) { s.tokens = map[string]bool{token: true}; s.Token = token }
+}
 
 // WithRateLimit sets the window: limit requests per window.
 func WithRateLimit(limit int, window time.Duration) Option {
