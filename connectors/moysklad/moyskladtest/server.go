@@ -581,3 +581,23 @@ func clone(m map[string]any) map[string]any {
 	_ = json.Unmarshal(data, &out)
 	return out
 }
+
+// CreateOrder creates a customer order for a new counterparty named agentName with one
+// position of the first product, as a manager would in MoySklad's UI: the CREATE event
+// goes to the matching webhooks. It returns the order.
+func (s *Server) CreateOrder(agentName string, quantity int) map[string]any {
+	s.mu.Lock()
+	agent := s.insertLocked("counterparty", map[string]any{"name": agentName, "companyType": "individual"})
+	org := s.entities["organization"][0]
+	product := s.entities["product"][0]
+	s.mu.Unlock()
+	ex := &exchange{status: http.StatusOK}
+	s.createOrder(ex, map[string]any{
+		"organization": map[string]any{"meta": org["meta"]},
+		"agent":        map[string]any{"meta": agent["meta"]},
+		"positions":    []any{map[string]any{"assortment": map[string]any{"meta": product["meta"]}, "quantity": float64(quantity), "price": 199000.0}},
+	})
+	s.emit(ex)
+	out, _ := ex.out.(map[string]any)
+	return out
+}

@@ -113,7 +113,6 @@ func TestTransport(t *testing.T) {
 	require.EqualValues(t, 1002, code(a))
 }
 
-
 func TestLimits(t *testing.T) {
 	t.Parallel()
 
