@@ -44,8 +44,16 @@ var connector = &connectors.Connector{
 	Title: "MoySklad",
 	Description: "Creates counterparties and customer orders in MoySklad (МойСклад) and reads its entities, through " +
 		"the JSON API 1.2; a connection can subscribe a workflow's webhook to MoySklad's entity events " +
-		"(order created, status or price changed). MoySklad's webhooks carry only the changed entity's href: " +
-		"read it with moysklad.get.",
+		"(order created, status or price changed). Webhooks: register with POST /api/v1/connections/{name}/webhook " +
+		"and {\"workflow_id\": ..., \"options\": {\"entity_type\": \"customerorder\", \"action\": \"CREATE\"}} " +
+		"(action CREATE, UPDATE or DELETE; diff_type FIELDS with UPDATE lists updatedFields, to watch state or " +
+		"salePrices). MoySklad signs nothing, so give the workflow's webhook the auth " +
+		"{\"type\": \"token\", \"query\": \"key\", \"connection\": ...}: the secret is put in the registered URL. " +
+		"Answer with {\"mode\": \"custom\", \"status\": 200} (MoySklad counts only 200 and 204 as delivered, not the " +
+		"default 202) and set \"dedupe\": \"trigger.query.requestId\": MoySklad retries at once with the same requestId " +
+		"in the URL's query. A body {auditContext, events[]} may carry several events, each with only the entity's " +
+		"meta.href: read them with a moysklad.get step with \"for_each\": \"trigger.body.events\" and " +
+		"\"href\": \"{{ item.meta.href }}\".",
 	Connection: []connectors.Field{
 		{Name: connToken, Type: connectors.TypeString, Title: "Access token", Required: true, Secret: true,
 			Description: "A MoySklad access token (user or solution token), sent as a bearer token. Create it in " +

@@ -431,7 +431,7 @@ func parseFilter(raw string) ([]cond, error) {
 		}
 		i := strings.IndexAny(p, "!=<>~")
 		if i <= 0 {
-			return nil, fmt.Errorf("Неверный фильтр: %q", p)
+			return nil, fmt.Errorf("неверный фильтр: %q", p)
 		}
 		var op string
 		for _, o := range filterOps {
@@ -441,7 +441,7 @@ func parseFilter(raw string) ([]cond, error) {
 			}
 		}
 		if op == "" {
-			return nil, fmt.Errorf("Неверный оператор в фильтре: %q", p)
+			return nil, fmt.Errorf("неверный оператор в фильтре: %q", p)
 		}
 		out = append(out, cond{field: p[:i], op: op, value: p[i+len(op):]})
 	}

@@ -319,7 +319,7 @@ func TestWebhooks(t *testing.T) {
 		map[string]string{"X-Lognex-WebHook-DisableByPrefix": recv.URL})
 	do(t, s, http.MethodPost, "entity/customerorder", map[string]any{"organization": org, "agent": agent},
 		map[string]string{"X-Lognex-WebHook-DisableByPrefix": "https://a.example," + recv.URL})
-	ds, err = s.WaitDeliveries(t.Context(), 3)
+	_, err = s.WaitDeliveries(t.Context(), 3)
 	require.NoError(t, err)
 	time.Sleep(50 * time.Millisecond)
 	require.Len(t, s.Deliveries(), 3, "only the write with the comma list was delivered")
