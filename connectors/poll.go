@@ -101,4 +101,11 @@ type WebhookTarget struct {
 	Secret string
 	// Delete asks to remove the registration instead.
 	Delete bool
+	// SecretQuery is the query parameter the workflow's auth reads the secret from (auth
+	// type token with query), or "". A service that can neither sign nor send a header
+	// (MoySklad) puts the secret in the URL under this name.
+	SecretQuery string
+	// Options are the connector's own registration settings, from the "options" of the
+	// registration request (MoySklad: entity_type, action). nil when none were given.
+	Options map[string]any
 }

@@ -80,8 +80,9 @@ var ErrUpstream = errors.New("the service refused the call")
 // RegisterWebhook asks the service behind a connection to send its events to a
 // workflow's webhook (Telegram's setWebhook), with the secret of the workflow's webhook
 // auth connection so that only the service's deliveries pass; with remove it deletes the
-// registration instead. url builds the public webhook URL from the workflow's token.
-func (e *Engine) RegisterWebhook(ctx context.Context, connection, workflowID string, url func(token string) string, remove bool) (any, error) {
+// registration instead. url builds the public webhook URL from the workflow's token;
+// options are handed to the connector as they are (MoySklad's entity type and action).
+func (e *Engine) RegisterWebhook(ctx context.Context, connection, workflowID string, url func(token string) string, remove bool, options map[string]any) (any, error) {
 	conn, err := e.resolveConnection(ctx, connection) // an unknown name is ErrNotFound
 	if err != nil {
 		return nil, err
@@ -104,8 +105,11 @@ func (e *Engine) RegisterWebhook(ctx context.Context, connection, workflowID str
 	if err != nil {
 		return nil, err
 	}
-	target := connectors.WebhookTarget{URL: url(w.HookToken), Delete: remove}
+	target := connectors.WebhookTarget{URL: url(w.HookToken), Delete: remove, Options: options}
 	if auth := wf.Def.Trigger.Webhook; auth != nil && auth.Auth != nil && auth.Auth.Connection != "" {
+		if auth.Auth.Type == "token" {
+			target.SecretQuery = auth.Auth.Query
+		}
 		secretConn, err := e.resolveConnection(ctx, auth.Auth.Connection)
 		if err != nil {
 			return nil, err

@@ -19,6 +19,8 @@ import (
 	// HubSpot CRM: hubspot.upsert_contact, hubspot.create_deal and the
 	// hubspot.new_contacts poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/hubspot"
+	// MoySklad: counterparties, customer orders, entities by href and webhook registration.
+	_ "github.com/hookflow/hookflow/connectors/moysklad"
 	// Pipedrive CRM: persons, leads and deals, and the pipedrive.new_deals poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/pipedrive"
 	// Telegram bots: telegram.send_message, the telegram.updates poll trigger and

@@ -49,7 +49,7 @@ func ids(items []any) []string {
 // paging is absent, and the cursor looks back a minute for the search index's lag.
 func TestNewContactsPoll(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := &clock{t: time.Now().UTC().Truncate(time.Hour)}
 	srv := hubspottest.NewServer(t, hubspottest.WithClock(clk.now), hubspottest.WithSearchLimit(0))
 	base := clk.now()
 	old := srv.AddContact(map[string]string{"email": "old@example.com"}, base.Add(-time.Hour))
@@ -88,7 +88,7 @@ func TestNewContactsPoll(t *testing.T) {
 func TestNewContactsPollBurst(t *testing.T) {
 	t.Parallel()
 	srv := hubspottest.NewServer(t, hubspottest.WithSearchLimit(0))
-	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	base := time.Now().UTC().Truncate(time.Hour)
 	for i := range maxPages*pageSize + 20 {
 		srv.AddContact(map[string]string{"email": fmt.Sprintf("c%d@example.com", i)}, base.Add(time.Duration(i)*time.Millisecond))
 	}

@@ -11,12 +11,15 @@ import (
 // webhookRegistration is the body of POST /api/v1/connections/{name}/webhook.
 type webhookRegistration struct {
 	WorkflowID string `json:"workflow_id"`
+	// Options are the connector's own settings (MoySklad: entity_type, action, diff_type).
+	Options map[string]any `json:"options"`
 }
 
 // RegisterConnectionWebhook handles POST /api/v1/connections/{name}/webhook with
 // {"workflow_id": "..."}: the service behind the connection (Telegram's setWebhook) is
 // told to send its events to the workflow's webhook URL, with the workflow's webhook
-// secret. DELETE with ?workflow_id= removes the registration.
+// secret; "options" go to the connector as they are. DELETE with ?workflow_id= removes
+// the registration.
 func (h *Handler) RegisterConnectionWebhook(c *gin.Context) {
 	var in webhookRegistration
 	remove := c.Request.Method == http.MethodDelete
@@ -30,7 +33,7 @@ func (h *Handler) RegisterConnectionWebhook(c *gin.Context) {
 		return
 	}
 	url := func(token string) string { return h.webhookURL(c, token) }
-	res, err := h.Engine.RegisterWebhook(c.Request.Context(), c.Param("name"), in.WorkflowID, url, remove)
+	res, err := h.Engine.RegisterWebhook(c.Request.Context(), c.Param("name"), in.WorkflowID, url, remove, in.Options)
 	if err != nil {
 		h.fail(c, err)
 		return
