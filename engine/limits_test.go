@@ -90,7 +90,7 @@ func TestTruncatedOutputAfterResume(t *testing.T) {
 	wf := newWorkflow(t, eng.Engine, `{"name": "resume", "trigger": {"type": "webhook"},
 	  "steps": [
 	    {"id": "big", "uses": "core.set", "with": {"s": "{{ repeat('xy', 1000000) }}"}},
-	    {"id": "wait", "uses": "core.delay", "with": {"for": "1ms"}},
+	    {"id": "wait", "uses": "core.delay", "with": {"for": "500ms"}},
 	    {"id": "use", "uses": "core.set", "with": {"n": "{{ len(steps.big.output.s) }}"}}
 	  ]}`)
 	run := enginetest.WaitRun(t, eng.Engine, ingest(t, eng.Engine, wf, `{}`).RunID)
