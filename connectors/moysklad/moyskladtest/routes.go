@@ -196,6 +196,8 @@ func (s *Server) renderLocked(typ string, e map[string]any, expand string) map[s
 		m, _ := r["meta"].(map[string]any)
 		if _, target := s.byHrefLocked(str(m["href"])); target != nil {
 			out[field] = clone(target)
+		} else if state := s.stateLocked(str(m["href"])); state != nil {
+			out[field] = clone(state) // expand=state, as MoySklad answers it
 		}
 	}
 	return out

@@ -16,8 +16,8 @@
 //   - counterparty (412 code 3000 without name, 200 with a generated externalCode, a
 //     repeated syncId answering the counterparty already created), customer order
 //     (organization and agent required, 413 above 1000 positions, code 11001 for an
-//     unknown state, prices in kopecks), customerorder/metadata states, organizations and
-//     products;
+//     unknown state, prices in kopecks), customerorder/metadata states (expand=state
+//     gives an order's), organizations and products;
 //   - webhook CRUD with errors 30003, 30007, 30009 and 30010, and an emitter that POSTs
 //     {auditContext, events[]} to url?requestId=… with MoySklad's User-Agent and no
 //     signature, counts only 200 or 204 within 1500 ms as delivered, retries 3 times at
@@ -582,6 +582,16 @@ func (s *Server) byHrefLocked(href string) (string, map[string]any) {
 		return "", nil
 	}
 	return typ, s.findLocked(typ, id)
+}
+
+// stateLocked finds a customer order state by its href, nil when none has it.
+func (s *Server) stateLocked(href string) map[string]any {
+	for _, st := range s.states {
+		if m, _ := st["meta"].(map[string]any); m != nil && str(m["href"]) == href {
+			return st
+		}
+	}
+	return nil
 }
 
 func clone(m map[string]any) map[string]any {

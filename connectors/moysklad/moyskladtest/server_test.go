@@ -201,6 +201,9 @@ func TestLists(t *testing.T) {
 	require.Equal(t, http.StatusOK, order.Status, order.JSON)
 	small := do(t, s, http.MethodGet, "entity/customerorder?limit=100&expand=agent", nil, nil).JSON["rows"].([]any)[0].(map[string]any)
 	require.Equal(t, "Анна", small["agent"].(map[string]any)["name"])
+	withState := do(t, s, http.MethodGet, "entity/customerorder/"+order.JSON["id"].(string)+"?expand=agent,state", nil, nil).JSON
+	require.Equal(t, "Анна", withState["agent"].(map[string]any)["name"])
+	require.Equal(t, "Новый", withState["state"].(map[string]any)["name"], "expand=state gives the order's state")
 	big := do(t, s, http.MethodGet, "entity/customerorder?limit=101&expand=agent", nil, nil).JSON["rows"].([]any)[0].(map[string]any)
 	require.NotContains(t, big["agent"], "name")
 }
