@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 
 	"github.com/hookflow/hookflow/connectors"
@@ -75,7 +74,7 @@ func validateConnection(config map[string]any) error {
 	base, _ := config[connBaseURL].(string)
 	switch {
 	case base != "":
-		if _, err := parseBaseURL(base); err != nil {
+		if _, err := httpclient.ParseBaseURL(base); err != nil {
 			errs = append(errs, err)
 		}
 	case sub != "":
@@ -99,19 +98,6 @@ func validateConnection(config map[string]any) error {
 		return fmt.Errorf("invalid amocrm connection: %w", err)
 	}
 	return nil
-}
-
-// parseBaseURL accepts absolute http(s) URLs with a host and no query or fragment, since
-// /api/v4/… is appended to the path.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q must be an absolute http or https URL", httpclient.RedactURL(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base_url %q must not have a query or a fragment", httpclient.RedactURL(raw))
-	}
-	return u, nil
 }
 
 // testConnection reads the account, which needs only a valid token and changes nothing.

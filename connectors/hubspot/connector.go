@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -88,7 +87,7 @@ func validateConnection(config map[string]any) error {
 		errs = append(errs, fmt.Errorf("token must be a string, got %s", connectors.JSONTypeOf(token)))
 	}
 	if base, ok := config[connBaseURL].(string); ok && base != "" {
-		if _, err := parseBaseURL(base); err != nil {
+		if _, err := httpclient.ParseBaseURL(base); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -104,19 +103,6 @@ func validateConnection(config map[string]any) error {
 		return fmt.Errorf("invalid hubspot connection: %w", err)
 	}
 	return nil
-}
-
-// parseBaseURL accepts absolute http(s) URLs with a host and no query or fragment, since
-// API paths are appended to it.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q must be an absolute http or https URL", httpclient.RedactURL(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base_url %q must not have a query or a fragment", httpclient.RedactURL(raw))
-	}
-	return u, nil
 }
 
 // testConnection reads one contact: cheap, changes nothing, and needs the token and the

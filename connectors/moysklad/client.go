@@ -57,7 +57,7 @@ func newAPI(conn *connectors.Connection, logger *slog.Logger) (*api, error) {
 	if raw == "" {
 		raw = BaseURLDefault
 	}
-	base, err := parseBaseURL(raw)
+	base, err := httpclient.ParseBaseURL(strings.TrimRight(raw, "/"))
 	if err != nil {
 		return nil, connectors.Permanent(fmt.Errorf("connection %s: %w", conn.Name, err))
 	}

@@ -91,7 +91,7 @@ func validateConnection(config map[string]any) error {
 		errs = append(errs, errors.New("token has spaces around it; paste the token alone"))
 	}
 	if base, ok := config[connBaseURL].(string); ok && base != "" {
-		if _, err := parseBaseURL(base); err != nil {
+		if _, err := httpclient.ParseBaseURL(base); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -110,19 +110,6 @@ func validateConnection(config map[string]any) error {
 		return fmt.Errorf("invalid moysklad connection: %w", err)
 	}
 	return nil
-}
-
-// parseBaseURL accepts absolute http(s) URLs with a host and no query or fragment, since
-// entity paths are appended to it.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q must be an absolute http or https URL", httpclient.RedactURL(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("base_url %q must not have a query, a fragment or credentials", httpclient.RedactURL(raw))
-	}
-	return u, nil
 }
 
 // testConnection reads one organization: a cheap authenticated GET that changes nothing

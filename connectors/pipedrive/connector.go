@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 
 	"github.com/hookflow/hookflow/connectors"
@@ -89,7 +88,7 @@ func validateConnection(config map[string]any) error {
 	case domain == "" && base == "":
 		errs = append(errs, errors.New("set domain (mycompany for mycompany.pipedrive.com) or base_url"))
 	case base != "":
-		if _, err := parseBaseURL(base); err != nil {
+		if _, err := httpclient.ParseBaseURL(base); err != nil {
 			errs = append(errs, err)
 		}
 	case !domainPattern.MatchString(domain):
@@ -107,19 +106,6 @@ func validateConnection(config map[string]any) error {
 func stringOf(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-// parseBaseURL accepts absolute http(s) URLs with a host and no query or fragment, since
-// API paths are appended to it.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q must be an absolute http or https URL", httpclient.RedactURL(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base_url %q must not have a query or a fragment", httpclient.RedactURL(raw))
-	}
-	return u, nil
 }
 
 // testConnection checks the token with GET /v1/users/me, which changes nothing.
