@@ -133,13 +133,9 @@ func (*createDeal) Run(ctx context.Context, call *connectors.Call) (any, error) 
 
 func runCreateDeal(ctx context.Context, a *api, call *connectors.Call) (map[string]any, error) {
 	in := call.Input
-	body := map[string]any{}
-	if custom, ok := in[inCustomFields].(map[string]any); ok {
-		for k, v := range custom {
-			body[k] = v
-		}
-	} else if v := in[inCustomFields]; v != nil {
-		return nil, connectors.Permanent(fmt.Errorf("%s: expected an object, got %s", inCustomFields, connectors.JSONTypeOf(v)))
+	body, err := customFieldsBody(in)
+	if err != nil {
+		return nil, err
 	}
 	body["title"] = inputString(in, inTitle)
 	for input, field := range map[string]string{inPersonID: "person_id", inOrgID: "org_id", inPipelineID: "pipeline_id",

@@ -148,13 +148,9 @@ func ensurePerson(ctx context.Context, a *api, call *connectors.Call) (*personRe
 	if name == "" {
 		return nil, connectors.Permanent(errors.New("a person needs a name, an email or a phone"))
 	}
-	body := map[string]any{}
-	if custom, ok := call.Input[inCustomFields].(map[string]any); ok {
-		for k, v := range custom {
-			body[k] = v
-		}
-	} else if v := call.Input[inCustomFields]; v != nil {
-		return nil, connectors.Permanent(fmt.Errorf("%s: expected an object, got %s", inCustomFields, connectors.JSONTypeOf(v)))
+	body, err := customFieldsBody(call.Input)
+	if err != nil {
+		return nil, err
 	}
 	body["name"] = name
 	if lead.Email != "" {

@@ -260,3 +260,20 @@ func inputString(input map[string]any, name string) string {
 	s, _ := connectors.ScalarText(input[name])
 	return strings.TrimSpace(s)
 }
+
+// customFieldsBody starts a request body with the custom_fields input: an object of
+// Pipedrive's custom field keys (40-character hashes) and their values, which the action's
+// own fields then complete.
+func customFieldsBody(in map[string]any) (map[string]any, error) {
+	body := map[string]any{}
+	switch custom := in[inCustomFields].(type) {
+	case nil:
+	case map[string]any:
+		for k, v := range custom {
+			body[k] = v
+		}
+	default:
+		return nil, connectors.Permanent(fmt.Errorf("%s: expected an object, got %s", inCustomFields, connectors.JSONTypeOf(custom)))
+	}
+	return body, nil
+}
