@@ -464,7 +464,7 @@ func TestRateLimitSpacesCalls(t *testing.T) {
 	eng := enginetest.New(t, store.SQLite, enginetest.Options{Workers: 4, NoStart: true})
 	sink := newScriptSink(t, time.Now)
 	_, err := eng.CreateConnection(context.Background(), engine.ConnectionInput{Name: "limited", Connector: "http",
-		Config: map[string]any{"base_url": sink.URL, "rate_limit": int64(20), "rate_burst": int64(2)}})
+		Config: map[string]any{"base_url": sink.URL, "rate_limit": int64(10), "rate_burst": int64(1)}})
 	require.NoError(t, err)
 	wf := createWorkflow(t, eng.Engine, `{"name":"rl","trigger":{"type":"webhook"},"steps":[
 	  {"id":"call","uses":"http.request","connection":"limited","with":{"url":"/rl"}}]}`)
@@ -478,9 +478,10 @@ func TestRateLimitSpacesCalls(t *testing.T) {
 	}
 	_, times, _ := sink.seen("/rl")
 	require.Len(t, times, 6)
-	// 20/s with a burst of 2: six calls need at least (6-2) intervals of 50ms. This is a
-	// lower bound, which a slow machine only makes easier to meet.
-	require.GreaterOrEqual(t, times[5].Sub(times[0]), 190*time.Millisecond)
+	// 10/s with a burst of 1: six calls need at least 5 intervals of 100ms. The bound leaves
+	// 100ms for the calls' own jitter (the first call also dials), which a slow machine
+	// can only shorten, never the limiter's spacing.
+	require.GreaterOrEqual(t, times[5].Sub(times[0]), 400*time.Millisecond)
 }
 
 // TestNotifyWakesOtherProcesses: on PostgreSQL a run queued by one process reaches an
