@@ -58,6 +58,8 @@ func (h *Handler) RequireToken(c *gin.Context) {
 		return
 	}
 	c.Set(userKey, u)
+	c.Request = c.Request.WithContext(engine.WithActor(c.Request.Context(),
+		&engine.Actor{UserID: u.ID, Email: u.Email, Role: u.Role, Via: "api"}))
 	c.Next()
 }
 
