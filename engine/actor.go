@@ -13,6 +13,8 @@ type Actor struct {
 	Role   string
 	// Via says how the call came in: "api", "ui" or "cli".
 	Via string
+	// Addr is the client's network address where known, for the audit log.
+	Addr string
 }
 
 type actorKey struct{}

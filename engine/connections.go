@@ -57,6 +57,7 @@ func (e *Engine) CreateConnection(ctx context.Context, in ConnectionInput) (*Con
 	}
 	e.conns.reset()
 	e.log.Info("Connection created", slog.String("connection", in.Name), slog.String("connector", in.Connector))
+	e.audit(ctx, AuditConnectionCreate, AuditKindConnection, row.ID, row.Name, connectionDiff(nil, row, in.Config))
 	return e.connectionDTO(row)
 }
 
@@ -66,6 +67,7 @@ func (e *Engine) UpdateConnection(ctx context.Context, name string, in Connectio
 	if err != nil {
 		return nil, translate(err)
 	}
+	before := *row
 	if in.Name == "" {
 		in.Name = name
 	}
@@ -95,6 +97,7 @@ func (e *Engine) UpdateConnection(ctx context.Context, name string, in Connectio
 	}
 	e.conns.reset()
 	e.log.Info("Connection updated", slog.String("connection", name))
+	e.audit(ctx, AuditConnectionUpdate, AuditKindConnection, row.ID, name, connectionDiff(&before, row, in.Config))
 	return e.connectionDTO(row)
 }
 
@@ -127,7 +130,8 @@ func (e *Engine) ListConnections(ctx context.Context) ([]Connection, error) {
 // DeleteConnection deletes a connection no workflow uses. One in use is ErrConflict,
 // naming the workflows, so no run fails later for want of it.
 func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
-	if _, err := e.store.ConnectionByName(ctx, name); err != nil {
+	row, err := e.store.ConnectionByName(ctx, name)
+	if err != nil {
 		return translate(err)
 	}
 	defs, err := e.store.CurrentDefinitions(ctx)
@@ -158,6 +162,7 @@ func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
 	}
 	e.conns.reset()
 	e.log.Info("Connection deleted", slog.String("connection", name))
+	e.audit(ctx, AuditConnectionDelete, AuditKindConnection, row.ID, name, connectionDiff(row, nil, nil))
 	return nil
 }
 

@@ -672,6 +672,8 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrConflict     = errors.New("conflict")
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden is a call the acting user's role does not allow.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // translate maps store errors onto the engine's.

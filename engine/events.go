@@ -97,6 +97,7 @@ func (e *Engine) RotateHookToken(ctx context.Context, id string) (*Workflow, err
 	}
 	e.hooks.reset()
 	e.log.Info("Webhook token rotated", slog.String("workflow_id", id))
+	e.audit(ctx, AuditWorkflowRotateToken, AuditKindWorkflow, id, "", map[string]any{"hook_token": "rotated"})
 	return e.GetWorkflow(ctx, id)
 }
 

@@ -198,6 +198,7 @@ func (e *Engine) Replay(ctx context.Context, runID string, from ReplayFrom) (*Ru
 	}
 	e.notifier.Notify()
 	e.log.Info("Run replayed", slog.String("run_id", run.ID), slog.String("replay_of", runID), slog.String("from", string(from)))
+	e.audit(ctx, AuditRunReplay, AuditKindRun, runID, "", map[string]any{"replay_run_id": run.ID, "starting_point": string(from), "workflow_id": run.WorkflowID})
 	out := runDTO(run)
 	return &out, nil
 }
@@ -213,6 +214,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
 		return nil, fmt.Errorf("%w: run %s already ended as %s", ErrConflict, runID, r.Status)
 	}
 	e.log.Info("Run cancel requested", slog.String("run_id", runID), slog.String("status", r.Status))
+	e.audit(ctx, AuditRunCancel, AuditKindRun, runID, "", map[string]any{"status": r.Status, "workflow_id": r.WorkflowID})
 	out := runDTO(r)
 	return &out, nil
 }

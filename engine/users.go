@@ -66,6 +66,7 @@ func (e *Engine) CreateUser(ctx context.Context, email, password, role string) (
 		return nil, translate(err)
 	}
 	e.log.Info("User created", slog.String("user_id", u.ID), slog.String("email", email), slog.String("role", role))
+	e.audit(ctx, AuditUserCreate, AuditKindUser, u.ID, u.Email, changedFields(nil, map[string]any{"email": u.Email, "role": u.Role}))
 	return &User{ID: u.ID, Email: u.Email, Role: u.Role}, nil
 }
 
@@ -111,6 +112,7 @@ func (e *Engine) CreateToken(ctx context.Context, email, name string) (string, e
 		return "", err
 	}
 	e.log.Info("API token created", slog.String("user_id", u.ID), slog.String("name", name))
+	e.audit(ctx, AuditTokenCreate, AuditKindToken, t.ID, t.Name, changedFields(nil, map[string]any{"user": u.Email, "name": name}))
 	return token, nil
 }
 

@@ -189,6 +189,7 @@ func (e *Engine) CreateWorkflow(ctx context.Context, data []byte) (*Workflow, er
 	e.hooks.reset()
 	e.WakeScheduler()
 	e.log.Info("Workflow created", slog.String("workflow_id", w.ID), slog.String("name", w.Name))
+	e.audit(ctx, AuditWorkflowCreate, AuditKindWorkflow, w.ID, w.Name, workflowDiff(nil, raw))
 	return workflowDTO(w, raw), nil
 }
 
@@ -220,6 +221,7 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, id string, data []byte) (*W
 	e.hooks.reset()
 	e.WakeScheduler()
 	e.log.Info("Workflow saved", slog.String("workflow_id", id), slog.Int("version", w.Version))
+	e.auditWorkflowUpdate(ctx, w, raw)
 	return workflowDTO(w, raw), nil
 }
 
@@ -266,6 +268,7 @@ func (e *Engine) DeleteWorkflow(ctx context.Context, id string) error {
 	e.WakeScheduler()
 	e.wakePruner()
 	e.log.Info("Workflow deleted", slog.String("workflow_id", id))
+	e.auditWorkflowDelete(ctx, id)
 	return nil
 }
 

@@ -42,4 +42,6 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	v1.DELETE("/connections/:name/webhook", a.RegisterConnectionWebhook)
 
 	v1.GET("/connectors", a.ListConnectors)
+
+	v1.GET("/audit", a.ListAudit)
 }

@@ -88,6 +88,8 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		Abort(c, http.StatusBadGateway, CodeUpstream, err.Error())
 	case errors.Is(err, engine.ErrUnauthorized):
 		Abort(c, http.StatusUnauthorized, CodeUnauthorized, "missing or invalid API token")
+	case errors.Is(err, engine.ErrForbidden):
+		Abort(c, http.StatusForbidden, CodeForbidden, "your role does not allow this")
 	default:
 		h.Logger.Error("API request failed", slog.String("method", c.Request.Method),
 			slog.String("path", c.FullPath()), slog.Any("err", err))

@@ -59,7 +59,7 @@ func (h *Handler) RequireToken(c *gin.Context) {
 	}
 	c.Set(userKey, u)
 	c.Request = c.Request.WithContext(engine.WithActor(c.Request.Context(),
-		&engine.Actor{UserID: u.ID, Email: u.Email, Role: u.Role, Via: "api"}))
+		&engine.Actor{UserID: u.ID, Email: u.Email, Role: u.Role, Via: "api", Addr: addr}))
 	c.Next()
 }
 
