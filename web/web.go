@@ -14,6 +14,7 @@ import (
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/web/api"
 	"github.com/hookflow/hookflow/web/ingress"
+	"github.com/hookflow/hookflow/web/ui"
 )
 
 // MaxHeadersDefault is the default of Config.MaxHeaders.
@@ -59,7 +60,8 @@ func New(eng *engine.Engine, cfg Config) http.Handler {
 	a := &api.Handler{Engine: eng, BaseURL: cfg.BaseURL, Logger: log}
 	in := ingress.New(eng, ingress.Config{BaseURL: cfg.BaseURL, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
 		BodyReadTimeout: cfg.WebhookReadTimeout, MaxHeaders: cfg.MaxHeaders, Logger: log})
-	routes(r, a, in, &health{engine: eng})
+	u := ui.New(eng, ui.Config{BaseURL: cfg.BaseURL, Logger: log})
+	routes(r, a, in, u, &health{engine: eng})
 	return r
 }
 
