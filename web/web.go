@@ -23,7 +23,7 @@ const MaxHeadersDefault = ingress.MaxHeadersDefault
 // Config configures the HTTP handler.
 type Config struct {
 	// BaseURL is the public address webhook URLs are built on; empty means each
-	// request's own host.
+	// request's own host. An https one makes the UI's cookies Secure.
 	BaseURL string
 	// MaxInFlight caps webhook requests handled at once; zero means
 	// ingress.MaxInFlightDefault. Each workflow may hold at most 3/4 of what the others
