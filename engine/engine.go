@@ -119,7 +119,11 @@ type Config struct {
 	RetentionInterval time.Duration
 	// RetentionBatch is how many runs one prune transaction deletes at most.
 	RetentionBatch int
-	Logger         *slog.Logger
+	// SessionIdleTimeout ends a UI session unused for this long.
+	SessionIdleTimeout time.Duration
+	// SessionMaxAge ends a UI session this long after sign-in, however busy.
+	SessionMaxAge time.Duration
+	Logger        *slog.Logger
 	// Now is the clock, for tests. Default time.Now in UTC.
 	Now func() time.Time
 
@@ -187,6 +191,12 @@ func (c Config) WithDefaults() Config {
 	if c.RetentionBatch == 0 {
 		c.RetentionBatch = RetentionBatchDefault
 	}
+	if c.SessionIdleTimeout == 0 {
+		c.SessionIdleTimeout = SessionIdleTimeoutDefault
+	}
+	if c.SessionMaxAge == 0 {
+		c.SessionMaxAge = SessionMaxAgeDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -212,6 +222,9 @@ func (c Config) validate() error {
 	}
 	if c.RetentionInterval < time.Millisecond {
 		return fmt.Errorf("retention interval must be at least 1ms, got %s", c.RetentionInterval)
+	}
+	if c.SessionIdleTimeout < time.Minute || c.SessionMaxAge < time.Minute {
+		return fmt.Errorf("session idle timeout and max age must be at least 1m, got %s and %s", c.SessionIdleTimeout, c.SessionMaxAge)
 	}
 	if c.RetentionBatch < 1 {
 		return fmt.Errorf("retention batch must be at least 1, got %d", c.RetentionBatch)
@@ -246,6 +259,7 @@ type Engine struct {
 	owner    string
 	metrics  *metrics
 	limiter  *rateLimiter
+	logins   loginThrottle
 	waiters  *waiters
 	// outbound is the network policy every connector call dials through.
 	outbound *httpclient.Policy

@@ -5,10 +5,11 @@ import (
 
 	"github.com/hookflow/hookflow/web/api"
 	"github.com/hookflow/hookflow/web/ingress"
+	"github.com/hookflow/hookflow/web/ui"
 )
 
 // routes is the one route table of the HTTP server.
-func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
+func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, u *ui.Handler, h *health) {
 	r.GET("/healthz", h.live)
 	r.GET("/readyz", h.ready)
 	r.GET("/metrics", h.metrics)
@@ -44,4 +45,12 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	v1.GET("/connectors", a.ListConnectors)
 
 	v1.GET("/audit", a.ListAudit)
+
+	// The admin UI. Every state change passes the cross-origin check first.
+	r.GET("/", u.Home)
+	r.GET("/login", u.LoginForm)
+	uiPost := r.Group("/", u.CrossOrigin)
+	uiPost.POST("/login", u.Login)
+	uiPost.POST("/logout", u.Logout)
+	uiPost.POST("/logout/everywhere", u.LogoutEverywhere)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/web/api"
 	"github.com/hookflow/hookflow/web/ingress"
+	"github.com/hookflow/hookflow/web/ui"
 )
 
 // MaxHeadersDefault is the default of Config.MaxHeaders.
@@ -22,7 +23,7 @@ const MaxHeadersDefault = ingress.MaxHeadersDefault
 // Config configures the HTTP handler.
 type Config struct {
 	// BaseURL is the public address webhook URLs are built on; empty means each
-	// request's own host.
+	// request's own host. An https one makes the UI's cookies Secure.
 	BaseURL string
 	// MaxInFlight caps webhook requests handled at once; zero means
 	// ingress.MaxInFlightDefault. Each workflow may hold at most 3/4 of what the others
@@ -59,7 +60,8 @@ func New(eng *engine.Engine, cfg Config) http.Handler {
 	a := &api.Handler{Engine: eng, BaseURL: cfg.BaseURL, Logger: log}
 	in := ingress.New(eng, ingress.Config{BaseURL: cfg.BaseURL, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
 		BodyReadTimeout: cfg.WebhookReadTimeout, MaxHeaders: cfg.MaxHeaders, Logger: log})
-	routes(r, a, in, &health{engine: eng})
+	u := ui.New(eng, ui.Config{BaseURL: cfg.BaseURL, Logger: log})
+	routes(r, a, in, u, &health{engine: eng})
 	return r
 }
 

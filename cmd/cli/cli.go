@@ -67,6 +67,9 @@ type Options struct {
 	// RetentionMaxAge and RetentionMaxRuns bound the history kept; zero means no bound.
 	RetentionMaxAge  time.Duration
 	RetentionMaxRuns int
+	// SessionIdleTimeout and SessionMaxAge end UI sessions (serve).
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error
@@ -324,6 +327,9 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		// The engine reads zero as "default"; on the command line it means "no bound".
 		RetentionMaxAge:  noBound(o.RetentionMaxAge),
 		RetentionMaxRuns: noBound(o.RetentionMaxRuns),
+
+		SessionIdleTimeout: o.SessionIdleTimeout,
+		SessionMaxAge:      o.SessionMaxAge,
 	}
 }
 

@@ -50,6 +50,10 @@ func newServeCommand(opts *Options) *cobra.Command {
 	f.IntVar(&opts.WebhookMaxHeaders, "webhook-max-headers", opts.envInt("HOOKFLOW_WEBHOOK_MAX_HEADERS", ingress.MaxHeadersDefault), "header lines a webhook request may carry; beyond, 431 [HOOKFLOW_WEBHOOK_MAX_HEADERS]")
 	f.IntVar(&opts.Workers, "workers", opts.envInt("HOOKFLOW_WORKERS", engine.WorkersDefault), "runs executed at once by this process; 0 ingests only [HOOKFLOW_WORKERS]")
 	opts.addWorkerFlags(cmd)
+	opts.SessionIdleTimeout = opts.envAge("HOOKFLOW_SESSION_IDLE_TIMEOUT", engine.SessionIdleTimeoutDefault)
+	f.Var(ageValue{&opts.SessionIdleTimeout}, "session-idle-timeout", "a UI session unused this long ends [HOOKFLOW_SESSION_IDLE_TIMEOUT]")
+	opts.SessionMaxAge = opts.envAge("HOOKFLOW_SESSION_MAX_AGE", engine.SessionMaxAgeDefault)
+	f.Var(ageValue{&opts.SessionMaxAge}, "session-max-age", "a UI session ends this long after sign-in, however busy [HOOKFLOW_SESSION_MAX_AGE]")
 	return cmd
 }
 
@@ -64,7 +68,8 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 		flag string
 		v    int64
 	}{{"--webhook-in-flight", int64(opts.WebhookInFlight)}, {"--webhook-in-flight-bytes", int64(opts.WebhookInFlightBytes)},
-		{"--webhook-read-timeout", int64(opts.WebhookReadTimeout)}, {"--webhook-max-headers", int64(opts.WebhookMaxHeaders)}} {
+		{"--webhook-read-timeout", int64(opts.WebhookReadTimeout)}, {"--webhook-max-headers", int64(opts.WebhookMaxHeaders)},
+		{"--session-idle-timeout", int64(opts.SessionIdleTimeout)}, {"--session-max-age", int64(opts.SessionMaxAge)}} {
 		if l.v <= 0 {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s must be more than 0", l.flag)}
 		}

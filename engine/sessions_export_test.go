@@ -1,0 +1,4 @@
+package engine
+
+// LoginDelay exposes loginDelay to the engine_test package.
+var LoginDelay = loginDelay
