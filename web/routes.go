@@ -42,4 +42,11 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, h *health) {
 	v1.DELETE("/connections/:name/webhook", a.RegisterConnectionWebhook)
 
 	v1.GET("/connectors", a.ListConnectors)
+
+	v1.GET("/users", a.ListUsers)
+	v1.POST("/users", a.CreateUser)
+	v1.PATCH("/users/:id", a.UpdateUser)
+	v1.GET("/tokens", a.ListTokens)
+	v1.POST("/tokens", a.CreateToken)
+	v1.DELETE("/tokens/:id", a.RevokeToken)
 }
