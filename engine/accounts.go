@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow/engine/store"
@@ -98,10 +99,11 @@ func tokenOf(t *store.APIToken, email string) Token {
 		LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt}
 }
 
-// TokenFilter says whose tokens ListTokens returns: UserID's, or with All everyone's,
-// or else the actor's own (everyone's for the system, which has none).
+// TokenFilter says whose tokens ListTokens returns: UserID's (or Email's), or with All
+// everyone's, or else the actor's own (everyone's for the system, which has none).
 type TokenFilter struct {
 	UserID string
+	Email  string
 	All    bool
 }
 
@@ -109,6 +111,13 @@ type TokenFilter struct {
 // their own; only admins anyone else's.
 func (e *Engine) ListTokens(ctx context.Context, f TokenFilter) ([]Token, error) {
 	a := ActorFrom(ctx)
+	if f.Email != "" && f.UserID == "" {
+		u, err := e.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(f.Email)))
+		if err != nil {
+			return nil, translate(err)
+		}
+		f.UserID = u.ID
+	}
 	switch {
 	case f.All:
 		if err := allow(ctx, RoleAdmin, "list every user's API tokens"); err != nil {
