@@ -72,7 +72,8 @@ func (e *Engine) CreateUser(ctx context.Context, email, password, role string) (
 		return nil, translate(err)
 	}
 	e.log.Info("User created", slog.String("user_id", u.ID), slog.String("email", email), slog.String("role", role))
-	return &User{ID: u.ID, Email: u.Email, Role: u.Role}, nil
+	out := userOf(u)
+	return &out, nil
 }
 
 // EnsureAdmin creates the first admin when there is no user at all; it does nothing
