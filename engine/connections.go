@@ -43,6 +43,9 @@ var connectionNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // CreateConnection validates and stores a new connection, sealing its secret settings.
 func (e *Engine) CreateConnection(ctx context.Context, in ConnectionInput) (*Connection, error) {
+	if err := allow(ctx, RoleEditor, "create connections"); err != nil {
+		return nil, err
+	}
 	spec, err := e.checkConnection(in, nil)
 	if err != nil {
 		return nil, err
@@ -63,6 +66,9 @@ func (e *Engine) CreateConnection(ctx context.Context, in ConnectionInput) (*Con
 
 // UpdateConnection replaces a connection's settings.
 func (e *Engine) UpdateConnection(ctx context.Context, name string, in ConnectionInput) (*Connection, error) {
+	if err := allow(ctx, RoleEditor, "change connections"); err != nil {
+		return nil, err
+	}
 	row, err := e.store.ConnectionByName(ctx, name)
 	if err != nil {
 		return nil, translate(err)
@@ -130,6 +136,9 @@ func (e *Engine) ListConnections(ctx context.Context) ([]Connection, error) {
 // DeleteConnection deletes a connection no workflow uses. One in use is ErrConflict,
 // naming the workflows, so no run fails later for want of it.
 func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
+	if err := allow(ctx, RoleEditor, "delete connections"); err != nil {
+		return err
+	}
 	row, err := e.store.ConnectionByName(ctx, name)
 	if err != nil {
 		return translate(err)
@@ -500,6 +509,9 @@ const testConnectionTimeout = 20 * time.Second
 // connection exists and the question was answered. A connector without a test call is a
 // validation error.
 func (e *Engine) TestConnection(ctx context.Context, name string) (*ConnectionTest, error) {
+	if err := allow(ctx, RoleEditor, "test connections"); err != nil {
+		return nil, err
+	}
 	conn, err := e.resolveConnection(ctx, name) // an unknown name is ErrNotFound
 	if err != nil {
 		return nil, err

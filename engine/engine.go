@@ -290,6 +290,10 @@ type Engine struct {
 	box     *secrets.Box
 	boxErr  error
 
+	// tokensOnce makes tokens, which batches the writes of API tokens' last use.
+	tokensOnce sync.Once
+	tokens     *tokenUse
+
 	mu      sync.Mutex
 	stop    context.CancelFunc
 	stopped chan struct{}
@@ -669,6 +673,7 @@ func (e *Engine) Close() error {
 		stop()
 		<-stopped
 	}
+	e.tokenUse().flush(context.Background())
 	return e.store.Close()
 }
 

@@ -88,6 +88,9 @@ func eventDTO(r *store.Event) Event {
 
 // RotateHookToken gives a workflow a new webhook token: the old URL answers 404 at once.
 func (e *Engine) RotateHookToken(ctx context.Context, id string) (*Workflow, error) {
+	if err := allow(ctx, RoleEditor, "rotate webhook URLs"); err != nil {
+		return nil, err
+	}
 	token, err := newHookToken()
 	if err != nil {
 		return nil, err
@@ -130,6 +133,9 @@ var ErrNoEvent = errors.New("no captured event to test with")
 // TestWorkflow runs a workflow's current version in memory on a sample event, storing
 // nothing. With DryRun no connector is called (the UI's test button).
 func (e *Engine) TestWorkflow(ctx context.Context, id string, in TestInput) (*TestResult, error) {
+	if err := allow(ctx, RoleEditor, "test-run workflows"); err != nil {
+		return nil, err
+	}
 	w, err := e.store.GetWorkflow(ctx, id)
 	if err != nil {
 		return nil, translate(err)

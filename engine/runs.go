@@ -140,6 +140,9 @@ const (
 // Replay queues a new run of a past run's event. The past run is left as it was; the new
 // one names it in replay_of.
 func (e *Engine) Replay(ctx context.Context, runID string, from ReplayFrom) (*Run, error) {
+	if err := allow(ctx, RoleEditor, "replay runs"); err != nil {
+		return nil, err
+	}
 	old, err := e.store.GetRun(ctx, runID)
 	if err != nil {
 		return nil, translate(err)
@@ -206,6 +209,9 @@ func (e *Engine) Replay(ctx context.Context, runID string, from ReplayFrom) (*Ru
 // Cancel stops a run: a queued or waiting one at once, a running one at its next step
 // boundary. Cancelling a run that has ended is ErrConflict.
 func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
+	if err := allow(ctx, RoleEditor, "cancel runs"); err != nil {
+		return nil, err
+	}
 	r, changed, err := e.store.CancelRun(ctx, runID, "cancelled by request", e.cfg.Now())
 	if err != nil {
 		return nil, translate(err)

@@ -89,7 +89,9 @@ func (e *Engine) SignIn(ctx context.Context, email, password string, client Clie
 	}
 	// An unknown email costs the same bcrypt comparison as a known one, so timing does
 	// not tell which emails have accounts.
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
+	// A disabled account answers as a wrong password would: its email is no secret to
+	// withhold, but its password must not be confirmed either.
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || u.DisabledAt != nil {
 		e.log.Info("Sign-in failed", slog.String("email", email), slog.String("client_addr", client.Addr))
 		return "", nil, fmt.Errorf("sign in %s: wrong email or password: %w", email, ErrUnauthorized)
 	}
@@ -127,6 +129,9 @@ func (e *Engine) Session(ctx context.Context, token string) (*Session, error) {
 		return nil, err
 	}
 	now := e.cfg.Now()
+	if u.DisabledAt != nil {
+		return nil, fmt.Errorf("user %s is disabled: %w", u.ID, ErrUnauthorized)
+	}
 	if !now.Before(row.ExpiresAt) || !now.Before(row.LastSeenAt.Add(e.cfg.SessionIdleTimeout)) {
 		if err := e.store.DeleteSession(ctx, row.ID); err != nil {
 			e.log.Warn("Could not delete an ended session", slog.String("user_id", u.ID), slog.Any("err", err))
@@ -150,8 +155,11 @@ func (e *Engine) SignOut(ctx context.Context, token string) error {
 	return e.store.DeleteSession(ctx, hashToken(token))
 }
 
-// SignOutEverywhere ends every session of a user.
+// SignOutEverywhere ends every session of a user: the user themselves, or an admin.
 func (e *Engine) SignOutEverywhere(ctx context.Context, userID string) error {
+	if err := allowOwn(ctx, userID, RoleViewer, "sign other users out"); err != nil {
+		return err
+	}
 	n, err := e.store.DeleteUserSessions(ctx, userID)
 	if err != nil {
 		return err

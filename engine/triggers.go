@@ -83,6 +83,9 @@ var ErrUpstream = errors.New("the service refused the call")
 // registration instead. url builds the public webhook URL from the workflow's token;
 // options are handed to the connector as they are (MoySklad's entity type and action).
 func (e *Engine) RegisterWebhook(ctx context.Context, connection, workflowID string, url func(token string) string, remove bool, options map[string]any) (any, error) {
+	if err := allow(ctx, RoleEditor, "register webhooks"); err != nil {
+		return nil, err
+	}
 	conn, err := e.resolveConnection(ctx, connection) // an unknown name is ErrNotFound
 	if err != nil {
 		return nil, err

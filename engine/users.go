@@ -2,15 +2,14 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -30,6 +29,10 @@ type User struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
 	Role  string `json:"role"`
+	// CreatedAt and DisabledAt are set where users are listed; a disabled user's tokens
+	// and sessions stop working.
+	CreatedAt  time.Time  `json:"created_at,omitzero"`
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 }
 
 // PasswordMinLength is the shortest password accepted.
@@ -40,6 +43,9 @@ const apiTokenPrefix = "hf_"
 
 // CreateUser adds an account. A taken email is ErrConflict.
 func (e *Engine) CreateUser(ctx context.Context, email, password, role string) (*User, error) {
+	if err := allow(ctx, RoleAdmin, "create users"); err != nil {
+		return nil, err
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	if role == "" {
 		role = RoleAdmin
@@ -67,7 +73,8 @@ func (e *Engine) CreateUser(ctx context.Context, email, password, role string) (
 	}
 	e.log.Info("User created", slog.String("user_id", u.ID), slog.String("email", email), slog.String("role", role))
 	e.audit(ctx, AuditUserCreate, AuditKindUser, u.ID, u.Email, changedFields(nil, map[string]any{"email": u.Email, "role": u.Role}))
-	return &User{ID: u.ID, Email: u.Email, Role: u.Role}, nil
+	out := userOf(u)
+	return &out, nil
 }
 
 // EnsureAdmin creates the first admin when there is no user at all; it does nothing
@@ -95,39 +102,36 @@ func (e *Engine) CountUsers(ctx context.Context) (int64, error) {
 	return e.store.CountUsers(ctx)
 }
 
-// CreateToken makes an API token for a user and returns it. Only its hash is stored: the
-// token is shown once.
+// CreateToken makes an API token for the user with email and returns it; see
+// CreateAPIToken.
 func (e *Engine) CreateToken(ctx context.Context, email, name string) (string, error) {
 	u, err := e.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
 	if err != nil {
 		return "", translate(err)
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generate api token: %w", err)
-	}
-	token := apiTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	t := &store.APIToken{ID: newID(), UserID: u.ID, Name: name, TokenHash: hashToken(token), CreatedAt: e.cfg.Now()}
-	if err := e.store.CreateAPIToken(ctx, t); err != nil {
-		return "", err
-	}
-	e.log.Info("API token created", slog.String("user_id", u.ID), slog.String("name", name))
-	e.audit(ctx, AuditTokenCreate, AuditKindToken, t.ID, t.Name, changedFields(nil, map[string]any{"user": u.Email, "name": name}))
-	return token, nil
+	_, token, err := e.CreateAPIToken(ctx, TokenInput{UserID: u.ID, Name: name})
+	return token, err
 }
 
-// Authenticate returns the user owning an API token, or ErrUnauthorized.
+// Authenticate returns the user owning an API token, or ErrUnauthorized when there is
+// none, or the token has expired or was revoked, or its user is disabled. The token's
+// last use is recorded in memory and written at most once a minute (tokenUse).
 func (e *Engine) Authenticate(ctx context.Context, token string) (*User, error) {
 	if !strings.HasPrefix(token, apiTokenPrefix) {
 		return nil, ErrUnauthorized
 	}
-	u, _, err := e.store.UserByTokenHash(ctx, hashToken(token))
+	u, t, err := e.store.UserByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrUnauthorized
 	}
 	if err != nil {
 		return nil, err
 	}
+	now := e.cfg.Now()
+	if u.DisabledAt != nil || t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
+		return nil, ErrUnauthorized
+	}
+	e.tokenUse().used(ctx, t.ID, now)
 	return &User{ID: u.ID, Email: u.Email, Role: u.Role}, nil
 }
 

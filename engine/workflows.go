@@ -167,6 +167,9 @@ func compactJSON(data []byte) (json.RawMessage, error) {
 // CreateWorkflow validates and saves a new workflow (version 1) with a fresh webhook
 // token.
 func (e *Engine) CreateWorkflow(ctx context.Context, data []byte) (*Workflow, error) {
+	if err := allow(ctx, RoleEditor, "create workflows"); err != nil {
+		return nil, err
+	}
 	def, err := e.ValidateWorkflow(ctx, data)
 	if err != nil {
 		return nil, err
@@ -196,6 +199,9 @@ func (e *Engine) CreateWorkflow(ctx context.Context, data []byte) (*Workflow, er
 // UpdateWorkflow validates data and saves it as the workflow's next version. Earlier
 // versions stay as they were; runs already queued keep the version they started with.
 func (e *Engine) UpdateWorkflow(ctx context.Context, id string, data []byte) (*Workflow, error) {
+	if err := allow(ctx, RoleEditor, "change workflows"); err != nil {
+		return nil, err
+	}
 	w, err := e.store.GetWorkflow(ctx, id)
 	if err != nil {
 		return nil, translate(err)
@@ -261,6 +267,9 @@ func (e *Engine) ListWorkflows(ctx context.Context, cursor string, limit int) (*
 // versions, runs, steps and events are removed in the background, in small batches, by
 // the pruner (woken now in this process).
 func (e *Engine) DeleteWorkflow(ctx context.Context, id string) error {
+	if err := allow(ctx, RoleEditor, "delete workflows"); err != nil {
+		return err
+	}
 	if err := e.store.DeleteWorkflow(ctx, id, e.cfg.Now()); err != nil {
 		return translate(err)
 	}

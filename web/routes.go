@@ -45,6 +45,12 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, u *ui.Handler, h
 	v1.GET("/connectors", a.ListConnectors)
 
 	v1.GET("/audit", a.ListAudit)
+	v1.GET("/users", a.ListUsers)
+	v1.POST("/users", a.CreateUser)
+	v1.PATCH("/users/:id", a.UpdateUser)
+	v1.GET("/tokens", a.ListTokens)
+	v1.POST("/tokens", a.CreateToken)
+	v1.DELETE("/tokens/:id", a.RevokeToken)
 
 	// The admin UI. Every state change passes the cross-origin check first.
 	r.GET("/", u.Home)

@@ -32,7 +32,7 @@ func newUserCommand(opts *Options) *cobra.Command {
 	create.Flags().StringVar(&role, "role", "admin", "role: admin, editor or viewer")
 	_ = create.MarkFlagRequired("email")
 	_ = create.MarkFlagRequired("password")
-	user.AddCommand(create)
+	user.AddCommand(create, newUserListCommand(opts))
 	return user
 }
 
@@ -60,6 +60,6 @@ func newTokenCommand(opts *Options) *cobra.Command {
 	create.Flags().StringVar(&email, "email", "", "the user's email (required)")
 	create.Flags().StringVar(&name, "name", "", "a label for the token")
 	_ = create.MarkFlagRequired("email")
-	token.AddCommand(create)
+	token.AddCommand(create, newTokenListCommand(opts), newTokenRevokeCommand(opts))
 	return token
 }

@@ -12,6 +12,7 @@ type User struct {
 	PasswordHash string
 	Role         string
 	CreatedAt    time.Time
+	DisabledAt   *time.Time
 }
 
 // APIToken is a bearer token for the REST API. Only its SHA-256 is stored.
@@ -22,6 +23,10 @@ type APIToken struct {
 	TokenHash  string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+	// TokenHint is the token's last four characters, shown in its place.
+	TokenHint string
 }
 
 // Workflow is the current state of a workflow; its definitions live in WorkflowVersion.

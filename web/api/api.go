@@ -86,6 +86,8 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		Abort(c, http.StatusConflict, CodeConflict, conflictMessage(err))
 	case errors.Is(err, engine.ErrUpstream):
 		Abort(c, http.StatusBadGateway, CodeUpstream, err.Error())
+	case errors.Is(err, engine.ErrForbidden):
+		Abort(c, http.StatusForbidden, CodeForbidden, strings.TrimPrefix(err.Error(), engine.ErrForbidden.Error()+": "))
 	case errors.Is(err, engine.ErrUnauthorized):
 		Abort(c, http.StatusUnauthorized, CodeUnauthorized, "missing or invalid API token")
 	case errors.Is(err, engine.ErrForbidden):
