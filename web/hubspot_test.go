@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -88,4 +89,39 @@ func TestHubSpotLeadFromForm(t *testing.T) {
 	require.Equal(t, []string{contacts[0].ID}, deals[2].Contacts)
 	require.Len(t, hs.Contacts(), 1)
 	require.NotContains(t, fmt.Sprint(third), hs.Token)
+}
+
+// TestHubSpotWebhookDelivery: the fake HubSpot posts a contact.creation event signed with
+// v3 to a workflow whose webhook checks hubspot-v3 with the app's client secret; the run
+// sees the event. A delivery signed with another secret is refused and starts nothing.
+func TestHubSpotWebhookDelivery(t *testing.T) {
+	t.Parallel()
+	app := webtest.NewApp(t, store.SQLite, enginetest.Options{})
+	hs := hubspottest.NewServer(t)
+	res := app.Do(t, http.MethodPost, "/api/v1/connections", `{"name": "hs-app", "connector": "webhook", "config": {"secret": "hubspot-client-secret"}}`, true, nil)
+	require.Equal(t, http.StatusCreated, res.Status, res.Body)
+	wf := app.CreateWorkflow(t, `{"name": "New HubSpot contacts",
+	  "trigger": {"type": "webhook", "webhook": {"auth": {"type": "hubspot-v3", "connection": "hs-app"}}},
+	  "steps": [{"id": "seen", "uses": "core.set", "with": {"contact": "{{ trigger.body[0].objectId }}",
+	    "kind": "{{ trigger.body[0].subscriptionType }}"}}]}`)
+	hookURL := app.Server.URL + hookPath(t, wf)
+
+	ev, err := hs.ContactCreated("51")
+	require.NoError(t, err)
+	status, err := hs.SendEvents(context.Background(), hookURL, "hubspot-client-secret", []hubspottest.Event{ev})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, status)
+	page, err := app.Engine.ListRuns(context.Background(), engine.RunFilter{WorkflowID: wf["id"].(string)})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	run := enginetest.WaitRun(t, app.Engine.Engine, page.Items[0].ID)
+	require.Equal(t, engine.RunSucceeded, run.Status, run.Error)
+	require.JSONEq(t, `{"contact": 51, "kind": "contact.creation"}`, string(run.Steps[0].Output))
+
+	status, err = hs.SendEvents(context.Background(), hookURL, "another-app-secret", []hubspottest.Event{ev})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, status)
+	page, err = app.Engine.ListRuns(context.Background(), engine.RunFilter{WorkflowID: wf["id"].(string)})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1, "the forged delivery started nothing")
 }

@@ -16,7 +16,9 @@
 //     LTE, HAS_PROPERTY; sorts; limit ≤ 200; the after cursor; paging absent at the end;
 //     total; at most 10,000 results per query;
 //   - scripted failures (FailNext) and dropped connections that apply the write first and
-//     then close the connection without an answer (DropNext), the duplicate-risk case.
+//     then close the connection without an answer (DropNext), the duplicate-risk case;
+//   - the webhook emitter: SendEvents posts a JSON array of events signed with v3
+//     (X-HubSpot-Signature-v3, X-HubSpot-Request-Timestamp in milliseconds).
 //
 // Everything the fake receives is recorded for assertions (Requests, Contacts, Deals).
 //
@@ -142,6 +144,7 @@ type Server struct {
 	hits        []time.Time // normal requests in the current window
 	searchHits  []time.Time
 	daily       int
+	eventSeq    int64 // webhook event ids
 }
 
 // NewServer starts a fake HubSpot API on loopback and closes it when the test ends.
