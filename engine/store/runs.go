@@ -709,10 +709,23 @@ type Counts struct {
 	Steps  int64
 }
 
-// Count returns the totals of events, runs by status and steps.
+// Count returns the totals of events, runs by status and steps. Runs are counted first:
+// a run's final status is committed with its last step record (and a run with its
+// event), so totals read in this order never show a run ended whose records are missing,
+// which is what callers waiting for runs to settle rely on.
 func (s *Store) Count(ctx context.Context) (*Counts, error) {
 	c := &Counts{Events: map[string]int64{}, Runs: map[string]int64{}}
 	db := s.rdb.WithContext(ctx)
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	if err := db.Model(&Run{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	for _, r := range rows {
+		c.Runs[r.Status] = r.N
+	}
 	var events []struct {
 		Verdict string
 		N       int64
@@ -725,16 +738,6 @@ func (s *Store) Count(ctx context.Context) (*Counts, error) {
 	}
 	if err := db.Model(&StepRun{}).Count(&c.Steps).Error; err != nil {
 		return nil, fmt.Errorf("count steps: %w", err)
-	}
-	var rows []struct {
-		Status string
-		N      int64
-	}
-	if err := db.Model(&Run{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("count runs: %w", err)
-	}
-	for _, r := range rows {
-		c.Runs[r.Status] = r.N
 	}
 	return c, nil
 }
