@@ -55,18 +55,20 @@ func newCommitter[T any](parallel int, write func([]T) ([]error, error)) *commit
 
 // do queues item and waits for the commit of its batch.
 func (c *committer[T]) do(ctx context.Context, item T) error {
-	c.once.Do(func() {
-		c.queue = make(chan *pending[T], 4*ingestBatchMax)
-		for range c.parallel {
-			c.wg.Go(c.loop)
-		}
-	})
 	p := &pending[T]{item: item, done: make(chan error, 1)}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
 		return errStoreClosed
 	}
+	// The loops start under the shared lock, so they are all started (wg counted) before
+	// close can take the lock alone and wait for them.
+	c.once.Do(func() {
+		c.queue = make(chan *pending[T], 4*ingestBatchMax)
+		for range c.parallel {
+			c.wg.Go(c.loop)
+		}
+	})
 	select {
 	case c.queue <- p:
 	case <-ctx.Done():
