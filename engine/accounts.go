@@ -31,7 +31,8 @@ func (e *Engine) ListUsers(ctx context.Context) ([]User, error) {
 }
 
 func userOf(u *store.User) User {
-	return User{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt, DisabledAt: u.DisabledAt}
+	return User{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt, DisabledAt: u.DisabledAt,
+		Locale: u.Locale, TimeZone: u.TimeZone}
 }
 
 // UserPatch changes an account; nil fields stay as they are.

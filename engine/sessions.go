@@ -169,7 +169,7 @@ func (e *Engine) SignOutEverywhere(ctx context.Context, userID string) error {
 }
 
 func sessionOf(row *store.Session, u *store.User, token string) *Session {
-	return &Session{ID: row.ID, User: User{ID: u.ID, Email: u.Email, Role: u.Role}, CreatedAt: row.CreatedAt,
+	return &Session{ID: row.ID, User: User{ID: u.ID, Email: u.Email, Role: u.Role, Locale: u.Locale, TimeZone: u.TimeZone}, CreatedAt: row.CreatedAt,
 		LastSeenAt: row.LastSeenAt, ExpiresAt: row.ExpiresAt, CSRFToken: csrfToken(token)}
 }
 

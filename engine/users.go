@@ -33,6 +33,10 @@ type User struct {
 	// and sessions stop working.
 	CreatedAt  time.Time  `json:"created_at,omitzero"`
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// Locale ("en", "ru") and TimeZone (IANA) are the admin UI's preferences; empty
+	// follows the browser's language and UTC.
+	Locale   string `json:"locale,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // PasswordMinLength is the shortest password accepted.
@@ -132,7 +136,7 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (*User, error) 
 		return nil, ErrUnauthorized
 	}
 	e.tokenUse().used(ctx, t.ID, now)
-	return &User{ID: u.ID, Email: u.Email, Role: u.Role}, nil
+	return &User{ID: u.ID, Email: u.Email, Role: u.Role, Locale: u.Locale, TimeZone: u.TimeZone}, nil
 }
 
 // hashToken uses SHA-256 rather than bcrypt: tokens carry 256 random bits, so a fast

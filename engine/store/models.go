@@ -13,6 +13,10 @@ type User struct {
 	Role         string
 	CreatedAt    time.Time
 	DisabledAt   *time.Time
+	// Locale and TimeZone are the admin UI's preferences; empty follows the browser
+	// and UTC.
+	Locale   string
+	TimeZone string
 }
 
 // APIToken is a bearer token for the REST API. Only its SHA-256 is stored.

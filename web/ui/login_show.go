@@ -13,7 +13,9 @@ type loginPage struct {
 	CSRF  string
 	Next  string
 	Email string
-	Error string
+	// Error is a catalogue key; RetryAfter fills its {{.Seconds}}.
+	Error      string
+	RetryAfter int
 }
 
 // LoginForm shows the sign-in form, to a signed-in user too: signing in again (as
@@ -31,7 +33,12 @@ func (h *Handler) renderLogin(c *gin.Context, status int, p loginPage) {
 		p.CSRF = rand.Text()
 		h.setCookie(c, LoginCSRFCookie, p.CSRF, 0)
 	}
-	h.render(c, status, "login", p)
+	v := h.newView(c, nil, "")
+	if p.Error != "" {
+		p.Error = v.T(p.Error, "Seconds", p.RetryAfter)
+	}
+	v.Data = p
+	h.render(c, status, "login", v)
 }
 
 // loginURL is where an anonymous visitor of path is sent.

@@ -31,16 +31,16 @@ func (h *Handler) Login(c *gin.Context) {
 	case errors.As(err, &throttled):
 		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
 		c.Header("Retry-After", strconv.Itoa(secs))
-		p.Error = "Too many failed sign-ins. Try again in " + strconv.Itoa(secs) + " s."
+		p.Error, p.RetryAfter = "login.throttled", secs
 		h.renderLogin(c, http.StatusTooManyRequests, p)
 		return
 	case errors.Is(err, engine.ErrUnauthorized):
-		p.Error = "Wrong email or password."
+		p.Error = "login.wrong"
 		h.renderLogin(c, http.StatusUnauthorized, p)
 		return
 	case err != nil:
 		h.log.Error("Sign in", slog.Any("err", err))
-		p.Error = "Signing in failed; see the server log."
+		p.Error = "login.failed"
 		h.renderLogin(c, http.StatusInternalServerError, p)
 		return
 	}

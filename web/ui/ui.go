@@ -1,18 +1,23 @@
-// Package ui is the admin UI: server-rendered pages on the engine's service API. For now
-// it signs users in and out; the pages of issue 13 grow here. Every state change passes
-// http.CrossOriginProtection and carries a CSRF token (docs/ui.md).
+// Package ui is the admin UI: server-rendered pages on the engine's service API (never the
+// store), htmx for partial updates. Every state change passes
+// http.CrossOriginProtection and carries a CSRF token; roles are decided by the engine
+// from the session's actor (docs/ui.md).
 package ui
 
 import (
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
 
 	"github.com/hookflow/hookflow/engine"
 )
@@ -27,6 +32,10 @@ const (
 	csrfField = "csrf_token"
 )
 
+// Templates: layout.html wraps every page, _*.html are partials shared by all pages, and
+// every other file is one page named after it ("runs.html" is page "runs"), defining
+// the blocks "title" and "main".
+//
 //go:embed templates/*.html
 var templateFS embed.FS
 
@@ -40,26 +49,64 @@ type Config struct {
 
 // Handler serves the UI's pages.
 type Handler struct {
-	engine *engine.Engine
-	log    *slog.Logger
-	secure bool
-	pages  map[string]*template.Template
-	cop    *http.CrossOriginProtection
+	engine    *engine.Engine
+	log       *slog.Logger
+	baseURL   string
+	secure    bool
+	pages     map[string]*template.Template
+	cop       *http.CrossOriginProtection
+	assets    *assets
+	catalogue *i18n.Bundle
 }
 
-// New returns the UI handler. It panics when a template does not parse: they are
-// embedded, so that is a build mistake, caught at start.
+// New returns the UI handler. It panics when a template, an asset or the catalogue does
+// not load: they are embedded, so that is a build mistake, caught at start and by tests.
 func New(eng *engine.Engine, cfg Config) *Handler {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{engine: eng, log: log, secure: strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://"),
-		pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection()}
-	for _, name := range []string{"login", "home"} {
-		h.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	h := &Handler{engine: eng, log: log, baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		secure: strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://"),
+		pages:  map[string]*template.Template{}, cop: http.NewCrossOriginProtection()}
+	var err error
+	if h.assets, err = loadAssets(); err != nil {
+		panic(err)
+	}
+	if h.catalogue, err = loadCatalogue(); err != nil {
+		panic(err)
+	}
+	if err := h.parsePages(); err != nil {
+		panic(err)
 	}
 	return h
+}
+
+// parsePages parses every page with the layout and the partials.
+func (h *Handler) parsePages() error {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return fmt.Errorf("list templates: %w", err)
+	}
+	common := []string{"templates/layout.html"}
+	var pages []string
+	for _, f := range files {
+		switch base := path.Base(f); {
+		case base == "layout.html":
+		case strings.HasPrefix(base, "_"):
+			common = append(common, f)
+		default:
+			pages = append(pages, f)
+		}
+	}
+	for _, f := range pages {
+		t, err := template.New("layout").Funcs(h.templateFuncs()).ParseFS(templateFS, append(common, f)...)
+		if err != nil {
+			return fmt.Errorf("parse %s: %w", f, err)
+		}
+		h.pages[strings.TrimSuffix(path.Base(f), ".html")] = t
+	}
+	return nil
 }
 
 // CrossOrigin refuses a state-changing request that a browser says comes from another
@@ -74,15 +121,33 @@ func (h *Handler) CrossOrigin(c *gin.Context) {
 	c.Next()
 }
 
-// render writes a page with headers that keep it out of caches and frames.
-func (h *Handler) render(c *gin.Context, status int, page string, data any) {
+// contentSecurityPolicy allows scripts, styles and images from this site only: no
+// inline script or style, no eval (htmx is configured without it), no other origin.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// render writes a whole page with headers that keep it out of caches and frames.
+func (h *Handler) render(c *gin.Context, status int, page string, v *view) {
+	h.renderBlock(c, status, page, "layout", v)
+}
+
+// renderBlock writes one named template of a page: "layout" for the whole page, or a
+// block an htmx request swaps in.
+func (h *Handler) renderBlock(c *gin.Context, status int, page, block string, v *view) {
 	hd := c.Writer.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("Vary", "Accept-Language, HX-Request")
+	t, ok := h.pages[page]
+	if !ok {
+		h.log.Error("Render page", slog.String("page", page), slog.String("err", "no such page"))
+		c.Status(http.StatusInternalServerError)
+		return
+	}
 	c.Status(status)
-	if err := h.pages[page].ExecuteTemplate(c.Writer, "layout", data); err != nil {
-		h.log.Error("Render page", slog.String("page", page), slog.Any("err", err))
+	if err := t.ExecuteTemplate(c.Writer, block, v); err != nil {
+		h.log.Error("Render page", slog.String("page", page), slog.String("block", block), slog.Any("err", err))
 	}
 }
 

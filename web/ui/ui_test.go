@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookflow/hookflow/connectors"
+	_ "github.com/hookflow/hookflow/connectors/all"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/enginetest"
 	"github.com/hookflow/hookflow/engine/store"
@@ -33,10 +35,24 @@ type testBundle struct {
 	srv   *httptest.Server
 }
 
-func setup(t *testing.T, d store.Dialect, cfg web.Config) *testBundle {
+// setupOption adjusts the test engine's options.
+type setupOption func(*enginetest.Options)
+
+// withWorkers runs n workers, so webhooks become finished runs (setup's default is none).
+func withWorkers(n int) setupOption {
+	return func(o *enginetest.Options) { o.Workers = n }
+}
+
+// setup starts a UI on a fresh engine with every built-in connector and an admin
+// (adminEmail / adminPassword). Its clock is a test clock from now.
+func setup(t *testing.T, d store.Dialect, cfg web.Config, opts ...setupOption) *testBundle {
 	t.Helper()
 	clock := enginetest.NewClock(enginetest.ClockStart())
-	eng := enginetest.New(t, d, enginetest.Options{Workers: -1, Configure: func(c *engine.Config) { c.Now = clock.Now }})
+	o := enginetest.Options{Workers: -1, Registry: connectors.Default, Configure: func(c *engine.Config) { c.Now = clock.Now }}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	eng := enginetest.New(t, d, o)
 	_, err := eng.CreateUser(context.Background(), adminEmail, adminPassword, engine.RoleAdmin)
 	require.NoError(t, err)
 	cfg.Logger = enginetest.Logger(t)
@@ -114,7 +130,7 @@ func (br *browser) signedIn() bool {
 	br.t.Helper()
 	p := br.get("/")
 	if p.status == http.StatusOK {
-		require.Contains(br.t, p.body, "Signed in as")
+		require.Contains(br.t, p.body, `class="who"`)
 		return true
 	}
 	require.Equal(br.t, http.StatusSeeOther, p.status)

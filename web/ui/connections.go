@@ -1,0 +1,6 @@
+package ui
+
+import "github.com/gin-gonic/gin"
+
+// connectionRoutes: /connections, /connections/{name}.
+func (h *Handler) connectionRoutes(get gin.IRoutes, post gin.IRoutes) {}
