@@ -44,10 +44,10 @@ var weekdays = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 const (
 	chartW      = 640
 	chartH      = 240
-	chartLeft   = 40 // room for the counts' axis
-	chartRight  = 8
+	chartLeft   = 48 // room for the counts' axis
+	chartRight  = 20 // room for half a time label
 	chartTop    = 12
-	chartBottom = 28 // room for the times' axis
+	chartBottom = 36 // room for the times' axis, in the larger text of narrow screens
 	chartPlotW  = chartW - chartLeft - chartRight
 	chartPlotH  = chartH - chartTop - chartBottom
 )
@@ -83,6 +83,8 @@ type chartSegment struct {
 type chartTick struct {
 	Label string
 	X, Y  string
+	// Minor ticks are left out on narrow screens, where the text is larger.
+	Minor bool
 }
 
 // chartRow is one line of the numbers' table.
@@ -126,7 +128,7 @@ func niceScale(max int64) (top, step int64) {
 func buildChart(v *view, d *engine.Dashboard, label string) (*chart, []chartRow) {
 	n := len(d.Buckets)
 	c := &chart{W: chartW, H: chartH, Label: label, Left: num(chartLeft), Right: num(chartLeft + chartPlotW),
-		Base: num(chartTop + chartPlotH), TickEnd: num(chartTop + chartPlotH + 5), LabelsY: num(chartTop + chartPlotH + 8)}
+		Base: num(chartTop + chartPlotH), TickEnd: num(chartTop + chartPlotH + 5), LabelsY: num(chartTop + chartPlotH + 12)}
 	var max int64
 	counts := make([][]int64, n)
 	for i, b := range d.Buckets {
@@ -160,8 +162,8 @@ func buildChart(v *view, d *engine.Dashboard, label string) (*chart, []chartRow)
 				W: num(barW), H: num(h)})
 		}
 		c.Bars = append(c.Bars, bar)
-		if l, ok := timeLabel(v, b.Start, d.Bucket); ok {
-			c.Times = append(c.Times, chartTick{Label: l, X: num(x)})
+		if l, minor, ok := timeLabel(v, b.Start, d.Bucket); ok {
+			c.Times = append(c.Times, chartTick{Label: l, X: num(x), Minor: minor})
 		}
 	}
 	return c, rows
@@ -198,11 +200,12 @@ func dayName(v *view, t time.Time) string {
 }
 
 // timeLabel is the times' axis label at a bucket's start, if it gets one: every third
-// hour for hourly buckets, each day's first bucket for longer ones.
-func timeLabel(v *view, start time.Time, size time.Duration) (string, bool) {
+// hour for hourly buckets (minor unless the hour divides by six), each day's first
+// bucket for longer ones (every other day minor).
+func timeLabel(v *view, start time.Time, size time.Duration) (label string, minor, ok bool) {
 	t := start.In(v.loc)
 	if size <= time.Hour {
-		return t.Format("15:04"), t.Hour()%3 == 0
+		return t.Format("15:04"), t.Hour()%6 != 0, t.Hour()%3 == 0
 	}
-	return dayName(v, t), t.Hour() < int(size/time.Hour)
+	return dayName(v, t), t.YearDay()%2 == 1, t.Hour() < int(size/time.Hour)
 }

@@ -109,7 +109,7 @@ func TestDashboardShowsRuns(t *testing.T) {
 		}
 		require.Contains(t, p.body, `href="/workflows/`+wf.ID+`">Leads to CRM</a>`)
 		require.Contains(t, p.body, "upstream database unavailable")
-		require.Contains(t, p.body, "…</td>", "a long error is cut")
+		require.Contains(t, p.body, "…</p>", "a long error is cut")
 		require.Contains(t, p.body, `href="/runs?status=failed"`)
 		require.Contains(t, p.body, "0 runs ready")
 		require.Contains(t, p.body, "No poll is failing.")
