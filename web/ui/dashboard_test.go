@@ -25,9 +25,13 @@ import (
 const pageMax = 100 << 10
 
 // crmAPI answers 200 to a lead, and 500 with a long error page to a lead whose body
-// says "fail".
+// says "fail" and to every poll of its deals.
 func crmAPI(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/deals" {
+			http.Error(w, "deals feed down for maintenance", http.StatusInternalServerError)
+			return
+		}
 		var lead struct{ Fail bool }
 		_ = json.NewDecoder(r.Body).Decode(&lead)
 		if lead.Fail {
@@ -74,7 +78,18 @@ func TestDashboardShowsRuns(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
 		b := setup(t, d, web.Config{}, withWorkers(1))
-		wf := leadWorkflow(t, b, crmAPI(t).URL)
+		crm := crmAPI(t)
+		wf := leadWorkflow(t, b, crm.URL)
+		feed, err := b.eng.CreateWorkflow(context.Background(), []byte(fmt.Sprintf(`{"name": "New deals feed",
+		  "trigger": {"type": "poll", "poll": {"uses": "http.poll", "cron": "@every 1h",
+		    "with": {"url": %q, "items": "body.data"}, "key": "item.id"}},
+		  "steps": [{"id": "got", "uses": "core.set", "with": {"id": "{{ trigger.item.id }}"}}]}`, crm.URL+"/deals")))
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			st, err := b.eng.GetTriggerState(context.Background(), feed.ID)
+			require.NoError(t, err)
+			return st.ConsecutiveFailures > 0
+		}, 20*time.Second, 10*time.Millisecond, "the feed's first poll fails")
 		var failed []string
 		for i := range 15 {
 			fail := i%5 != 0 // 3 succeed, 12 fail
@@ -112,7 +127,10 @@ func TestDashboardShowsRuns(t *testing.T) {
 		require.Contains(t, p.body, "…</p>", "a long error is cut")
 		require.Contains(t, p.body, `href="/runs?status=failed"`)
 		require.Contains(t, p.body, "0 runs ready")
-		require.Contains(t, p.body, "No poll is failing.")
+		require.Contains(t, p.body, `<a href="#failing-polls">1 poll failing</a>`)
+		require.Contains(t, p.body, `href="/workflows/`+feed.ID+`">New deals feed</a>`)
+		require.Contains(t, p.body, "1 failure in a row")
+		require.Contains(t, p.body, "deals feed down for maintenance")
 
 		week := br.get("/?range=7d")
 		require.Equal(t, http.StatusOK, week.status)
@@ -129,6 +147,8 @@ func TestDashboardShowsRuns(t *testing.T) {
 		require.Contains(t, ru.body, "Успешно: 3, С ошибкой: 12")
 		require.Contains(t, ru.body, "0 запусков в очереди")
 		require.Contains(t, ru.body, "Последние 24 часа")
+		require.Contains(t, ru.body, "1 опрос с ошибкой")
+		require.Contains(t, ru.body, "1 ошибка подряд")
 		require.LessOrEqual(t, len(ru.body), pageMax)
 	})
 }
