@@ -108,6 +108,7 @@ func TestDashboardShowsRuns(t *testing.T) {
 		p := br.get("/")
 		require.Equal(t, http.StatusOK, p.status)
 		require.LessOrEqual(t, len(p.body), pageMax, "the page stays small with many long errors")
+		t.Logf("dashboard page: %d bytes", len(p.body))
 		require.Contains(t, p.body, "15 runs")
 		require.Contains(t, p.body, "12 failed")
 		require.Contains(t, p.body, `<svg class="chart runs-chart"`)
