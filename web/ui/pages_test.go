@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
@@ -115,5 +116,30 @@ func TestEveryPage(t *testing.T) {
 		}
 		require.NotContains(t, page.body, "s3cret-value", "viewer: %s", p)
 		require.NotContains(t, page.body, f.Workflow.HookToken, "viewer: %s shows the webhook token", p)
+	}
+}
+
+// TestBrowserEveryPageAt375 opens every page in headless Chromium on a 375 px wide
+// screen, in English and Russian: nothing wider than the screen, every control labelled
+// and in the tab order, nothing loaded from another origin.
+func TestBrowserEveryPageAt375(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite, web.Config{}, withWorkers(1))
+	_, paths := everyPage(t, b)
+	c := newChrome(t, b.srv.URL)
+	c.signIn(adminEmail, adminPassword)
+	c.do(chromedp.EmulateViewport(375, 800))
+	for _, lang := range []string{"en", "ru"} {
+		if lang == "ru" {
+			c.open("/settings/account")
+			c.do(chromedp.SetValue(chromedp.CSS("#locale"), "ru"), chromedp.Submit(chromedp.CSS("#locale")),
+				chromedp.WaitVisible(chromedp.CSS("p.flash")))
+		}
+		for _, p := range paths {
+			c.open(p)
+			require.Equal(t, lang, eval[string](c, "document.documentElement.lang"), p)
+			require.Empty(t, c.accessibilityProblems(), "%s (%s)", p, lang)
+			c.noExternalRequests()
+		}
 	}
 }
