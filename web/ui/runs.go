@@ -60,19 +60,33 @@ type runsFilter struct {
 	Error                              string
 }
 
-// runRow is one run in the table.
+// runRow is one run in the table, its texts made in Go: a page of 50 rows renders
+// several times faster than with a template call per cell.
 type runRow struct {
-	engine.Run
-	// Workflow is the workflow's name ("" when it was deleted), Trigger its trigger type.
-	Workflow, Trigger string
-	// Started is when the run started, or was created when it has not started yet.
-	Started time.Time
-	// Duration is set once the run has ended.
-	Duration *time.Duration
+	ID, Status, WorkflowID, ReplayOf string
+	// Workflow is the workflow's name ("" when it was deleted).
+	Workflow string
+	// StatusText, TriggerText, StartedText and DurationText are shown; StartedISO is
+	// the <time> element's datetime. Started is when the run started, or was created
+	// when it has not started yet; the duration is "—" until it has ended.
+	StatusText, TriggerText, StartedText, StartedISO, DurationText string
 }
 
 // Short is the run's short id.
 func (r runRow) Short() string { return shortID(r.ID) }
+
+// cachedT translates through v, each key once.
+func cachedT(v *view) func(key string) string {
+	seen := map[string]string{}
+	return func(key string) string {
+		s, ok := seen[key]
+		if !ok {
+			s = v.T(key)
+			seen[key] = s
+		}
+		return s
+	}
+}
 
 // datetimeLayouts are what <input type="datetime-local"> sends.
 var datetimeLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
@@ -120,17 +134,23 @@ func (h *Handler) loadRunsTable(c *gin.Context, v *view, base string, wf *engine
 		return nil, err
 	}
 	t.Rows = make([]runRow, len(page.Items))
+	label := cachedT(v)
 	for i, r := range page.Items {
-		row := runRow{Run: r, Started: r.CreatedAt}
+		row := runRow{ID: r.ID, Status: r.Status, WorkflowID: r.WorkflowID, ReplayOf: r.ReplayOf,
+			StatusText: label("runs.status." + r.Status), DurationText: "—"}
+		started := r.CreatedAt
 		if r.StartedAt != nil {
-			row.Started = *r.StartedAt
+			started = *r.StartedAt
 		}
+		row.StartedText, row.StartedISO = v.Time(started), v.ISO(started)
 		if w, ok := names[r.WorkflowID]; ok {
-			row.Workflow, row.Trigger = w.Name, w.TriggerType
+			row.Workflow = w.Name
+			if w.TriggerType != "" {
+				row.TriggerText = label("runs.trigger." + w.TriggerType)
+			}
 		}
 		if r.FinishedAt != nil {
-			d := r.FinishedAt.Sub(row.Started)
-			row.Duration = &d
+			row.DurationText = v.Duration(r.FinishedAt.Sub(started))
 		}
 		t.Rows[i] = row
 	}

@@ -67,6 +67,7 @@ func TestBrowserRunsAndInspector(t *testing.T) {
 	c.open("/workflows/" + form.ID + "/inspector")
 	require.Contains(t, c.text(".events li:first-child .reason"), "token")
 	require.Equal(t, "rejected", c.text(".events li:first-child .status"))
+	c.do(chromedp.Click(chromedp.CSS(".events li:first-child details.payload summary"))) // the headers, folded
 	require.Contains(t, c.text(".events li:first-child"), "x-token: ******")
 	c.shot("inspector")
 	c.do(chromedp.SetValue(chromedp.CSS("#test-body"), `{"name":"Test"}`),
