@@ -413,6 +413,23 @@ func TestInspector(t *testing.T) {
 		require.Contains(t, p.text(), "replay of rejected request "+rejected.ID)
 		require.Contains(t, p.body, `href="/runs/`+runID+`"`)
 
+		// Pages of 20 requests, newest first, with a cursor.
+		for i := range 20 {
+			require.Equal(t, http.StatusAccepted, sendHook(t, b, wf.HookToken, fmt.Sprintf(`{"name":"n%d"}`, i),
+				map[string]string{"X-Token": secret}).status)
+		}
+		p = br.get("/workflows/" + wf.ID + "/inspector")
+		require.Equal(t, 20, strings.Count(p.body, `<li class="event"`))
+		require.Contains(t, p.text(), `"n19"`)
+		older := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(p.body)
+		require.NotNil(t, older)
+		p = br.get(html.UnescapeString(older[1]))
+		require.Equal(t, http.StatusOK, p.status)
+		require.Equal(t, 3, strings.Count(p.body, `<li class="event"`), "the rejected, its replay and the first")
+		require.Contains(t, p.text(), `"Ann"`)
+		require.NotContains(t, p.body, `rel="next"`)
+		require.Contains(t, p.body, `<a href="/workflows/`+wf.ID+`/inspector">Newest</a>`)
+
 		vb, vcsrf := signedInBrowser(t, b, viewerEmail, viewerPassword)
 		require.Equal(t, http.StatusForbidden, vb.do(http.MethodPost, "/workflows/"+wf.ID+"/inspector/events/"+rejected.ID+"/replay",
 			url.Values{"csrf_token": {vcsrf}}, nil).status)
