@@ -256,14 +256,15 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 // newEvent builds the stored form of a request: headers and token query parameters
 // masked, so the inspector and the run records never keep a credential.
 func (e *Engine) newEvent(w *store.Workflow, wh *workflow.WebhookTrigger, req IngestRequest, headers map[string]string, now time.Time) *store.Event {
-	var extraHeader, tokenQuery, keyField string
+	var extraHeader, tokenQuery string
 	if wh.Auth != nil {
-		extraHeader, tokenQuery, keyField = wh.Auth.Header, wh.Auth.Query, wh.Auth.Field
+		extraHeader, tokenQuery = wh.Auth.Header, wh.Auth.Query
 	}
 	body := req.Body
-	if keyField != "" {
-		// The API key Tilda sends in a form field is as much a credential as a header.
-		body = trigger.MaskFormField(req.Header.Get("Content-Type"), body, keyField)
+	if ct, fields := credentialFields(wh.Auth, req.Header.Get("Content-Type")); len(fields) > 0 {
+		// A key sent in a form field (Tilda's API key, Bitrix24's tokens) is as much a
+		// credential as a header.
+		body = trigger.MaskFormField(ct, body, fields...)
 	}
 	return &store.Event{
 		ID:          newID(),
@@ -274,7 +275,7 @@ func (e *Engine) newEvent(w *store.Workflow, wh *workflow.WebhookTrigger, req In
 		Query:       trigger.MaskQuery(req.RawQuery, tokenQuery),
 		ContentType: req.Header.Get("Content-Type"),
 		Body:        body,
-		BodySize:    int64(len(req.Body)),
+		BodySize:    int64(len(body)),
 	}
 }
 
@@ -286,7 +287,7 @@ func (e *Engine) reject(ctx context.Context, hook *Webhook, req IngestRequest, s
 		wh = &workflow.WebhookTrigger{}
 	}
 	ev := e.newEvent(hook.wf, wh, req, trigger.FlattenHeaders(req.Header), e.cfg.Now())
-	ev.Verdict, ev.Reason, ev.BodySize = rej.Verdict, rej.Reason, size
+	ev.Verdict, ev.Reason, ev.BodySize = rej.Verdict, rej.Reason, storedSize(size, req, ev)
 	if len(ev.Body) > InspectorBodyLimit {
 		ev.Body = ev.Body[:InspectorBodyLimit]
 	}
@@ -327,7 +328,7 @@ func (e *Engine) probe(ctx context.Context, hook *Webhook, req IngestRequest, si
 	e.metrics.webhooks.WithLabelValues(store.VerdictCheck).Inc()
 	wh := hook.compiled.Def.Trigger.Webhook
 	ev := e.newEvent(hook.wf, wh, req, trigger.FlattenHeaders(req.Header), now)
-	ev.Verdict, ev.BodySize = store.VerdictCheck, size
+	ev.Verdict, ev.BodySize = store.VerdictCheck, storedSize(size, req, ev)
 	ev.Reason = fmt.Sprintf("%s checked the webhook URL; answered 200, no run started", wh.Auth.Type)
 	e.recordSampled(ctx, ev)
 	return &IngestResult{WorkflowID: hook.wf.ID, EventID: ev.ID, Check: true,

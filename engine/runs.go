@@ -65,14 +65,18 @@ type StepRun struct {
 type RunFilter struct {
 	WorkflowID string
 	Status     string
-	Cursor     string
-	Limit      int
+	// From and To bound the runs' creation time: From included, To excluded; zero means
+	// no bound.
+	From, To time.Time
+	Cursor   string
+	Limit    int
 }
 
 // ListRuns returns a page of runs, newest first, without their steps.
 func (e *Engine) ListRuns(ctx context.Context, f RunFilter) (*Page[Run], error) {
 	limit := clampLimit(f.Limit)
-	rows, err := e.store.ListRuns(ctx, store.RunFilter{WorkflowID: f.WorkflowID, Status: f.Status, Before: f.Cursor, Limit: limit + 1})
+	rows, err := e.store.ListRuns(ctx, store.RunFilter{WorkflowID: f.WorkflowID, Status: f.Status,
+		CreatedFrom: f.From, CreatedTo: f.To, Before: f.Cursor, Limit: limit + 1})
 	if err != nil {
 		return nil, err
 	}

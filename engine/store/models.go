@@ -83,8 +83,9 @@ type Event struct {
 	DedupeKey   *string
 	Verdict     string
 	Reason      string
-	// BodySize is the size of the body as it arrived; Body may be shorter (cut for the
-	// inspector) only for events that started no run.
+	// BodySize is the size of the body as it arrived, less what masking a credential
+	// removed; Body may be shorter (cut for the inspector) only for events that started
+	// no run.
 	BodySize int64
 }
 

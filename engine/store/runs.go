@@ -659,6 +659,8 @@ func (s *Store) GetStepRun(ctx context.Context, runID, stepID string) (*StepRun,
 type RunFilter struct {
 	WorkflowID string
 	Status     string
+	// CreatedFrom (included) and CreatedTo (excluded) bound created_at when not zero.
+	CreatedFrom, CreatedTo time.Time
 	// Before lists runs with ids below it (the previous page's last id).
 	Before string
 	Limit  int
@@ -672,6 +674,12 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	}
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("created_at >= ?", f.CreatedFrom.UTC())
+	}
+	if !f.CreatedTo.IsZero() {
+		q = q.Where("created_at < ?", f.CreatedTo.UTC())
 	}
 	if f.Before != "" {
 		q = q.Where("id < ?", f.Before)

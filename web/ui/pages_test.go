@@ -26,14 +26,21 @@ type pageFixture struct {
 // pagePaths maps every GET route of the UI to a path to fetch; a route missing here fails
 // TestEveryPage, so a new page cannot skip its checks.
 var pagePaths = map[string]func(f *pageFixture) string{
-	"/":                  func(*pageFixture) string { return "/" },
-	"/connections":       func(*pageFixture) string { return "/connections" },
-	"/connections/:name": func(f *pageFixture) string { return "/connections/" + f.Connection },
-	"/settings":          nil, // a redirect to /settings/account
-	"/settings/account":  func(*pageFixture) string { return "/settings/account" },
-	"/settings/tokens":   func(*pageFixture) string { return "/settings/tokens" },
-	"/settings/users":    func(*pageFixture) string { return "/settings/users" },
-	"/settings/audit":    func(*pageFixture) string { return "/settings/audit" },
+	"/":                   func(*pageFixture) string { return "/" },
+	"/connections":        func(*pageFixture) string { return "/connections" },
+	"/connections/:name":  func(f *pageFixture) string { return "/connections/" + f.Connection },
+	"/settings":           nil, // a redirect to /settings/account
+	"/settings/account":   func(*pageFixture) string { return "/settings/account" },
+	"/settings/tokens":    func(*pageFixture) string { return "/settings/tokens" },
+	"/settings/users":     func(*pageFixture) string { return "/settings/users" },
+	"/settings/audit":     func(*pageFixture) string { return "/settings/audit" },
+	"/runs":               func(*pageFixture) string { return "/runs" },
+	"/runs/:id":           func(f *pageFixture) string { return "/runs/" + f.RunID },
+	"/runs/:id/timeline":  nil, // the block a running run's page polls, not a page
+	"/workflows/:id/runs": func(f *pageFixture) string { return "/workflows/" + f.Workflow.ID + "/runs" },
+	"/workflows/:id/inspector": func(f *pageFixture) string {
+		return "/workflows/" + f.Workflow.ID + "/inspector"
+	},
 }
 
 // pagePath registers a page's path for TestEveryPage (from an area test file's init).
