@@ -11,9 +11,10 @@ import "strings"
 // diffContext is how many unchanged lines are shown around a change.
 const diffContext = 3
 
-// diffMaxCells bounds the LCS table (lines × lines of the changed middle); past it the
-// whole middle shows as removed and added, which is still correct, only coarser.
-const diffMaxCells = 4_000_000
+// diffMaxCells bounds the LCS table (lines × lines of the changed middle, 4 bytes each);
+// past it the whole middle shows as removed and added, which is still correct, only
+// coarser.
+const diffMaxCells = 1 << 20
 
 // diffCell is one side of a row: a line number (0 for no line) and its text, with the
 // kind "del", "add" or "" (unchanged).

@@ -46,7 +46,8 @@ type workflowsPage struct {
 	// address, empty on the last.
 	Cursor  string
 	NextURL string
-	// Here is this page's address, where the row actions come back to.
+	// Here is this page's address (without its flash), where the row actions come back
+	// to.
 	Here string
 }
 
@@ -75,7 +76,7 @@ func (h *Handler) workflowList(c *gin.Context, v *view) {
 		h.fail(c, v, err)
 		return
 	}
-	p := workflowsPage{Query: q, Cursor: cursor, Here: c.Request.URL.RequestURI()}
+	p := workflowsPage{Query: q, Cursor: cursor, Here: listURL(q, cursor)}
 	for _, w := range page.Items {
 		p.Rows = append(p.Rows, workflowRow{Workflow: w, Stats: stats[w.ID]})
 	}

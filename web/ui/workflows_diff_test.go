@@ -92,3 +92,17 @@ func TestLineDiffFolds(t *testing.T) {
 	require.Equal(t, "-13 l13 | +13 L13", got[12])
 	require.Equal(t, "~4", got[16])
 }
+
+// TestLineDiffTooLarge: past diffMaxCells the changed middle shows whole, removed beside
+// added, without building the table.
+func TestLineDiffTooLarge(t *testing.T) {
+	t.Parallel()
+	a := "head\n" + lines(1100, "a") + "\ntail"
+	b := "head\n" + lines(1100, "b") + "\ntail"
+	got := render(lineDiff(a, b))
+	require.Len(t, got, 1+1100+1)
+	require.Equal(t, " 1 head |  1 head", got[0])
+	require.Equal(t, "-2 a1 | +2 b1", got[1])
+	require.Equal(t, "-1101 a1100 | +1101 b1100", got[1100])
+	require.Equal(t, " 1102 tail |  1102 tail", got[1101])
+}

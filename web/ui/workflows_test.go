@@ -350,6 +350,7 @@ func TestDuplicateDeleteExportSwitch(t *testing.T) {
 		require.ErrorIs(t, err, engine.ErrNotFound)
 		list = br.get(p.location())
 		require.Contains(t, list.body, "Workflow deleted.")
+		require.Contains(t, list.body, `name="back" value="/workflows">`, "the switch comes back without the old flash")
 		require.NotContains(t, list.body, w.ID)
 		require.Equal(t, http.StatusNotFound, br.get("/workflows/"+w.ID).status)
 		require.Equal(t, http.StatusNotFound, br.do(http.MethodPost, "/workflows/"+w.ID+"/delete", url.Values{"csrf_token": {csrf}}, nil).status)
