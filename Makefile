@@ -38,3 +38,7 @@ verify: ## Fail when generated files are stale
 .PHONY: bench
 bench: ## Run the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: screenshots
+screenshots: ## Retake the admin UI screenshots in docs/screenshots (needs chromium)
+	HOOKFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test ./web/ui -run 'Browser' -count=1

@@ -153,12 +153,7 @@ func (e *Engine) DeleteConnection(ctx context.Context, name string) error {
 		if err != nil {
 			continue
 		}
-		uses := def.Trigger.Webhook != nil && def.Trigger.Webhook.Auth != nil && def.Trigger.Webhook.Auth.Connection == name ||
-			def.Trigger.Poll != nil && def.Trigger.Poll.Connection == name
-		for _, st := range def.Steps {
-			uses = uses || st.Connection == name
-		}
-		if uses {
+		if slices.Contains(connectionsUsedBy(def), name) {
 			users = append(users, fmt.Sprintf("%s (%s)", def.Name, id))
 		}
 	}

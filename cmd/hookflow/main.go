@@ -4,6 +4,9 @@ package main
 
 import (
 	"os"
+	// The time zone database in the binary: schedules and the admin UI take IANA zones,
+	// and a minimal container may have no /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/hookflow/hookflow/cmd/cli"
 	_ "github.com/hookflow/hookflow/connectors/all"

@@ -138,7 +138,7 @@ func (c *chrome) signIn(email, password string) {
 // screenshots points it at docs/screenshots), else in the test's temporary directory.
 func (c *chrome) shot(name string) {
 	c.t.Helper()
-	png, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(100))
 	require.NoError(c.t, err)
 	require.Greater(c.t, len(png), 1000, "an empty screenshot")
 	dir := os.Getenv("HOOKFLOW_SCREENSHOTS")

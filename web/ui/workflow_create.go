@@ -31,11 +31,9 @@ type workflowForm struct {
 // workflowDocLimit is the largest workflow document accepted, as on the API.
 const workflowDocLimit = 1 << 20
 
-// workflowNew shows the create page: paste a workflow, or choose a JSON or YAML file.
+// workflowNew shows the create page: paste a workflow, or choose a JSON or YAML file. A
+// viewer gets the page without the form, saying who may create workflows.
 func (h *Handler) workflowNew(c *gin.Context, v *view) {
-	if !h.requireEditor(c, v) {
-		return
-	}
 	v.Data = workflowForm{}
 	h.render(c, http.StatusOK, "workflow_new", v)
 }

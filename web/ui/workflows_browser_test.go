@@ -86,8 +86,10 @@ func TestBrowserWorkflows(t *testing.T) {
 
 	// Versions: 1 against 2 by default; pick them again by hand.
 	c.do(chromedp.Click(chromedp.CSS(`.tabs a[href$="/versions"]`)), chromedp.WaitVisible(chromedp.CSS("table.wf-diff")))
+	// The old page is marked, so the wait below sees the new one's table, not its own.
+	eval[string](c, `document.body.dataset.old = "yes"`)
 	c.do(chromedp.SetValue(chromedp.CSS("#wf-a"), "1"), chromedp.SetValue(chromedp.CSS("#wf-b"), "2"),
-		chromedp.Click(chromedp.CSS(".wf-compare button")), chromedp.WaitVisible(chromedp.CSS("table.wf-diff")))
+		chromedp.Click(chromedp.CSS(".wf-compare button")), chromedp.WaitVisible(chromedp.CSS("body:not([data-old]) table.wf-diff")))
 	require.Equal(t, "/workflows/"+id+"/versions?a=1&b=2", c.location())
 	require.Contains(t, c.text("table.wf-diff td.del"), `"email": "{{ trigger.body.email }}"`)
 	require.Contains(t, c.text("table.wf-diff td.add"), `"email": "{{ lower(trigger.body.email) }}"`)

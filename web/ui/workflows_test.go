@@ -36,6 +36,18 @@ func init() {
 	guardCase("POST /workflows/:id/delete", guard{path: wf("/delete")})
 	guardCase("POST /workflows/:id/rotate-token", guard{path: wf("/rotate-token")})
 	guardCase("POST /workflows/:id/restore", guard{path: wf("/restore"), form: url.Values{"version": {"1"}}})
+
+	page := func(suffix string) func(f *pageFixture) string {
+		return func(f *pageFixture) string { return "/workflows/" + f.Workflow.ID + suffix }
+	}
+	pagePath("/workflows", func(*pageFixture) string { return "/workflows" })
+	pagePath("/workflows/new", func(*pageFixture) string { return "/workflows/new" })
+	pagePath("/workflows/:id", page(""))
+	pagePath("/workflows/:id/versions", page("/versions"))
+	pagePath("/workflows/:id/json", page("/json"))
+	// A JSON download, not a page: TestDuplicateDeleteExportSwitch checks it, and
+	// TestViewerSeesWorkflowsReadOnly that a viewer's has no token.
+	pagePath("/workflows/:id/export", nil)
 }
 
 // hookWorkflow is a webhook workflow whose runs fail when the body says "fail": true (a
@@ -484,7 +496,10 @@ func TestViewerSeesWorkflowsReadOnly(t *testing.T) {
 		require.Contains(t, p.body, "only editors and admins see it whole")
 		require.NotContains(t, p.body, "data-copy")
 		require.Contains(t, vb.get("/workflows/"+w.ID+"/json").body, " readonly")
-		require.Equal(t, http.StatusForbidden, vb.get("/workflows/new").status)
+		create := vb.get("/workflows/new")
+		require.Equal(t, http.StatusOK, create.status)
+		require.Contains(t, create.body, "Only editors and admins can create workflows")
+		require.NotContains(t, create.body, `id="wf-definition"`)
 
 		for _, post := range []struct {
 			path string
