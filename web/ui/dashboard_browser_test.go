@@ -43,7 +43,7 @@ func TestBrowserDashboard(t *testing.T) {
 	require.NotEqual(t, "rgb(0, 0, 0)", eval[string](c, `getComputedStyle(document.querySelector("svg.chart rect.s-failed")).fill`),
 		"the stylesheet colours the series")
 	require.Contains(t, c.text("ol.incidents"), "Leads to CRM")
-	c.shot("dashboard")
+	c.shot("dashboard-7d")
 	c.noExternalRequests()
 
 	// The period switch, from the keyboard.

@@ -52,7 +52,7 @@ func TestBrowserRunsAndInspector(t *testing.T) {
 	require.Equal(t, "failed", c.text("#run-status"))
 	require.Contains(t, c.text("#run-timeline pre.error"), "crm is down")
 	require.Contains(t, c.text("#step-send"), "2 failed attempts")
-	c.shot("run")
+	c.shot("run-failed")
 
 	crm.broken.Store(false)
 	c.do(chromedp.Click(chromedp.CSS("#run-replay-failed")), chromedp.WaitVisible(chromedp.CSS("p.flash")))
@@ -69,7 +69,7 @@ func TestBrowserRunsAndInspector(t *testing.T) {
 	require.Equal(t, "rejected", c.text(".events li:first-child .status"))
 	c.do(chromedp.Click(chromedp.CSS(".events li:first-child details.payload summary"))) // the headers, folded
 	require.Contains(t, c.text(".events li:first-child"), "x-token: ******")
-	c.shot("inspector")
+	c.shot("inspector-test-event")
 	c.do(chromedp.SetValue(chromedp.CSS("#test-body"), `{"name":"Test"}`),
 		chromedp.Click(chromedp.CSS("#test-send")),
 		chromedp.WaitVisible(chromedp.CSS("#test-result h3")))

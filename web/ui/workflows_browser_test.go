@@ -64,7 +64,7 @@ func TestBrowserWorkflows(t *testing.T) {
 	require.Contains(t, c.text("main h1"), "Лиды с сайта в CRM")
 	hookURL := eval[string](c, `document.querySelector("#wf-hook").value`)
 	require.True(t, strings.HasPrefix(hookURL, b.srv.URL+"/hooks/"), hookURL)
-	c.shot("workflow")
+	c.shot("workflow-json")
 
 	// The JSON tab: a mistake, seen by its path, then the fix.
 	c.do(chromedp.Click(chromedp.CSS(`.tabs a[href$="/json"]`)), chromedp.WaitVisible(chromedp.CSS("#wf-definition")))
