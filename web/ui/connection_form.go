@@ -15,7 +15,8 @@ import (
 )
 
 // A connection's form is drawn from its connector's connection field specs: each field
-// becomes one control of a kind chosen by its type. Secret fields are write-only: the
+// becomes one control of a kind chosen by its type, its title, help text and choices in
+// the page's language (connector_texts.go). Secret fields are write-only: the
 // form says whether one is set, never shows it, keeps it when left empty, and removes it
 // only when its "remove" box is ticked.
 
@@ -42,7 +43,7 @@ type connectionField struct {
 	// again.
 	Endpoint bool
 	// Options are a select's choices; Blank adds an empty first choice (the default).
-	Options []string
+	Options []selectOption
 	Blank   bool
 	// Placeholder shows the default or an example in an empty input.
 	Placeholder string
@@ -56,6 +57,24 @@ type connectionField struct {
 	Remove bool
 	// Error is the problem with this field's value, if any.
 	Error string
+}
+
+// selectOption is one choice of a select: the value posted and its label in the page's
+// language (the value itself in English).
+type selectOption struct {
+	Value string
+	Label string
+}
+
+// ValueLabel is what a read-only page shows for the field's value: a select's label
+// for its value, other values as they are.
+func (f connectionField) ValueLabel() string {
+	for _, o := range f.Options {
+		if o.Value == f.Value {
+			return o.Label
+		}
+	}
+	return f.Value
 }
 
 // ID is the control's element id.
@@ -85,9 +104,11 @@ func fieldKind(f connectors.Field) string {
 	return kindJSON
 }
 
-// newConnectionFields returns the form's controls for a connector's spec, showing a
-// stored connection's settings (nil for a new one, which shows the defaults).
-func newConnectionFields(spec connectors.Spec, conn *engine.Connection) []connectionField {
+// newConnectionFields returns the form's controls for a connector's spec, in the page's
+// language, showing a stored connection's settings (nil for a new one, which shows the
+// defaults).
+func newConnectionFields(v *view, spec connectors.Spec, conn *engine.Connection) []connectionField {
+	spec = v.LocalSpec(spec)
 	set := map[string]bool{}
 	var config map[string]any
 	if conn != nil {
@@ -104,7 +125,9 @@ func newConnectionFields(spec connectors.Spec, conn *engine.Connection) []connec
 			cf.Title = f.Name
 		}
 		if cf.Kind == kindSelect {
-			cf.Options = f.Enum
+			for _, e := range f.Enum {
+				cf.Options = append(cf.Options, selectOption{Value: e, Label: v.OptionLabel(connectionFieldKey(spec.Name, f.Name), f, e)})
+			}
 			cf.Blank = f.Default == nil && !f.Required
 		}
 		switch {
@@ -119,15 +142,15 @@ func newConnectionFields(spec connectors.Spec, conn *engine.Connection) []connec
 		}
 		// A select and a switch show the default when nothing is stored: it is what the
 		// connection uses. Other controls leave it to the placeholder.
-		v, stored := config[f.Name]
+		val, stored := config[f.Name]
 		if !stored && (cf.Kind == kindSelect || cf.Kind == kindSwitch) {
-			v = f.Default
+			val = f.Default
 		}
 		if cf.Kind == kindSwitch {
-			b, _ := v.(bool)
+			b, _ := val.(bool)
 			cf.Checked = b
 		} else {
-			cf.Value = formValue(cf.Kind, v)
+			cf.Value = formValue(cf.Kind, val)
 		}
 		out = append(out, cf)
 	}
@@ -169,7 +192,7 @@ func formValue(kind string, v any) string {
 // "remove" box removes it (null). An empty plain value is left out. ok is false when a
 // value could not be read (a number that is not one); the fields say why.
 func readConnectionFields(c *gin.Context, v *view, spec connectors.Spec, conn *engine.Connection) (map[string]any, []connectionField, bool) {
-	fields := newConnectionFields(spec, conn)
+	fields := newConnectionFields(v, spec, conn)
 	config := map[string]any{}
 	ok := true
 	for i := range fields {

@@ -55,7 +55,7 @@ func (h *Handler) connectionList(c *gin.Context, v *view) {
 		if g == nil {
 			g = &connectionGroup{Connector: conn.Connector, Title: conn.Connector}
 			if cn, ok := h.connectorOf(conn.Connector); ok {
-				g.Title = cn.Title
+				g.Title = v.tr.connectorTitle(cn)
 			}
 			byConnector[conn.Connector] = g
 			groups = append(groups, g)
@@ -63,7 +63,7 @@ func (h *Handler) connectionList(c *gin.Context, v *view) {
 		g.Items = append(g.Items, connectionRow{Connection: conn, UsedBy: used[conn.Name]})
 	}
 	slices.SortFunc(groups, func(a, b *connectionGroup) int { return cmp.Compare(a.Title, b.Title) })
-	p := connectionsPage{Count: len(conns), Connectors: h.connectorChoices()}
+	p := connectionsPage{Count: len(conns), Connectors: h.connectorChoices(v)}
 	for _, g := range groups {
 		slices.SortFunc(g.Items, func(a, b connectionRow) int { return cmp.Compare(a.Name, b.Name) })
 		p.Groups = append(p.Groups, *g)

@@ -21,8 +21,9 @@ func (h *Handler) connectionNew(c *gin.Context, v *view, connector string) {
 		return
 	}
 	spec := cn.Spec()
-	v.Data = &connectionPage{Create: true, Connector: cn.Name, ConnectorTitle: cn.Title, Description: spec.Description,
-		Fields: newConnectionFields(spec, nil), Testable: cn.TestConnection != nil}
+	local := v.LocalSpec(spec)
+	v.Data = &connectionPage{Create: true, Connector: cn.Name, ConnectorTitle: local.Title, Description: local.Description,
+		Fields: newConnectionFields(v, spec, nil), Testable: cn.TestConnection != nil}
 	h.render(c, http.StatusOK, "connection", v)
 }
 
@@ -37,8 +38,9 @@ func (h *Handler) connectionCreate(c *gin.Context, v *view) {
 	}
 	spec := cn.Spec()
 	config, fields, readOK := readConnectionFields(c, v, spec, nil)
-	p := &connectionPage{Create: true, Name: c.PostForm("name"), Connector: cn.Name, ConnectorTitle: cn.Title,
-		Description: spec.Description, Fields: fields, Testable: cn.TestConnection != nil}
+	local := v.LocalSpec(spec)
+	p := &connectionPage{Create: true, Name: c.PostForm("name"), Connector: cn.Name, ConnectorTitle: local.Title,
+		Description: local.Description, Fields: fields, Testable: cn.TestConnection != nil}
 	v.Data = p
 	if !readOK {
 		h.render(c, http.StatusUnprocessableEntity, "connection", v)

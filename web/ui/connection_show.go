@@ -26,8 +26,9 @@ func (h *Handler) loadConnectionPage(c *gin.Context, v *view) *connectionPage {
 		UsedBy: used[conn.Name]}
 	if cn, ok := h.connectorOf(conn.Connector); ok {
 		spec := cn.Spec()
-		p.ConnectorTitle, p.Description, p.Testable = cn.Title, spec.Description, cn.TestConnection != nil
-		p.Fields = newConnectionFields(spec, conn)
+		local := v.LocalSpec(spec)
+		p.ConnectorTitle, p.Description, p.Testable = local.Title, local.Description, cn.TestConnection != nil
+		p.Fields = newConnectionFields(v, spec, conn)
 	}
 	v.Data = p
 	return p

@@ -33,15 +33,15 @@ type connectorChoice struct {
 	Title string
 }
 
-// connectorChoices lists the connectors that take connections, by title: not core, and
-// not those without connection settings.
-func (h *Handler) connectorChoices() []connectorChoice {
+// connectorChoices lists the connectors that take connections, by title in the page's
+// language: not core, and not those without connection settings.
+func (h *Handler) connectorChoices(v *view) []connectorChoice {
 	var out []connectorChoice
 	for _, c := range h.engine.Registry().Connectors() {
 		if c.Name == "core" || len(c.Spec().Connection) == 0 {
 			continue
 		}
-		out = append(out, connectorChoice{Name: c.Name, Title: c.Title})
+		out = append(out, connectorChoice{Name: c.Name, Title: v.tr.connectorTitle(c)})
 	}
 	slices.SortFunc(out, func(a, b connectorChoice) int { return cmp.Compare(a.Title, b.Title) })
 	return out

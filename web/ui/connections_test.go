@@ -2,18 +2,22 @@ package ui_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/telegram/telegramtest"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/store/storetest"
 	"github.com/hookflow/hookflow/web"
+	"github.com/hookflow/hookflow/web/ui"
 )
 
 func init() {
@@ -282,4 +286,90 @@ func TestViewerSeesConnectionsReadOnly(t *testing.T) {
 	for _, path := range []string{"/connections", "/connections/hook"} {
 		require.NotContains(t, strings.ToLower(br.get(path).body), strings.ToLower(headerSecret))
 	}
+}
+
+// labelRE finds a form control's label: <label for="cfg-NAME">Title, or a switch's
+// <label class="check" for="cfg-NAME"><input …> Title.
+var labelRE = regexp.MustCompile(`<label (?:class="check" )?for="cfg-([a-z0-9_]+)">(?:<input[^>]*> )?([^<]*)`)
+
+// formLabels maps a connection form's field names to their labels.
+func formLabels(body string) map[string]string {
+	out := map[string]string{}
+	for _, m := range labelRE.FindAllStringSubmatch(body, -1) {
+		out[m[1]] = html.UnescapeString(strings.TrimSpace(m[2]))
+	}
+	return out
+}
+
+// TestConnectionFormsInRussian: with Accept-Language: ru, the create form of every
+// connector shows its title, description, labels, help texts and choices in Russian, no
+// label keeps the spec's English title, and the list offers the connectors by their
+// Russian names. The English form is the spec's own text.
+func TestConnectionFormsInRussian(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite, web.Config{})
+	br, _ := signedInBrowser(t, b, adminEmail, adminPassword)
+	ru := map[string]string{"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"}
+
+	want := map[string][]string{
+		"amocrm": {"Новое подключение: amoCRM (Kommo)", "Поддомен", "Долгосрочный токен", "Страна по умолчанию",
+			"Создаёт сделки вместе с контактами"},
+		"bitrix24": {"Новое подключение: Bitrix24", "URL входящего вебхука", "Страна по умолчанию"},
+		"email": {"Новое подключение: Электронная почта", "SMTP-сервер", "Шифрование",
+			`<option value="starttls" selected>STARTTLS</option>`, `<option value="none">без шифрования</option>`, "Отправитель"},
+		"http": {"Новое подключение: HTTP", "Базовый URL", "Разрешённые хосты", "Способ авторизации",
+			`<option value="none" selected>без авторизации</option>`, `<option value="header">свой заголовок</option>`,
+			"Ограничение частоты", "По одному на строку."},
+		"hubspot":   {"Новое подключение: HubSpot CRM", "Токен приватного приложения", "Свойство сделки для идемпотентности"},
+		"moysklad":  {"Новое подключение: МойСклад", "Токен доступа", "Публичный адрес Hookflow"},
+		"pipedrive": {"Новое подключение: Pipedrive", "Токен API", "Домен компании"},
+		"telegram":  {"Новое подключение: Telegram", "Токен бота", "Сервер Bot API", "@BotFather"},
+		"webhook":   {"Новое подключение: Секреты входящих вебхуков", "Секрет", "Предыдущий секрет", "Имя пользователя"},
+	}
+	reg := engine.WithCore(connectors.Default)
+	seen := 0
+	for _, c := range reg.Connectors() {
+		spec := c.Spec()
+		if c.Name == "core" || len(spec.Connection) == 0 {
+			continue
+		}
+		seen++
+		path := "/connections?add=" + c.Name
+		p := br.do(http.MethodGet, path, nil, ru)
+		require.Equal(t, http.StatusOK, p.status, p.body)
+		require.Contains(t, p.body, `<html lang="ru"`)
+		body := html.UnescapeString(p.body)
+		require.Contains(t, want, c.Name, "add the Russian strings of the %s form to this test", c.Name)
+		for _, s := range want[c.Name] {
+			require.Contains(t, body, s, "%s in Russian", c.Name)
+		}
+		local := ui.LocalSpec("ru", spec)
+		require.Contains(t, body, strings.ReplaceAll(local.Description, "`", ""), "%s: the connector's description", c.Name)
+		labels := formLabels(p.body)
+		require.Len(t, labels, len(spec.Connection), "%s: one label per field", c.Name)
+		for i, f := range spec.Connection {
+			require.NotEqual(t, f.Title, labels[f.Name], "%s.%s: the label is still English", c.Name, f.Name)
+			require.Equal(t, local.Connection[i].Title, labels[f.Name], "%s.%s", c.Name, f.Name)
+			require.NotEmpty(t, local.Connection[i].Description)
+			require.Contains(t, body, local.Connection[i].Description, "%s.%s: help text", c.Name, f.Name)
+		}
+
+		en := br.get(path)
+		require.Equal(t, http.StatusOK, en.status)
+		require.Contains(t, en.body, `<html lang="en"`)
+		enBody := html.UnescapeString(en.body)
+		require.Contains(t, enBody, "New "+spec.Title+" connection")
+		for _, f := range spec.Connection {
+			require.Equal(t, f.Title, formLabels(en.body)[f.Name], "%s.%s in English", c.Name, f.Name)
+			require.Contains(t, enBody, strings.ReplaceAll(f.Description, "`", ""))
+			for _, e := range f.Enum {
+				require.Regexp(t, `<option value="`+e+`"( selected)?>`+e+`</option>`, en.body)
+			}
+		}
+	}
+	require.Equal(t, len(want), seen)
+
+	list := br.do(http.MethodGet, "/connections", nil, ru)
+	require.Contains(t, list.body, `<option value="bitrix24">Bitrix24</option>`)
+	require.Contains(t, list.body, `<option value="webhook">Секреты входящих вебхуков</option>`)
 }

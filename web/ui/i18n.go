@@ -20,7 +20,8 @@ var languageMatcher = language.NewMatcher(languages)
 // The message catalogue: locales/<area>.<lang>.json, one file per screen area and
 // language, so each area's strings sit together. i18n_test.go fails when a key is in one
 // language and not the other, or when a template or handler asks for a key that does not
-// exist.
+// exist. locales/connectors.<lang>.json are not part of it: they translate the
+// connectors' specs (connector_texts.go).
 //
 //go:embed locales/*.json
 var localeFS embed.FS
@@ -33,6 +34,9 @@ func loadCatalogue() (*i18n.Bundle, error) {
 		return nil, fmt.Errorf("list locale files: %w", err)
 	}
 	for _, f := range files {
+		if isConnectorTextFile(f) {
+			continue
+		}
 		if _, err := b.LoadMessageFileFS(localeFS, f); err != nil {
 			return nil, fmt.Errorf("load %s: %w", f, err)
 		}
