@@ -174,8 +174,8 @@ func Build(g Group) (string, error) {
 			err.Index = i
 			return "", err
 		}
-		if g.Mode == ModeAny && len(g.Conditions) > 1 && strings.Contains(s, " && ") {
-			s = "(" + s + ")"
+		if info, _ := Info(c.Op); g.Mode == ModeAny && len(g.Conditions) > 1 && info.Value == ValueNumber {
+			s = "(" + s + ")" // the numeric guard's && binds tighter than ||
 		}
 		parts = append(parts, s)
 	}

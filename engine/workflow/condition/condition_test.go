@@ -60,6 +60,10 @@ func TestBuild(t *testing.T) {
 			{Field: "trigger.body.amount", Op: "greater_than", Value: "100"},
 			{Field: "trigger.body.vip", Op: "equals", Value: "true"},
 		}}, `((trigger.body?.amount ?? "") != "" && number(trigger.body?.amount) > 100) || string(trigger.body?.vip ?? "") == "true"`},
+		{"a value holding && needs no parentheses", condition.Group{Mode: "any", Conditions: []condition.Condition{
+			{Field: "trigger.body.a", Op: "equals", Value: "x && y"},
+			{Field: "trigger.body.b", Op: "exists"},
+		}}, `string(trigger.body?.a ?? "") == "x && y" || trigger.body?.b != nil`},
 		{"any of one numeric needs no parentheses", group("any", "trigger.body.amount", "greater_than", "1"),
 			`(trigger.body?.amount ?? "") != "" && number(trigger.body?.amount) > 1`},
 	} {
