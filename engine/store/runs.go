@@ -675,11 +675,19 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
+	// The listing wants the newest matches in id order, which runs_workflow (or the primary
+	// key) gives by scanning backwards until the page is full. Offered runs_workflow_created,
+	// SQLite's planner reads every run of the time window and sorts them (18 ms against 3 ms
+	// at 10,000 runs in BenchmarkRunsPage); a unary + keeps created_at off the index.
+	created := "created_at"
+	if s.Dialect() == SQLite {
+		created = "+created_at"
+	}
 	if !f.CreatedFrom.IsZero() {
-		q = q.Where("created_at >= ?", f.CreatedFrom.UTC())
+		q = q.Where(created+" >= ?", f.CreatedFrom.UTC())
 	}
 	if !f.CreatedTo.IsZero() {
-		q = q.Where("created_at < ?", f.CreatedTo.UTC())
+		q = q.Where(created+" < ?", f.CreatedTo.UTC())
 	}
 	if f.Before != "" {
 		q = q.Where("id < ?", f.Before)
