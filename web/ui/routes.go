@@ -17,4 +17,6 @@ func (h *Handler) Register(r *gin.Engine) {
 	h.runRoutes(r, post)
 	h.connectionRoutes(r, post)
 	h.settingsRoutes(r, post)
+	h.builderRoutes(r, post)
+	h.builderToolRoutes(r, post)
 }
