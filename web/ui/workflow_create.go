@@ -31,10 +31,11 @@ type workflowForm struct {
 // workflowDocLimit is the largest workflow document accepted, as on the API.
 const workflowDocLimit = 1 << 20
 
-// workflowNew shows the create page: paste a workflow, or choose a JSON or YAML file. A
-// viewer gets the page without the form, saying who may create workflows.
+// workflowNew shows the create page: start from scratch, pick a template, or paste a
+// workflow or choose a JSON or YAML file. A viewer gets the gallery without the forms,
+// saying who may create workflows.
 func (h *Handler) workflowNew(c *gin.Context, v *view) {
-	v.Data = workflowForm{}
+	v.Data = h.newWorkflowPage(v, workflowForm{})
 	h.render(c, http.StatusOK, "workflow_new", v)
 }
 
@@ -62,7 +63,7 @@ func (h *Handler) workflowCreate(c *gin.Context, v *view) {
 		h.fail(c, v, err)
 		return
 	}
-	v.Data = workflowForm{Text: text, Errors: invalid.Errors}
+	v.Data = h.newWorkflowPage(v, workflowForm{Text: text, Errors: invalid.Errors})
 	h.render(c, http.StatusUnprocessableEntity, "workflow_new", v)
 }
 

@@ -26,6 +26,7 @@ func (h *Handler) workflowRoutes(get gin.IRoutes, post gin.IRoutes) {
 	post.POST("/workflows/:id/delete", h.action("workflows", h.workflowDelete))
 	post.POST("/workflows/:id/rotate-token", h.action("workflows", h.workflowRotate))
 	post.POST("/workflows/:id/restore", h.action("workflows", h.workflowRestore))
+	h.templateRoutes(get, post)
 }
 
 func init() {
