@@ -123,11 +123,13 @@ type filterRow struct {
 
 // stepCard is one step.
 type stepCard struct {
-	Index    int
-	ID       string
-	Title    string
-	Head     []bField
-	Inputs   []bField
+	Index  int
+	ID     string
+	Title  string
+	Head   []bField
+	Inputs []bField
+	// Optional are the inputs that are neither required nor set: folded away.
+	Optional []bField
 	More     []bField
 	ConnLink string
 	First    bool
@@ -569,8 +571,13 @@ func (h *Handler) stepCards(v *view, p *builderPage, st *builderState, connOptio
 			if action != nil {
 				with := at(m, "with")
 				for _, fs := range action.Inputs {
-					sc.Inputs = append(sc.Inputs, inputField(v, fs, pre+"with."+fs.Name, with[fs.Name],
-						func(f connectors.Field) string { return actionInputKey(cn.Name, actName, f.Name) }))
+					f := inputField(v, fs, pre+"with."+fs.Name, with[fs.Name],
+						func(f connectors.Field) string { return actionInputKey(cn.Name, actName, f.Name) })
+					if _, set := with[fs.Name]; fs.Required || set {
+						sc.Inputs = append(sc.Inputs, f)
+					} else {
+						sc.Optional = append(sc.Optional, f)
+					}
 				}
 			}
 		}
@@ -613,6 +620,9 @@ func (p *builderPage) placeErrors(errs map[string]string) {
 		}
 		for j := range s.Inputs {
 			all = append(all, &s.Inputs[j])
+		}
+		for j := range s.Optional {
+			all = append(all, &s.Optional[j])
 		}
 		for j := range s.More {
 			all = append(all, &s.More[j])
@@ -694,6 +704,27 @@ func bodyPaths(body any) []string {
 	}
 	walk(body, []string{"body"})
 	return out
+}
+
+// OptionalOpen says whether the optional inputs show unfolded: when one has a problem.
+func (s stepCard) OptionalOpen() bool {
+	for _, f := range s.Optional {
+		if f.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// MoreOpen says whether the step's conditions and retries show unfolded: when one is
+// set or has a problem.
+func (s stepCard) MoreOpen() bool {
+	for _, f := range s.More {
+		if f.Error != "" || f.Checked || (f.Value != "" && f.Kind != kindSwitch) {
+			return true
+		}
+	}
+	return false
 }
 
 // Number is the step's position, from 1.
