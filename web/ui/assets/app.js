@@ -27,3 +27,36 @@
     }
   }, true);
 })();
+// The workflow builder (templates/_builder.html): <form data-builder>. A change marks
+// the form as unsaved, and leaving the page then asks first; saving clears the mark.
+// htmx swaps the whole form on structural changes: focus goes back to the control that
+// had it (same id), and the mark survives the swap.
+(function () {
+  "use strict";
+  var dirty = false;
+  var focusId = null;
+  function isBuilder(el) { return el && el.closest && el.closest("form[data-builder]"); }
+  document.addEventListener("input", function (ev) { if (isBuilder(ev.target)) dirty = true; });
+  document.addEventListener("change", function (ev) { if (isBuilder(ev.target)) dirty = true; });
+  document.addEventListener("submit", function (ev) {
+    if (ev.target.matches && ev.target.matches("form[data-builder]") && !ev.defaultPrevented) dirty = false;
+  });
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    if (!isBuilder(ev.target)) return;
+    dirty = true;
+    var a = document.activeElement;
+    focusId = a && a.id ? a.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!focusId) return;
+    var el = document.getElementById(focusId);
+    if (el && el.focus) el.focus();
+    focusId = null;
+  });
+  window.addEventListener("beforeunload", function (ev) {
+    if (dirty && document.querySelector("form[data-builder]")) {
+      ev.preventDefault();
+      ev.returnValue = "";
+    }
+  });
+})();
