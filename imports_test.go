@@ -68,8 +68,8 @@ func forbidden(pkg, imp string) string {
 			return "the CLI goes through the engine's service API"
 		}
 	case under(pkg, "web"):
-		if internal && under(rel, "engine") && rel != "engine" && rel != "engine/workflow" {
-			return "web may use only the engine root and engine/workflow types"
+		if internal && under(rel, "engine") && rel != "engine" && !under(rel, "engine/workflow") {
+			return "web may use only the engine root and engine/workflow (the language's types and pure helpers)"
 		}
 		if concreteConnector {
 			return "web reads connector specs through the registry"

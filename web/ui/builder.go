@@ -225,7 +225,7 @@ func (h *Handler) readBuilder(c *gin.Context, v *view) (*builderState, error) {
 // Auth settings of the webhook presets, besides the connection.
 var authKeys = []string{"header", "query", "field", "algorithm", "encoding", "prefix", "tolerance"}
 
-// authParams are the settings a preset takes (signature.ValidateSettings).
+// authParams are the settings a preset takes (the engine checks them on save).
 func authParams(typ string) []string {
 	switch typ {
 	case "token":

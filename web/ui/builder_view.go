@@ -13,7 +13,6 @@ import (
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine"
-	"github.com/hookflow/hookflow/engine/trigger/signature"
 	"github.com/hookflow/hookflow/engine/workflow"
 	"github.com/hookflow/hookflow/engine/workflow/condition"
 	"github.com/hookflow/hookflow/engine/workflow/cronread"
@@ -160,7 +159,7 @@ func authOrder() []string {
 	generic := map[string]bool{"token": true, "basic": true, "hmac": true, "none": true}
 	out := []string{"none"}
 	var tail []string
-	for _, p := range signature.Presets() {
+	for _, p := range engine.WebhookAuthPresets() {
 		switch {
 		case p == "none":
 		case generic[p]:
@@ -173,8 +172,8 @@ func authOrder() []string {
 }
 
 func init() {
-	addBuiltKeys("builder.auth.", signature.Presets()...)
-	for _, p := range signature.Presets() {
+	addBuiltKeys("builder.auth.", engine.WebhookAuthPresets()...)
+	for _, p := range engine.WebhookAuthPresets() {
 		if p != "none" {
 			addBuiltKeys("builder.auth.hint.", p)
 		}
@@ -272,11 +271,11 @@ func (h *Handler) triggerCard(c *gin.Context, v *view, p *builderPage, st *build
 		p.Trigger = append(p.Trigger, af)
 		if atype != "none" {
 			p.AuthHint = v.T("builder.auth.hint." + atype)
-			if signature.NeedsCredentials(atype) || signature.ConnectionOptional(atype) {
+			if engine.WebhookAuthNeedsCredentials(atype) || engine.WebhookAuthConnectionOptional(atype) {
 				cv := str(auth["connection"])
 				p.Trigger = append(p.Trigger, bField{Name: "trigger.webhook.auth.connection", Path: "trigger.webhook.auth.connection",
 					Label: v.T("builder.auth.connection"), Help: v.T("builder.auth.connection_help"), Kind: kindSelect, Value: cv,
-					Blank: true, Options: withOption(connOptions("webhook"), cv), Required: !signature.ConnectionOptional(atype)})
+					Blank: true, Options: withOption(connOptions("webhook"), cv), Required: !engine.WebhookAuthConnectionOptional(atype)})
 			}
 			for _, k := range authParams(atype) {
 				f := bField{Name: "trigger.webhook.auth." + k, Path: "trigger.webhook.auth." + k,
