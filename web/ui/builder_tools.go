@@ -43,6 +43,7 @@ func (h *Handler) builderToolRoutes(get gin.IRoutes, post gin.IRoutes) {
 	post.POST("/workflows/:id/builder/sample", h.action("workflows", h.builderSampleJSON))
 	post.POST("/workflows/:id/builder/test-step", h.action("workflows", h.builderTestStep))
 	post.POST("/workflows/:id/builder/vars", h.action("workflows", h.builderVars))
+	post.POST("/workflows/:id/builder/filter", limitBody(workflowFormLimit), h.action("workflows", h.builderFilter))
 }
 
 // varNode is one value of a sample or an output: an object or a list has Children, a

@@ -11,17 +11,19 @@ import (
 // embeds it.
 type workflowHeader struct {
 	Workflow *engine.Workflow
-	// Tab is the current tab: "overview", "inspector", "runs", "versions", "json".
+	// Tab is the current tab: "overview", "builder", "inspector", "runs", "versions", "json".
 	Tab string
 }
 
 // workflowTabs are the tabs of a workflow's page, in order, with their paths below
 // /workflows/{id}.
 var workflowTabs = []struct{ Name, Path string }{
-	{"overview", ""}, {"inspector", "/inspector"}, {"runs", "/runs"}, {"versions", "/versions"}, {"json", "/json"},
+	{"overview", ""}, {"builder", "/edit"}, {"inspector", "/inspector"}, {"runs", "/runs"}, {"versions", "/versions"}, {"json", "/json"},
 }
 
-func init() { addBuiltKeys("workflow.tab.", "overview", "inspector", "runs", "versions", "json") }
+func init() {
+	addBuiltKeys("workflow.tab.", "overview", "builder", "inspector", "runs", "versions", "json")
+}
 
 // loadWorkflowHeader reads the workflow of the route's :id for a tab; on an error it
 // has answered the request (404, 403...) and returns false.

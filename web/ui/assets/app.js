@@ -41,8 +41,14 @@
   document.addEventListener("submit", function (ev) {
     if (ev.target.matches && ev.target.matches("form[data-builder]") && !ev.defaultPrevented) dirty = false;
   });
+  // The tools (/workflows/{id}/builder/...) swap only their own fragments: they change
+  // no field and leave the focus where it is.
+  function isTool(ev) {
+    var rc = ev.detail && ev.detail.requestConfig;
+    return !!(rc && rc.path && rc.path.indexOf("/builder/") !== -1);
+  }
   document.addEventListener("htmx:beforeRequest", function (ev) {
-    if (!isBuilder(ev.target)) return;
+    if (!isBuilder(ev.target) || isTool(ev)) return;
     dirty = true;
     var a = document.activeElement;
     focusId = a && a.id ? a.id : null;
