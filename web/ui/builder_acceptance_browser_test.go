@@ -2,7 +2,9 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +124,7 @@ func listenAndSend(t *testing.T, a *actions, body, contentType string) string {
 // as the issue summarizes it: trigger app, event, continue, test trigger, continue with
 // the record (5); add a step, Filter, field, condition, value, continue (6); add a step,
 // app, event, continue, account, continue, chat, text typed, the field inserted (open
-// the picker, click it), continue, test step, publish (14): 25, and 28 with connecting
+// the picker, click it), continue, test step, publish (13): 24, and 27 with connecting
 // the bot account (sign in, paste the token, confirm).
 func TestBrowserBuilderAcceptance(t *testing.T) {
 	t.Parallel()
@@ -202,7 +204,7 @@ func TestBrowserBuilderAcceptance(t *testing.T) {
 	a.click(`.builder-switch button[role=switch]`)
 	c.waitFor(`document.querySelector('.builder-switch button[role=switch]').getAttribute("aria-checked") === "true"`, "switched on")
 	require.Equal(t, path, strings.SplitN(c.location(), "?", 2)[0], "the switch comes back to the builder")
-	t.Logf("UI actions for the first flow: %d (the Telegram connection's form: %d; Zapier's documented flow: 25, 28 with its account form)", a.n, connActions)
+	t.Logf("UI actions for the first flow: %d (the Telegram connection's form: %d; Zapier's documented flow: 24, 27 with its account form)", a.n, connActions)
 
 	// Two more webhooks: 150 runs, 50 is filtered out.
 	runs := map[string]string{}
@@ -228,4 +230,81 @@ func TestBrowserBuilderAcceptance(t *testing.T) {
 	require.Contains(t, c.text(`table.runs tr:has(a[href="/runs/`+runs["150"]+`"]) .status`), "ucceeded")
 	require.Equal(t, "status status-filtered", eval[string](c, `document.querySelector('table.runs tr:has(a[href="/runs/`+runs["50"]+`"]) .status').className`))
 	c.noExternalRequests()
+
+	// The same builder in Russian, its step tested on a request from the history.
+	c.open("/settings/account")
+	c.do(chromedp.SetValue(chromedp.CSS("#locale"), "ru"), chromedp.Submit(chromedp.CSS("#locale")),
+		chromedp.WaitVisible(chromedp.CSS("p.flash")))
+	c.open(path)
+	require.Equal(t, "ru", eval[string](c, "document.documentElement.lang"))
+	c.do(chromedp.WaitVisible(chromedp.CSS("#builder-history-select")))
+	first := eval[string](c, `[...document.querySelectorAll("#builder-history-select option")].find(o => o.textContent.includes('"Ann"')).value`)
+	c.do(chromedp.SetValue(chromedp.CSS("#builder-history-select"), first))
+	require.True(t, eval[bool](c, `(() => { document.getElementById("builder-history-select").dispatchEvent(new Event("change", {bubbles: true})); return true })()`))
+	c.do(chromedp.WaitVisible(chromedp.CSS("#builder-sample .builder-tree")))
+	c.do(chromedp.Click(chromedp.CSS("#builder-test-0")), chromedp.WaitVisible(chromedp.CSS("#builder-step-result-0 .builder-step-status")))
+	require.Contains(t, c.text("#builder-step-result-0"), "message_id")
+	c.shot("builder-ru")
+}
+
+// TestBrowserBuilderFromTemplate is the acceptance story from the "site form → amoCRM
+// lead + Telegram" template: the gallery, the template's form with the connections
+// chosen from their selects (made beforehand, against the amoCRM and Bot API fakes) and
+// the chat id typed; the new workflow opened in the builder; a real form submission
+// caught by "listen for a test event"; both steps tested in order (the lead reaches the
+// amoCRM fake, the message with its id the Bot API fake); saved, switched on, and a
+// real submission makes a succeeded run against both fakes.
+func TestBrowserBuilderFromTemplate(t *testing.T) {
+	t.Parallel()
+	b := setup(t, store.SQLite, web.Config{}, withWorkers(1))
+	amo, bot := siteFormFakes(t, b)
+
+	c := newChrome(t, b.srv.URL)
+	c.signIn(adminEmail, adminPassword)
+	a := &actions{c: c}
+	c.open("/workflows/new")
+	a.click(`a[href="/workflows/new/template/` + siteFormTemplate + `"]`)
+	c.do(chromedp.WaitVisible(chromedp.CSS("#tpl-conn-bot")))
+	require.Equal(t, "amo", eval[string](c, `document.querySelector("#tpl-conn-crm").value`))
+	require.Equal(t, "sales-bot", eval[string](c, `document.querySelector("#tpl-conn-bot").value`))
+	a.typeIn("#tpl-field-chat_id", "-1001000000002")
+	a.click(".tpl-form button[type=submit]")
+	c.do(chromedp.WaitVisible(chromedp.CSS("p.flash")))
+	wfPath, _, _ := strings.Cut(c.location(), "?")
+	id := strings.TrimPrefix(wfPath, "/workflows/")
+
+	c.open(wfPath + "/edit")
+	require.Equal(t, "amocrm", eval[string](c, `document.getElementById("b-steps-0--connector").value`))
+	require.Equal(t, "telegram", eval[string](c, `document.getElementById("b-steps-1--connector").value`))
+	hook := listenAndSend(t, a, "Name=Anna+Petrova&Email=anna%40example.ru&Phone=8+999+765-43-21&utm_source=yandex",
+		"application/x-www-form-urlencoded")
+	require.Contains(t, c.text("#builder-sample .builder-tree"), "trigger.body.Email")
+
+	a.click("#builder-test-0")
+	c.do(chromedp.WaitVisible(chromedp.CSS("#builder-step-result-0 .builder-step-status")))
+	require.Contains(t, c.text("#builder-step-result-0"), "Site form: Anna Petrova", c.text("#builder-step-result-0"))
+	leads := amo.Leads()
+	require.Len(t, leads, 1)
+	require.Equal(t, "Site form: Anna Petrova", leads[0].Name)
+	a.click("#builder-test-1")
+	c.do(chromedp.WaitVisible(chromedp.CSS("#builder-step-result-1 .builder-step-status")))
+	msgs := bot.Messages()
+	require.Len(t, msgs, 1, c.text("#builder-step-result-1"))
+	require.Contains(t, msgs[0].Text, fmt.Sprintf("New lead %d: Anna Petrova", leads[0].ID), "the lead's id from step 1's test")
+
+	a.click("#builder-save")
+	c.do(chromedp.WaitVisible(chromedp.CSS("p.flash")))
+	a.click(`.builder-switch button[role=switch]`)
+	c.waitFor(`document.querySelector('.builder-switch button[role=switch]').getAttribute("aria-checked") === "true"`, "switched on")
+	t.Logf("UI actions from the template: %d", a.n)
+
+	runID := postForm(t, b, strings.TrimPrefix(hook, b.srv.URL+"/hooks/"), url.Values{"Name": {"Boris"}, "Phone": {"+7 999 000-11-22"}}, http.StatusAccepted)
+	run := enginetest.WaitRun(t, b.eng.Engine, runID)
+	require.Equal(t, engine.RunSucceeded, run.Status, run.Error)
+	require.Len(t, amo.Leads(), 2)
+	require.Eventually(t, func() bool { return len(bot.Messages()) == 2 }, 20*time.Second, 20*time.Millisecond)
+	require.Contains(t, bot.Messages()[1].Text, "Boris")
+	w, err := b.eng.GetWorkflow(context.Background(), id)
+	require.NoError(t, err)
+	require.True(t, w.Enabled)
 }
