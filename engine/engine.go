@@ -270,7 +270,9 @@ type Engine struct {
 	// beatPaused stops lease renewals, for tests that stall a process past its lease.
 	beatPaused atomic.Bool
 	hooks      *ttlCache[*Webhook]
-	conns      *ttlCache[*connectors.Connection]
+	// listening are the switched-off workflows the builder listens on (listen.go).
+	listening listeners
+	conns     *ttlCache[*connectors.Connection]
 	// stopping is closed by Close: runs stop at their next step boundary and go back to
 	// the queue.
 	stopping chan struct{}

@@ -63,6 +63,10 @@ type IngestResult struct {
 	// Check says the request was the sender's check of the URL (Tilda's test=test): it
 	// was recorded with the verdict check and started no run; RunID is empty.
 	Check bool `json:"-"`
+	// Test says the workflow is switched off and the builder was listening: the request
+	// was stored as a test event (the builder's sample) and started no run; RunID is
+	// empty.
+	Test bool `json:"test,omitempty"`
 }
 
 // ErrRejected is wrapped by every *RejectError.
@@ -92,6 +96,9 @@ func (e *RejectError) Is(target error) bool { return target == ErrRejected }
 type Webhook struct {
 	wf       *store.Workflow
 	compiled *workflow.Compiled
+	// test: the workflow is switched off and the builder listens (listen.go): an
+	// accepted request is stored as a test event and starts no run.
+	test bool
 }
 
 // WorkflowID is the id of the webhook's workflow.
@@ -108,7 +115,7 @@ func (w *Webhook) MaxBodyBytes() int64 {
 // OpenWebhook finds the workflow whose webhook token is token. An unknown token, a
 // disabled workflow or one without a webhook trigger is ErrNotFound.
 func (e *Engine) OpenWebhook(ctx context.Context, token string) (*Webhook, error) {
-	return e.hooks.get(token, func() (*Webhook, error) { return e.openWebhook(ctx, token) })
+	return e.openWebhookOrListening(ctx, token)
 }
 
 func (e *Engine) openWebhook(ctx context.Context, token string) (*Webhook, error) {
@@ -199,6 +206,15 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	}
 
 	headers := trigger.FlattenHeaders(req.Header)
+	if hook.test {
+		ev := e.newEvent(w, wh, req, headers, now)
+		ev.Verdict, ev.Reason = store.VerdictAccepted, "test event: the workflow is switched off; the builder was listening"
+		if err := e.store.RecordEvent(ctx, ev); err != nil {
+			return nil, err
+		}
+		e.metrics.webhooks.WithLabelValues(store.VerdictAccepted).Inc()
+		return &IngestResult{WorkflowID: w.ID, EventID: ev.ID, Test: true}, nil
+	}
 	var dedupeKey *string
 	if wf.Dedupe != nil {
 		key, err := e.dedupeKey(ctx, wf, req, headers, now)

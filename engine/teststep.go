@@ -141,11 +141,13 @@ func (e *Engine) sampleEnv(ctx context.Context, workflowID, preset string, sampl
 
 // NextEvent returns the newest accepted request of a workflow received after the event
 // afterEventID (any, when empty), or nil when there is none yet: the builder's "listen
-// for a test event" polls it.
+// for a test event" polls it. Each call keeps a switched-off workflow's webhook open for
+// ListenWindow, taking requests as test events (listen.go).
 func (e *Engine) NextEvent(ctx context.Context, workflowID, afterEventID string) (*Event, error) {
 	if _, err := e.store.GetWorkflow(ctx, workflowID); err != nil {
 		return nil, translate(err)
 	}
+	e.listening.listen(workflowID, e.cfg.Now().Add(ListenWindow))
 	ev, err := e.store.LatestAcceptedEvent(ctx, workflowID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil

@@ -32,7 +32,7 @@ func pickJS(id, value string) string {
 
 // TestBrowserBuilder builds "webhook → amount > 100 → Telegram message" in headless
 // Chromium with selects and plain words only (no expression, no JSON typed), saves it
-// and checks the saved definition; screenshots in English and Russian.
+// and checks the saved definition; screenshots builder-basic and builder-basic-ru (the README's builder and builder-ru come from TestBrowserBuilderAcceptance).
 func TestBrowserBuilder(t *testing.T) {
 	t.Parallel()
 	b := setup(t, store.SQLite, web.Config{})
@@ -66,7 +66,7 @@ func TestBrowserBuilder(t *testing.T) {
 	c.do(chromedp.SendKeys(chromedp.CSS("#b-steps-0--with-chat_id"), "-1001234567890"),
 		chromedp.SendKeys(chromedp.CSS("#b-steps-0--with-text"), "New lead from the site"))
 	require.Equal(t, "100", eval[string](c, `document.getElementById("b-filter-rows-0--value").value`))
-	c.shot("builder")
+	c.shot("builder-basic")
 
 	c.do(chromedp.Click(chromedp.CSS("#builder-save")), chromedp.WaitVisible(chromedp.CSS("p.flash")))
 	got, err := b.eng.GetWorkflow(ctx, w.ID)
@@ -96,5 +96,5 @@ func TestBrowserBuilder(t *testing.T) {
 	c.open("/workflows/" + w.ID + "/edit")
 	require.Equal(t, "ru", eval[string](c, "document.documentElement.lang"))
 	require.Contains(t, c.text("#builder-trigger-h"), "Триггер")
-	c.shot("builder-ru")
+	c.shot("builder-basic-ru")
 }

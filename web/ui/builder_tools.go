@@ -65,7 +65,10 @@ type builderSample struct {
 	EventID string
 	Event   *engine.Event
 	Tree    []varNode
-	Error   string
+	// Paths are the sample's body fields, for the filter's field list (an out-of-band
+	// swap of the builder's <datalist id="builder-paths">).
+	Paths []string
+	Error string
 }
 
 // builderListen handles GET /workflows/{id}/builder/listen[?after=]. Without after it
@@ -145,6 +148,11 @@ func (h *Handler) fillSample(c *gin.Context, v *view, d *builderSample, s engine
 	d.EventID = s.EventID
 	n := builderTreeMax
 	d.Tree = triggerTree(trig, &n)
+	for _, l := range leaves(d.Tree) {
+		if strings.HasPrefix(l.Path, "trigger.body.") || strings.HasPrefix(l.Path, "trigger.body[") {
+			d.Paths = append(d.Paths, l.Path)
+		}
+	}
 	return true
 }
 
@@ -216,7 +224,7 @@ type builderStepResult struct {
 // earlier steps' outputs (step_output.<id>), for real or, with dry_run, rendering its
 // input only.
 func (h *Handler) builderTestStep(c *gin.Context, v *view) {
-	def := c.PostForm("definition")
+	def := h.postedDefinition(c, v)
 	d := &builderStepResult{Index: -1}
 	v.Data = d
 	idx, err := strconv.Atoi(c.PostForm("step_index"))
@@ -278,7 +286,7 @@ func (h *Handler) builderVars(c *gin.Context, v *view) {
 		idx = -1
 	}
 	outputs := postedOutputs(c)
-	for i, id := range stepIDs(c.PostForm("definition")) {
+	for i, id := range stepIDs(h.postedDefinition(c, v)) {
 		if i >= idx {
 			break
 		}
@@ -295,6 +303,17 @@ func (h *Handler) builderVars(c *gin.Context, v *view) {
 		d.Steps = append(d.Steps, s)
 	}
 	h.renderBlock(c, http.StatusOK, builderToolsPage, "builder-vars-list", v)
+}
+
+// postedDefinition is the builder's document as the form stands: the fields typed since
+// the form was last drawn applied onto its "definition" (as Save reads it), so a test
+// runs what the user sees. A definition the builder cannot read is passed on as it is.
+func (h *Handler) postedDefinition(c *gin.Context, v *view) string {
+	st, err := h.readBuilder(c, v)
+	if err != nil {
+		return c.PostForm("definition")
+	}
+	return string(encodeDoc(st.Doc))
 }
 
 // postedSample is the form's sample: sample_event, else sample_json.

@@ -66,3 +66,34 @@
     }
   });
 })();
+// The builder's variable picker (templates/_builder_tools.html): <button data-insert>
+// inserts its text at the cursor of the step's text field that last had focus (else the
+// step's first text field), replacing any selection, and puts the cursor after it.
+(function () {
+  "use strict";
+  var last = null;
+  function textField(el) {
+    return el && el.matches && el.closest("form[data-builder]") && !el.readOnly && !el.disabled &&
+      (el.matches("textarea") || el.matches("input[type=text]")) && !el.closest(".builder-paste");
+  }
+  document.addEventListener("focusin", function (ev) { if (textField(ev.target)) last = ev.target; });
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-insert]");
+    if (!btn) return;
+    var card = btn.closest(".builder-step") || document;
+    var el = last;
+    if (!el || !document.contains(el) || (card !== document && !card.contains(el))) {
+      el = null;
+      var fields = card.querySelectorAll("textarea, input[type=text]");
+      for (var i = 0; i < fields.length && !el; i++) if (textField(fields[i]) && fields[i].name.indexOf(".with.") > 0) el = fields[i];
+    }
+    if (!el) return;
+    var text = btn.getAttribute("data-insert");
+    var start = el.selectionStart, end = el.selectionEnd;
+    if (start == null) { start = end = el.value.length; }
+    el.value = el.value.slice(0, start) + text + el.value.slice(end);
+    el.focus();
+    el.setSelectionRange(start + text.length, start + text.length);
+    el.dispatchEvent(new Event("input", {bubbles: true}));
+  });
+})();
