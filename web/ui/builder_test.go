@@ -144,7 +144,7 @@ func TestBuilderOps(t *testing.T) {
 	require.Contains(t, p.body, `name="steps[1].with.chat_id"`)
 	require.Contains(t, p.body, `name="steps[1].with.text"`)
 	require.Contains(t, p.body, `name="steps[1].connection"`)
-	require.Contains(t, p.body, `href="/connections?add=telegram"`)
+	require.Contains(t, p.body, `name="newconn.1.config.token"`, "the inline New connection")
 	require.Equal(t, "telegram.send_message", definitionOf(t, form)["steps"].([]any)[1].(map[string]any)["uses"])
 
 	form.Set("steps[1].with.text", "Hello {{ trigger.body.name }}")

@@ -44,6 +44,7 @@ func (h *Handler) builderToolRoutes(get gin.IRoutes, post gin.IRoutes) {
 	post.POST("/workflows/:id/builder/test-step", h.action("workflows", h.builderTestStep))
 	post.POST("/workflows/:id/builder/vars", h.action("workflows", h.builderVars))
 	post.POST("/workflows/:id/builder/filter", limitBody(workflowFormLimit), h.action("workflows", h.builderFilter))
+	post.POST("/workflows/:id/builder/connection", limitBody(workflowFormLimit), h.action("workflows", h.builderConnection))
 }
 
 // varNode is one value of a sample or an output: an object or a list has Children, a

@@ -130,10 +130,11 @@ type stepCard struct {
 	// Optional are the inputs that are neither required nor set: folded away.
 	Optional []bField
 	More     []bField
-	ConnLink string
-	First    bool
-	Last     bool
-	Step     map[string]any
+	// NewConn is the "New connection" block (builder_inline.go), for an editor.
+	NewConn *builderInline
+	First   bool
+	Last    bool
+	Step    map[string]any
 }
 
 // UpdateURL is where structural changes post.
@@ -565,7 +566,9 @@ func (h *Handler) stepCards(v *view, p *builderPage, st *builderState, connOptio
 				cv := str(m["connection"])
 				sc.Head = append(sc.Head, bField{Name: pre + "connection", Path: pre + "connection", Label: v.T("builder.step.connection"),
 					Kind: kindSelect, Value: cv, Blank: true, Options: withOption(connOptions(cn.Name), cv), Required: cn.ConnectionRequired})
-				sc.ConnLink = "/connections?add=" + url.QueryEscape(cn.Name)
+				if p.Edit {
+					sc.NewConn = newBuilderInline(v, cn, p.Workflow.ID, i)
+				}
 			}
 			if action != nil {
 				with := at(m, "with")

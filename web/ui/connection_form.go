@@ -57,6 +57,10 @@ type connectionField struct {
 	Remove bool
 	// Error is the problem with this field's value, if any.
 	Error string
+	// Prefix puts the control under another name ("newconn.0." for the builder's inline
+	// form: "newconn.0.config.token", id "cfg-newconn-0-token"); empty on the connection
+	// page.
+	Prefix string
 }
 
 // selectOption is one choice of a select: the value posted and its label in the page's
@@ -78,10 +82,12 @@ func (f connectionField) ValueLabel() string {
 }
 
 // ID is the control's element id.
-func (f connectionField) ID() string { return "cfg-" + f.Name }
+func (f connectionField) ID() string {
+	return "cfg-" + strings.ReplaceAll(f.Prefix, ".", "-") + f.Name
+}
 
 // InputName is the control's form field name.
-func (f connectionField) InputName() string { return "config." + f.Name }
+func (f connectionField) InputName() string { return f.Prefix + "config." + f.Name }
 
 // fieldKind chooses the control for a field spec.
 func fieldKind(f connectors.Field) string {

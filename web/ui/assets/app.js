@@ -97,3 +97,16 @@
     el.dispatchEvent(new Event("input", {bubbles: true}));
   });
 })();
+// The builder's inline "New connection" (templates/_builder_inline.html): its answer's
+// builder-connection event {step, name} chooses the new connection in the step's select;
+// the select's change draws the builder again (its "refresh").
+document.addEventListener("builder-connection", function (ev) {
+  "use strict";
+  var d = ev.detail || {};
+  var sel = document.querySelector('select[name="steps[' + Number(d.step) + '].connection"]');
+  if (!sel || typeof d.name !== "string") return;
+  var has = Array.prototype.some.call(sel.options, function (o) { return o.value === d.name; });
+  if (!has) sel.add(new Option(d.name, d.name));
+  sel.value = d.name;
+  sel.dispatchEvent(new Event("change", { bubbles: true }));
+});
