@@ -110,3 +110,15 @@ document.addEventListener("builder-connection", function (ev) {
   sel.value = d.name;
   sel.dispatchEvent(new Event("change", { bubbles: true }));
 });
+// Enter in the inline "New connection" fields would submit the builder (Save): there it
+// does nothing, so a half-typed connection never saves the workflow.
+// Both keydown and keypress: browsers submit on either, and a stopped keydown does not
+// always stop the keypress (DevTools' key events, for one).
+["keydown", "keypress"].forEach(function (type) {
+  document.addEventListener(type, function (ev) {
+    "use strict";
+    if (ev.key === "Enter" && ev.target.closest && ev.target.closest(".builder-newconn") && ev.target.tagName === "INPUT") {
+      ev.preventDefault();
+    }
+  });
+});
