@@ -68,7 +68,9 @@ func TestBrowserBuilderErrorAndJSONRoundTrip(t *testing.T) {
 	require.Contains(t, []any{"-1009876543210", float64(-1009876543210)}, step["with"].(map[string]any)["chat_id"])
 
 	// Saving the JSON tab unchanged makes no version; the builder opens on that document.
-	c.do(chromedp.Click(chromedp.CSS("main form button[type=submit]")), chromedp.WaitReady(chromedp.CSS("main")))
+	// Mark the page, so the wait is for the page the save answers with, not this one.
+	require.True(t, eval[bool](c, `(() => { document.body.dataset.old = "1"; return true })()`))
+	c.do(chromedp.Click(chromedp.CSS("main form button[type=submit]")), chromedp.WaitReady(chromedp.CSS("body:not([data-old]) main")))
 	got, err = b.eng.GetWorkflow(ctx, w.ID)
 	require.NoError(t, err)
 	require.Equal(t, 2, got.Version)
