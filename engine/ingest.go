@@ -113,9 +113,16 @@ func (w *Webhook) MaxBodyBytes() int64 {
 }
 
 // OpenWebhook finds the workflow whose webhook token is token. An unknown token, a
-// disabled workflow or one without a webhook trigger is ErrNotFound.
+// disabled workflow or one without a webhook trigger is ErrNotFound, except a
+// switched-off workflow the builder listens on, opened in test mode (listen.go).
 func (e *Engine) OpenWebhook(ctx context.Context, token string) (*Webhook, error) {
-	return e.openWebhookOrListening(ctx, token)
+	hook, err := e.hooks.get(token, func() (*Webhook, error) { return e.openWebhook(ctx, token) })
+	if errors.Is(err, ErrNotFound) && e.listening.active("", e.cfg.Now()) {
+		if h, err := e.openListening(ctx, token); err == nil {
+			return h, nil
+		}
+	}
+	return hook, err
 }
 
 func (e *Engine) openWebhook(ctx context.Context, token string) (*Webhook, error) {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -67,15 +66,4 @@ func (e *Engine) openListening(ctx context.Context, token string) (*Webhook, err
 		return nil, fmt.Errorf("load workflow %s for webhook: %w", w.ID, err)
 	}
 	return &Webhook{wf: w, compiled: c, test: true}, nil
-}
-
-// openWebhookOrListening is OpenWebhook's lookup, falling back to a listening draft.
-func (e *Engine) openWebhookOrListening(ctx context.Context, token string) (*Webhook, error) {
-	hook, err := e.hooks.get(token, func() (*Webhook, error) { return e.openWebhook(ctx, token) })
-	if errors.Is(err, ErrNotFound) && e.listening.active("", e.cfg.Now()) {
-		if h, err2 := e.openListening(ctx, token); err2 == nil {
-			return h, nil
-		}
-	}
-	return hook, err
 }

@@ -41,13 +41,11 @@ const (
 	PreviewWouldCall = "would_call"
 )
 
-// Preview runs a workflow on a trigger without touching the database. In a dry run no
-// connector is called: each step reports its rendered input, and the built-in core.set
-// and core.respond compute their outputs so later steps can use them. Otherwise every
-// step calls its service once, without retries, with the idempotency key
-// "<run id>:<step id>" of a one-off run id.
-func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[string]any, workflowID string, version int, runID string, dryRun bool) *Preview {
-	p := &Preview{Status: store.RunSucceeded, Steps: []PreviewStep{}}
+// previewEnv is what a preview evaluates in: the workflow's data budget (and its
+// expression memory in ctx), and the environment of a run's first attempt, whose steps
+// map the caller fills as steps end.
+func (r *Runner) previewEnv(ctx context.Context, wf *workflow.Compiled, trig map[string]any, workflowID string, version int,
+	runID string) (context.Context, *budget, map[string]any, map[string]any) {
 	b := newBudget(wf.Def.Limits.Or(r.cfg.Limits), nil)
 	ctx = expr.WithMemoryLimit(ctx, int64(b.lim.ExpressionMemory))
 	steps := map[string]any{}
@@ -57,6 +55,17 @@ func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[st
 		"run":      map[string]any{"id": runID, "attempt": int64(1)},
 		"workflow": map[string]any{"id": workflowID, "name": wf.Def.Name, "version": int64(version)},
 	}
+	return ctx, b, steps, env
+}
+
+// Preview runs a workflow on a trigger without touching the database. In a dry run no
+// connector is called: each step reports its rendered input, and the built-in core.set
+// and core.respond compute their outputs so later steps can use them. Otherwise every
+// step calls its service once, without retries, with the idempotency key
+// "<run id>:<step id>" of a one-off run id.
+func (r *Runner) Preview(ctx context.Context, wf *workflow.Compiled, trig map[string]any, workflowID string, version int, runID string, dryRun bool) *Preview {
+	p := &Preview{Status: store.RunSucceeded, Steps: []PreviewStep{}}
+	ctx, b, steps, env := r.previewEnv(ctx, wf, trig, workflowID, version, runID)
 	if wf.Filter != nil {
 		pass, err := wf.Filter.EvalBool(ctx, env)
 		if err != nil {

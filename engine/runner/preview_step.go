@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hookflow/hookflow/engine/expr"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
@@ -16,15 +15,7 @@ import (
 // called. ok is false when wf has no step stepID.
 func (r *Runner) PreviewOne(ctx context.Context, wf *workflow.Compiled, trig map[string]any, workflowID string, version int,
 	runID, stepID string, outputs map[string]any, dryRun bool) (ps PreviewStep, ok bool) {
-	b := newBudget(wf.Def.Limits.Or(r.cfg.Limits), nil)
-	ctx = expr.WithMemoryLimit(ctx, int64(b.lim.ExpressionMemory))
-	steps := map[string]any{}
-	env := map[string]any{
-		"trigger":  trig,
-		"steps":    steps,
-		"run":      map[string]any{"id": runID, "attempt": int64(1)},
-		"workflow": map[string]any{"id": workflowID, "name": wf.Def.Name, "version": int64(version)},
-	}
+	ctx, b, steps, env := r.previewEnv(ctx, wf, trig, workflowID, version, runID)
 	for i := range wf.Steps {
 		cs := &wf.Steps[i]
 		if cs.ID != stepID {

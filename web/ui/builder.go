@@ -529,13 +529,7 @@ func applyInput(f formReader, with map[string]any, fs fieldSpec, name string, st
 			return
 		}
 	case kindList:
-		var items []any
-		for line := range strings.Lines(s) {
-			if line = strings.TrimSpace(line); line != "" {
-				items = append(items, line)
-			}
-		}
-		with[fs.Name] = items
+		with[fs.Name] = nonEmptyLines(s)
 		return
 	case kindAny, kindJSON:
 		if !strings.Contains(s, "{{") {
@@ -680,18 +674,28 @@ func (h *Handler) builderShow(c *gin.Context, v *view) {
 	h.renderBuilder(c, v, http.StatusOK, wh, newBuilderState(doc), wh.Workflow.Version, false)
 }
 
-// builderUpdate applies a structural change to the posted form and draws it again.
-func (h *Handler) builderUpdate(c *gin.Context, v *view) {
+// postedBuilder is the start of every builder post: an editor, the workflow, and the
+// posted form read onto its document. On false the request has been answered.
+func (h *Handler) postedBuilder(c *gin.Context, v *view) (workflowHeader, *builderState, bool) {
 	if !h.requireEditor(c, v) {
-		return
+		return workflowHeader{}, nil, false
 	}
 	wh, ok := h.loadWorkflowHeader(c, v, "builder")
 	if !ok {
-		return
+		return workflowHeader{}, nil, false
 	}
 	st, err := h.readBuilder(c, v)
 	if err != nil {
 		h.fail(c, v, err)
+		return workflowHeader{}, nil, false
+	}
+	return wh, st, true
+}
+
+// builderUpdate applies a structural change to the posted form and draws it again.
+func (h *Handler) builderUpdate(c *gin.Context, v *view) {
+	wh, st, ok := h.postedBuilder(c, v)
+	if !ok {
 		return
 	}
 	applyOp(st, c.PostForm("op"), v)
@@ -703,16 +707,8 @@ func (h *Handler) builderUpdate(c *gin.Context, v *view) {
 // next to their fields (422); a save over someone else's newer version is refused once
 // (409) and goes through when posted again.
 func (h *Handler) builderSave(c *gin.Context, v *view) {
-	if !h.requireEditor(c, v) {
-		return
-	}
-	wh, ok := h.loadWorkflowHeader(c, v, "builder")
+	wh, st, ok := h.postedBuilder(c, v)
 	if !ok {
-		return
-	}
-	st, err := h.readBuilder(c, v)
-	if err != nil {
-		h.fail(c, v, err)
 		return
 	}
 	id := wh.Workflow.ID

@@ -242,13 +242,7 @@ func readConnectionFields(c *gin.Context, v *view, spec connectors.Spec, conn *e
 			}
 			config[f.Name] = n
 		case kindList:
-			var items []any
-			for line := range strings.Lines(s) {
-				if line = strings.TrimSpace(line); line != "" {
-					items = append(items, line)
-				}
-			}
-			config[f.Name] = items
+			config[f.Name] = nonEmptyLines(s)
 		case kindJSON:
 			var x any
 			if err := json.Unmarshal([]byte(s), &x); err != nil {
@@ -293,4 +287,15 @@ func validationProblems(err error, fieldNames ...string) (formErrors, bool) {
 		}
 	}
 	return out, true
+}
+
+// nonEmptyLines reads a list control (one item a line) as its trimmed, non-empty lines.
+func nonEmptyLines(s string) []any {
+	var items []any
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			items = append(items, line)
+		}
+	}
+	return items
 }
