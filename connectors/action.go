@@ -83,6 +83,21 @@ type Connection struct {
 	Config    map[string]any
 	// Secrets lists the names of the settings that are secret.
 	Secrets []string
+	// Credentials persists secrets the connector rotates (an OAuth2 refresh token). The
+	// engine sets it; nil means rotated secrets cannot be kept (tests, previews).
+	Credentials CredentialStore
+}
+
+// CredentialStore reads and writes a connection's stored secrets, for connectors whose
+// service rotates a credential on use. Every process of a cluster shares the store, so a
+// rotation is a compare-and-swap: the process that loses the race reads the winner's
+// value instead of overwriting it.
+type CredentialStore interface {
+	// CurrentSecrets returns the connection's secrets as stored now, bypassing caches.
+	CurrentSecrets(ctx context.Context) (map[string]string, error)
+	// SwapSecrets stores updated only if every key of old still holds that value; it
+	// returns false, writing nothing, when another writer changed one first.
+	SwapSecrets(ctx context.Context, old, updated map[string]string) (bool, error)
 }
 
 // String returns the named setting as a string, or "" when it is absent.
