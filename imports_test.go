@@ -55,7 +55,10 @@ func forbidden(pkg, imp string) string {
 	}
 	isGorm := strings.HasPrefix(imp, "gorm.io/")
 	isGin := strings.HasPrefix(imp, "github.com/gin-gonic/")
-	concreteConnector := internal && under(rel, "connectors") && rel != "connectors" && rel != "connectors/httpclient"
+	// The declarative runtime (and its test kit) is connector infrastructure like
+	// httpclient, not a concrete connector: the engine loads connector files through it.
+	runtime := rel == "connectors" || rel == "connectors/httpclient" || under(rel, "connectors/declarative")
+	concreteConnector := internal && under(rel, "connectors") && !runtime
 	switch {
 	case isGorm && pkg != "engine/store":
 		return "only engine/store talks to the database"
@@ -103,9 +106,15 @@ func forbidden(pkg, imp string) string {
 		}
 	case pkg == "connectors/all":
 		// Blank-imports the built-in connectors.
+	case under(pkg, "connectors/declarative"):
+		// Templates of connector files are the workflow language, so the runtime uses
+		// engine/expr, a leaf; nothing else of the engine.
+		if internal && !runtime && rel != "engine/expr" {
+			return "the declarative runtime imports only the SDK, httpclient, itself and engine/expr"
+		}
 	case under(pkg, "connectors"):
-		if internal && rel != "connectors" && rel != "connectors/httpclient" {
-			return "a connector imports only the SDK and httpclient"
+		if internal && rel != "connectors" && rel != "connectors/httpclient" && rel != "connectors/declarative" {
+			return "a connector imports only the SDK, httpclient and the declarative runtime"
 		}
 	}
 	return ""
@@ -136,6 +145,14 @@ func TestForbiddenRules(t *testing.T) {
 		{"cmd/cli", module + "/engine/store", true},
 		{"engine", module + "/engine/store/storetest", true},
 		{"web/webtest", module + "/engine/store", false},
+		{"engine", module + "/connectors/declarative", false},
+		{"cmd/cli", module + "/connectors/declarative/kit", false},
+		{"connectors/declarative", module + "/engine/expr", false},
+		{"connectors/declarative", module + "/engine/store", true},
+		{"connectors/declarative/kit", module + "/engine", true},
+		{"connectors/builtin", module + "/connectors/declarative", false},
+		{"connectors/builtin", module + "/engine/expr", true},
+		{"connectors/http", module + "/connectors/telegram", true},
 	} {
 		require.Equal(t, tc.bad, forbidden(tc.pkg, tc.imp) != "", "%s -> %s", tc.pkg, tc.imp)
 	}
