@@ -15,6 +15,14 @@ type Connector struct {
 	Name        string
 	Title       string
 	Description string
+	// Origin says where the connector comes from: "" or "go" for a Go package compiled in;
+	// "builtin", "api" or "dir" for a declarative connector file embedded in the binary,
+	// uploaded through the API, or read from the data directory.
+	Origin string
+	// Version is a declarative file's own version (free text), shown in lists.
+	Version string
+	// Source names a declarative connector's file ("github.yaml", "api:acme").
+	Source string
 	// Connection lists the settings of a connection of this connector.
 	Connection []Field
 	// ConnectionRequired says every step using this connector must name a connection.

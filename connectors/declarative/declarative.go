@@ -10,6 +10,7 @@ package declarative
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -111,3 +112,23 @@ func Parse(src Source) (*Definition, error) {
 func (d *Definition) Connector(opts Options) (*connectors.Connector, error) {
 	return nil, fmt.Errorf("connector %s: declarative connectors are not implemented yet", d.File.Name)
 }
+
+// UnmarshalJSON reads "30s", "1m30s" (Go duration syntax).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("bad duration %q: %w", s, err)
+	}
+	if v < 0 {
+		return fmt.Errorf("bad duration %q: negative", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as Go prints it.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
