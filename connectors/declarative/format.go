@@ -49,12 +49,12 @@ type Field struct {
 	AllowInURL bool `json:"allow_in_url,omitempty"`
 	// Endpoint (connection fields) marks a setting that decides where secrets go (a base
 	// URL): changing it without sending the secrets again is refused.
-	Endpoint bool     `json:"endpoint,omitempty"`
-	Examples []any    `json:"examples,omitempty"`
-	Send     *Send    `json:"send,omitempty"` // action inputs only
-	Items    *Field   `json:"items,omitempty"`
-	Fields   []Field  `json:"fields,omitempty"`
-	Value    string   `json:"value,omitempty"` // outputs only: template over the response
+	Endpoint bool    `json:"endpoint,omitempty"`
+	Examples []any   `json:"examples,omitempty"`
+	Send     *Send   `json:"send,omitempty"` // action inputs only
+	Items    *Field  `json:"items,omitempty"`
+	Fields   []Field `json:"fields,omitempty"`
+	Value    string  `json:"value,omitempty"` // outputs only: template over the response
 }
 
 // Send places an action input's value in the request, so that most actions need no body
