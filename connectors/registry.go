@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Connector is what a connector package registers: its spec fields, its actions and its
@@ -100,10 +101,14 @@ func (c *Connector) Poller(name string) (*PollerDef, bool) {
 
 // Registry holds connectors by name. Default is the process-wide one that connector
 // packages register into from init; tests and sandboxes build their own with NewRegistry,
-// With and Without.
+// With and Without. An engine works on its own copy, which changes at runtime as
+// declarative connector files are loaded (Put) and removed (Remove); whatever caches data
+// derived from a registry compares Generation to see that it moved.
 type Registry struct {
 	mu         sync.RWMutex
 	connectors map[string]*Connector
+	// generation counts the changes; it moves under mu's write lock.
+	generation atomic.Uint64
 }
 
 // Default is the registry the built-in connectors register into.
@@ -126,19 +131,8 @@ func (r *Registry) Register(c *Connector) error {
 	if c == nil {
 		return fmt.Errorf("register connector: nil connector")
 	}
-	spec := c.Spec()
-	if err := spec.Lint(); err != nil {
+	if err := check(c); err != nil {
 		return fmt.Errorf("register connector %q: %w", c.Name, err)
-	}
-	for _, a := range c.Actions {
-		if a.New == nil {
-			return fmt.Errorf("register connector %q: action %q has no factory", c.Name, a.Name)
-		}
-	}
-	for _, p := range c.Pollers {
-		if p.New == nil {
-			return fmt.Errorf("register connector %q: poller %q has no factory", c.Name, p.Name)
-		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -146,6 +140,59 @@ func (r *Registry) Register(c *Connector) error {
 		return fmt.Errorf("register connector %q: already registered", c.Name)
 	}
 	r.connectors[c.Name] = c
+	r.generation.Add(1)
+	return nil
+}
+
+// Put adds c, or replaces the connector of the same name, after the checks Register
+// makes. It is how connectors loaded at runtime (declarative files) come and change.
+func (r *Registry) Put(c *Connector) error {
+	if c == nil {
+		return fmt.Errorf("put connector: nil connector")
+	}
+	if err := check(c); err != nil {
+		return fmt.Errorf("put connector %q: %w", c.Name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.connectors[c.Name] = c
+	r.generation.Add(1)
+	return nil
+}
+
+// Remove removes the named connector and reports whether it was there.
+func (r *Registry) Remove(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.connectors[name]; !ok {
+		return false
+	}
+	delete(r.connectors, name)
+	r.generation.Add(1)
+	return true
+}
+
+// Generation counts the registry's changes: it moves on every Register, Put and Remove
+// that changed something, so a cache built at one generation is stale at another.
+func (r *Registry) Generation() uint64 { return r.generation.Load() }
+
+// check validates a connector before it joins a registry: a valid spec and a factory for
+// every action and poller.
+func check(c *Connector) error {
+	spec := c.Spec()
+	if err := spec.Lint(); err != nil {
+		return err
+	}
+	for _, a := range c.Actions {
+		if a.New == nil {
+			return fmt.Errorf("action %q has no factory", a.Name)
+		}
+	}
+	for _, p := range c.Pollers {
+		if p.New == nil {
+			return fmt.Errorf("poller %q has no factory", p.Name)
+		}
+	}
 	return nil
 }
 
