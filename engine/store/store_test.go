@@ -339,7 +339,7 @@ func TestModelsMatchSchema(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
 		s := storetest.Open(t, d)
 		for _, m := range []any{&store.User{}, &store.APIToken{}, &store.Workflow{}, &store.WorkflowVersion{},
-			&store.Connection{}, &store.Event{}, &store.Run{}, &store.StepRun{}, &store.Setting{}, &store.TriggerState{}, &store.AuditEntry{}} {
+			&store.Connection{}, &store.Event{}, &store.Run{}, &store.StepRun{}, &store.Setting{}, &store.TriggerState{}, &store.AuditEntry{}, &store.ConnectorFile{}} {
 			sch, err := schema.Parse(m, &sync.Map{}, schema.NamingStrategy{})
 			require.NoError(t, err)
 			cols, err := s.ColumnNames(context.Background(), sch.Table)
