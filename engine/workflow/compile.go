@@ -240,7 +240,11 @@ func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedu
 		cp := &CompiledPoll{}
 		if p.Uses != "" {
 			c, def, ok := reg.Poller(p.Uses)
-			if !ok {
+			connName, _, hasDot := strings.Cut(p.Uses, ".")
+			_, installed := reg.Connector(connName)
+			if !ok && hasDot && connName != "" && !installed {
+				errs.add(path+".uses", "connector %s is not installed%s", connName, didYouMean(p.Uses, reg.PollerNames()))
+			} else if !ok {
 				errs.add(path+".uses", "unknown poller %q%s", p.Uses, didYouMean(p.Uses, reg.PollerNames()))
 			} else {
 				cp.Connector, cp.Poller = c, def
@@ -415,6 +419,11 @@ func resolveAction(errs *errorList, path, uses string, reg *connectors.Registry)
 			names = append(names, conn.Name+"."+a.Name)
 		}
 		errs.add(path, "unknown action %q%s", uses, didYouMean(uses, names))
+		return nil, nil
+	}
+	if hasDot && connName != "" {
+		// Connectors come and go at runtime (declarative files): say which is missing.
+		errs.add(path, "connector %s is not installed%s", connName, didYouMean(uses, reg.ActionNames()))
 		return nil, nil
 	}
 	errs.add(path, "unknown action %q%s", uses, didYouMean(uses, reg.ActionNames()))
