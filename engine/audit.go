@@ -28,6 +28,9 @@ const (
 	AuditTokenRevoke         = "token.revoke"
 	AuditRunReplay           = "run.replay"
 	AuditRunCancel           = "run.cancel"
+	AuditConnectorCreate     = "connector.create"
+	AuditConnectorUpdate     = "connector.update"
+	AuditConnectorDelete     = "connector.delete"
 )
 
 // Audit target kinds.
@@ -37,6 +40,7 @@ const (
 	AuditKindUser       = "user"
 	AuditKindToken      = "token"
 	AuditKindRun        = "run"
+	AuditKindConnector  = "connector"
 )
 
 // ViaSystem is the audit log's "via" of a change made without an actor: the CLI run by

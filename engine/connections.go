@@ -483,7 +483,8 @@ func (e *Engine) loadConnection(ctx context.Context, name string) (*connectors.C
 			}
 		}
 	}
-	return &connectors.Connection{Name: row.Name, Connector: row.Connector, Config: config, Secrets: names}, nil
+	return &connectors.Connection{Name: row.Name, Connector: row.Connector, Config: config, Secrets: names,
+		Credentials: &credentials{e: e, name: row.Name, connector: row.Connector}}, nil
 }
 
 // ConnectionTest is the outcome of a connection's test call.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -82,8 +83,15 @@ type Config struct {
 	// Workers is the number of runs executed at once by this process. Zero means
 	// WorkersDefault; a negative value means none (ingest only).
 	Workers int
-	// Registry holds the connectors; nil means connectors.Default.
+	// Registry holds the connectors compiled in; nil means connectors.Default. The
+	// engine works on its own copy, to which it adds the declarative connector files.
 	Registry *connectors.Registry
+	// ConnectorsDir holds declarative connector files (*.yaml, *.yml, *.json); empty
+	// means the folder "connectors" of DataDir.
+	ConnectorsDir string
+	// ConnectorsReload is how often connector files (the folder's and the uploaded ones)
+	// are looked at again; negative: only at Open and after an upload.
+	ConnectorsReload time.Duration
 	// Lease is how long a claimed run stays with its worker without a checkpoint.
 	Lease time.Duration
 	// PollInterval bounds the pickup delay of runs enqueued by other processes.
@@ -145,6 +153,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Registry == nil {
 		c.Registry = connectors.Default
+	}
+	if c.ConnectorsDir == "" {
+		c.ConnectorsDir = filepath.Join(c.DataDir, connectorsDirName)
+	}
+	if c.ConnectorsReload == 0 {
+		c.ConnectorsReload = ConnectorsReloadDefault
 	}
 	if c.Lease == 0 {
 		c.Lease = LeaseDefault
@@ -226,6 +240,9 @@ func (c Config) validate() error {
 	if c.SessionIdleTimeout < time.Minute || c.SessionMaxAge < time.Minute {
 		return fmt.Errorf("session idle timeout and max age must be at least 1m, got %s and %s", c.SessionIdleTimeout, c.SessionMaxAge)
 	}
+	if c.ConnectorsReload > 0 && c.ConnectorsReload < 10*time.Millisecond {
+		return fmt.Errorf("connectors reload must be at least 10ms (or negative for never), got %s", c.ConnectorsReload)
+	}
 	if c.RetentionBatch < 1 {
 		return fmt.Errorf("retention batch must be at least 1, got %d", c.RetentionBatch)
 	}
@@ -292,6 +309,11 @@ type Engine struct {
 	box     *secrets.Box
 	boxErr  error
 
+	// files loads declarative connector files into reg; reloadStop ends its loop.
+	files      *connectorFiles
+	reloadStop context.CancelFunc
+	reloadDone chan struct{}
+
 	// tokensOnce makes tokens, which batches the writes of API tokens' last use.
 	tokensOnce sync.Once
 	tokens     *tokenUse
@@ -320,7 +342,13 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		st.Close()
 		return nil, err
 	}
-	return newEngine(cfg, st, outbound), nil
+	e := newEngine(cfg, st, outbound)
+	// A broken or unreadable source is logged and kept for the API; it never stops the
+	// start, and the reload loop tries again.
+	if err := e.files.reload(ctx); err != nil {
+		e.log.Warn("Load connector files failed", slog.Any("err", err))
+	}
+	return e, nil
 }
 
 // Migrate applies pending migrations to the configured database and returns the schema
@@ -361,7 +389,15 @@ func newEngine(cfg Config, st *store.Store, outbound *httpclient.Policy) *Engine
 		scheduleWake: make(chan struct{}, 1),
 		pruneWake:    make(chan struct{}, 1),
 	}
+	e.files = newConnectorFiles(e.reg, st, cfg.Logger, cfg.ConnectorsDir)
+	e.files.changed = func() {
+		// Compiled versions follow the registry's generation; webhooks hold compiled
+		// versions of their own, and the scheduler re-reads its polls.
+		e.hooks.reset()
+		e.WakeScheduler()
+	}
 	e.versions = newVersionCache(st, e.reg)
+	e.versions.missing = e.files.note
 	e.runner = runner.New(runner.Config{
 		Store:        st,
 		Version:      e.versions.get,
@@ -450,10 +486,21 @@ func (e *Engine) Registry() *connectors.Registry { return e.reg }
 // Start runs the workers in the background until Close: the pool that claims and
 // executes runs, the heartbeat that renews this process's leases, the watchdog that
 // fails overdue runs, the pruner that enforces retention and, on PostgreSQL, the listener that hears of runs queued by other
-// processes. With Workers < 0 it does nothing: the process only ingests.
+// processes. With Workers < 0 it starts only the reload of connector files: the process
+// only ingests.
 func (e *Engine) Start(ctx context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Every process reloads connector files, workers or not: an API-only process
+	// validates workflows against them.
+	if e.reloadStop == nil && e.cfg.ConnectorsReload > 0 {
+		rctx, stop := context.WithCancel(ctx)
+		e.reloadStop, e.reloadDone = stop, make(chan struct{})
+		go func() {
+			defer close(e.reloadDone)
+			e.files.loop(rctx, e.cfg.ConnectorsReload)
+		}()
+	}
 	if e.cfg.Workers < 0 || e.stop != nil {
 		return
 	}
@@ -670,7 +717,12 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() { close(e.stopping) })
 	e.mu.Lock()
 	stop, stopped := e.stop, e.stopped
+	reloadStop, reloadDone := e.reloadStop, e.reloadDone
 	e.mu.Unlock()
+	if reloadStop != nil {
+		reloadStop()
+		<-reloadDone
+	}
 	if stop != nil {
 		stop()
 		<-stopped

@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/connectors/declarative"
 )
 
 // PauseHeartbeat stops this process's lease renewals until resume is called: a test's way
@@ -35,4 +38,23 @@ func (e *Engine) CountTokenUseWrites() (counts func() map[string]int) {
 		}
 		return out
 	}
+}
+
+// SetConnectorLoader replaces how connector files become connectors, so the loader's
+// reload, name and keep-the-last-good rules can be tested with hand-built connectors.
+// Call it before Start.
+func (e *Engine) SetConnectorLoader(load func(declarative.Source) (*connectors.Connector, error)) {
+	e.files.mu.Lock()
+	defer e.files.mu.Unlock()
+	e.files.load = load
+}
+
+// ConnectionCredentials returns the credential store the engine hands to the actions and
+// pollers using the named connection.
+func (e *Engine) ConnectionCredentials(ctx context.Context, name string) (connectors.CredentialStore, error) {
+	c, err := e.resolveConnection(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return c.Credentials, nil
 }

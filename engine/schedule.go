@@ -52,6 +52,9 @@ type scheduled struct {
 	id      string
 	version int
 	wf      *workflow.Compiled
+	// gen is the registry generation wf was compiled at: a connector file loaded,
+	// changed or removed since means compiling again.
+	gen uint64
 	// lastSlot is the newest tick known to have fired (schedule triggers).
 	lastSlot time.Time
 	// failures counts the passes in a row whose tick the database refused; the next try
@@ -158,9 +161,10 @@ func (e *Engine) refreshScheduled(ctx context.Context, entries map[string]*sched
 	}
 	seen := make(map[string]bool, len(list))
 	now := e.cfg.Now()
+	gen := e.reg.Generation()
 	for _, w := range list {
 		seen[w.ID] = true
-		if s, ok := entries[w.ID]; ok && s.version == w.Version {
+		if s, ok := entries[w.ID]; ok && s.version == w.Version && s.gen == gen {
 			continue
 		}
 		wf, err := e.versions.get(ctx, w.ID, w.Version)
@@ -175,7 +179,7 @@ func (e *Engine) refreshScheduled(ctx context.Context, entries map[string]*sched
 		if err != nil {
 			return err
 		}
-		s := &scheduled{id: w.ID, version: w.Version, wf: wf, lastSlot: now, polling: new(atomic.Bool)}
+		s := &scheduled{id: w.ID, version: w.Version, wf: wf, gen: gen, lastSlot: now, polling: new(atomic.Bool)}
 		s.setNext(st.NextAt)
 		if st.LastSlot != nil {
 			s.lastSlot = *st.LastSlot

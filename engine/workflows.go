@@ -76,12 +76,47 @@ func newHookToken() (string, error) {
 func (e *Engine) ValidateWorkflow(ctx context.Context, data []byte) (*workflow.Workflow, error) {
 	def, _, err := workflow.Load(data, e.reg)
 	if err != nil {
-		return nil, err
+		return nil, e.explainMissing(def, err)
 	}
 	if err := e.checkConnections(ctx, def); err != nil {
 		return nil, err
 	}
 	return def, nil
+}
+
+// explainMissing adds to the "connector acme is not installed" problems of a workflow
+// why, when a connector file of that name failed to load.
+func (e *Engine) explainMissing(def *workflow.Workflow, err error) error {
+	var invalid *workflow.ValidationError
+	if def == nil || !errors.As(err, &invalid) {
+		return err
+	}
+	for i := range invalid.Errors {
+		fe := &invalid.Errors[i]
+		var uses string
+		if fe.Path == "trigger.poll.uses" && def.Trigger.Poll != nil {
+			uses = def.Trigger.Poll.Uses
+		} else if n, ok := stepUsesIndex(fe.Path); ok && n < len(def.Steps) {
+			uses = def.Steps[n].Uses
+		}
+		name, _, _ := strings.Cut(uses, ".")
+		if name == "" || !strings.Contains(fe.Message, "is not installed") {
+			continue
+		}
+		if note := e.files.note(name); note != "" {
+			fe.Message += "; " + note
+		}
+	}
+	return err
+}
+
+// stepUsesIndex reads the step index of a path "steps[3].uses".
+func stepUsesIndex(path string) (int, bool) {
+	var n int
+	if _, err := fmt.Sscanf(path, "steps[%d].uses", &n); err != nil || path != fmt.Sprintf("steps[%d].uses", n) {
+		return 0, false
+	}
+	return n, true
 }
 
 // checkConnections reports steps naming a connection that does not exist or belongs to
@@ -322,13 +357,18 @@ func workflowDTO(w *store.Workflow, def json.RawMessage) *Workflow {
 		HookToken: w.HookToken, Definition: def, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 }
 
-// versionCache keeps compiled workflow versions. Versions are immutable, so an entry
-// never goes stale; the cache is only bounded.
+// versionCache keeps compiled workflow versions. Versions are immutable, but the
+// connectors they are compiled against are not (declarative files come, change and go):
+// entries hold for one generation of the registry and the cache is bounded.
 type versionCache struct {
 	store *store.Store
 	reg   *connectors.Registry
-	mu    sync.RWMutex
-	items map[versionKey]*workflow.Compiled
+	// missing explains why a connector is not installed, for the step errors of stored
+	// versions that use it; nil or "" says nothing more.
+	missing func(name string) string
+	mu      sync.RWMutex
+	gen     uint64
+	items   map[versionKey]*workflow.Compiled
 }
 
 type versionKey struct {
@@ -344,8 +384,10 @@ func newVersionCache(st *store.Store, reg *connectors.Registry) *versionCache {
 
 func (c *versionCache) get(ctx context.Context, id string, version int) (*workflow.Compiled, error) {
 	key := versionKey{id, version}
+	gen := c.reg.Generation()
 	c.mu.RLock()
 	wf, ok := c.items[key]
+	ok = ok && c.gen == gen
 	c.mu.RUnlock()
 	if ok {
 		return wf, nil
@@ -358,7 +400,7 @@ func (c *versionCache) get(ctx context.Context, id string, version int) (*workfl
 	if err != nil {
 		return nil, fmt.Errorf("parse stored version %d of workflow %s: %w", version, id, err)
 	}
-	wf, err = workflow.Compile(def, c.reg)
+	wf, err = workflow.Compile(def, withMissing(def, c.reg, c.missing))
 	if err != nil {
 		return nil, fmt.Errorf("compile stored version %d of workflow %s: %w", version, id, err)
 	}
@@ -366,10 +408,95 @@ func (c *versionCache) get(ctx context.Context, id string, version int) (*workfl
 		return nil, fmt.Errorf("compile stored version %d of workflow %s: %w", version, id, err)
 	}
 	c.mu.Lock()
-	if len(c.items) >= versionCacheMax {
+	switch {
+	case gen < c.gen:
+		// Compiled against a registry that has moved on since: used once, not kept.
+	case gen > c.gen || len(c.items) >= versionCacheMax:
 		clear(c.items) // rare; recompiling costs microseconds per expression
+		c.gen = gen
+		c.items[key] = wf
+	default:
+		c.items[key] = wf
 	}
-	c.items[key] = wf
 	c.mu.Unlock()
 	return wf, nil
+}
+
+// withMissing returns reg, plus a stand-in for each connector the workflow uses that reg
+// lacks. A saved version whose connector has gone (its file deleted, broken on its first
+// load, or missing from this process's folder in a cluster) still compiles, so its runs
+// start, and the step that needs the connector fails with an error saying so. The error is
+// retryable under the step's retry policy: the retry is a queued run that any process
+// may claim, and another process, or this one after its next reload, may have it.
+func withMissing(def *workflow.Workflow, reg *connectors.Registry, why func(string) string) *connectors.Registry {
+	stand := map[string]*connectors.Connector{}
+	standIn := func(uses string) *connectors.Connector {
+		name, _, ok := strings.Cut(uses, ".")
+		if !ok || name == "" {
+			return nil
+		}
+		if _, installed := reg.Connector(name); installed {
+			return nil
+		}
+		c := stand[name]
+		if c == nil {
+			msg := fmt.Sprintf("connector %s is not installed in this process", name)
+			if why != nil {
+				if note := why(name); note != "" {
+					msg += "; " + note
+				}
+			}
+			c = &connectors.Connector{Name: name, Title: name, Origin: "missing"}
+			stand[name] = c
+			c.Description = msg
+		}
+		return c
+	}
+	for _, st := range def.Steps {
+		c := standIn(st.Uses)
+		if c == nil {
+			continue
+		}
+		_, action, _ := strings.Cut(st.Uses, ".")
+		if _, ok := c.Action(action); ok {
+			continue
+		}
+		msg := c.Description
+		c.Actions = append(c.Actions, &connectors.ActionDef{
+			ActionSpec: connectors.ActionSpec{Name: action, Title: action, FreeInputs: true},
+			New:        func() connectors.Action { return missingConnector(msg) },
+		})
+	}
+	if p := def.Trigger.Poll; p != nil {
+		if c := standIn(p.Uses); c != nil {
+			_, poller, _ := strings.Cut(p.Uses, ".")
+			spec := connectors.PollerSpec{Name: poller, Title: poller}
+			for k := range p.With {
+				spec.Inputs = append(spec.Inputs, connectors.Field{Name: k, Type: connectors.TypeAny})
+			}
+			msg := c.Description
+			c.Pollers = append(c.Pollers, &connectors.PollerDef{PollerSpec: spec,
+				New: func() connectors.Poller { return missingConnector(msg) }})
+		}
+	}
+	if len(stand) == 0 {
+		return reg
+	}
+	cs := make([]*connectors.Connector, 0, len(stand))
+	for _, c := range stand {
+		cs = append(cs, c)
+	}
+	return reg.With(cs...)
+}
+
+// missingConnector is the action and poller of a connector that is not installed: every
+// call fails, retryably, with the reason.
+type missingConnector string
+
+func (m missingConnector) Run(context.Context, *connectors.Call) (any, error) {
+	return nil, errors.New(string(m))
+}
+
+func (m missingConnector) Poll(context.Context, *connectors.PollCall) (*connectors.PollResult, error) {
+	return nil, errors.New(string(m))
 }
