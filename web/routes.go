@@ -43,6 +43,10 @@ func routes(r *gin.Engine, a *api.Handler, in *ingress.Handler, u *ui.Handler, h
 	v1.DELETE("/connections/:name/webhook", a.RegisterConnectionWebhook)
 
 	v1.GET("/connectors", a.ListConnectors)
+	v1.POST("/connectors", a.CreateConnector)
+	v1.GET("/connectors/:name", a.GetConnector)
+	v1.PUT("/connectors/:name", a.PutConnector)
+	v1.DELETE("/connectors/:name", a.DeleteConnector)
 
 	v1.GET("/audit", a.ListAudit)
 	v1.GET("/users", a.ListUsers)

@@ -35,20 +35,21 @@ type Handler struct {
 
 // Error codes of the envelope.
 const (
-	CodeBadRequest       = "bad_request"
-	CodeUnauthorized     = "unauthorized"
-	CodeForbidden        = "forbidden"
-	CodeNotFound         = "not_found"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeConflict         = "conflict"
-	CodeTooLarge         = "payload_too_large"
-	CodeHeadersTooLarge  = "headers_too_large"
-	CodeTimeout          = "request_timeout"
-	CodeValidation       = "validation_failed"
-	CodeRateLimited      = "rate_limited"
-	CodeUnavailable      = "unavailable"
-	CodeUpstream         = "upstream_error"
-	CodeInternal         = "internal"
+	CodeBadRequest           = "bad_request"
+	CodeUnauthorized         = "unauthorized"
+	CodeForbidden            = "forbidden"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeConflict             = "conflict"
+	CodeTooLarge             = "payload_too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeHeadersTooLarge      = "headers_too_large"
+	CodeTimeout              = "request_timeout"
+	CodeValidation           = "validation_failed"
+	CodeRateLimited          = "rate_limited"
+	CodeUnavailable          = "unavailable"
+	CodeUpstream             = "upstream_error"
+	CodeInternal             = "internal"
 )
 
 // ErrorBody is the error envelope.
@@ -61,6 +62,8 @@ type ErrorDetail struct {
 	Code    string                `json:"code"`
 	Message string                `json:"message"`
 	Details []workflow.FieldError `json:"details,omitempty"`
+	// Problems locate what is wrong in an uploaded connector file: path, line, column.
+	Problems []engine.FileProblem `json:"problems,omitempty"`
 }
 
 // Abort answers with the error envelope and stops the handler chain.
@@ -74,7 +77,20 @@ func Abort(c *gin.Context, status int, code, message string, details ...workflow
 func (h *Handler) fail(c *gin.Context, err error) {
 	var invalid *workflow.ValidationError
 	var tooLarge *http.MaxBytesError
+	var badFile *engine.ConnectorFileError
 	switch {
+	case errors.As(err, &badFile):
+		details := make([]workflow.FieldError, len(badFile.Problems))
+		for i, p := range badFile.Problems {
+			msg := p.Message
+			if p.Line > 0 {
+				msg = fmt.Sprintf("line %d, column %d: %s", p.Line, p.Column, p.Message)
+			}
+			details[i] = workflow.FieldError{Path: p.Path, Message: msg}
+		}
+		c.Abort()
+		c.PureJSON(http.StatusUnprocessableEntity, ErrorBody{Error: ErrorDetail{Code: CodeValidation,
+			Message: fmt.Sprintf("the connector file has %d problem(s)", len(badFile.Problems)), Details: details, Problems: badFile.Problems}})
 	case errors.As(err, &invalid):
 		Abort(c, http.StatusUnprocessableEntity, CodeValidation,
 			fmt.Sprintf("%d problem(s) found", len(invalid.Errors)), invalid.Errors...)

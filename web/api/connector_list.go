@@ -4,17 +4,16 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/hookflow/hookflow/connectors"
 )
 
-// ListConnectors handles GET /api/v1/connectors: every connector's spec, the data that
-// drives the UI's forms.
+// ListConnectors handles GET /api/v1/connectors: every installed connector's spec (the
+// data that drives the UI's forms) with its origin, version and revision, and the
+// problems of every connector file, each with its file, path, line and column.
 func (h *Handler) ListConnectors(c *gin.Context) {
-	all := h.Engine.Registry().Connectors()
-	specs := make([]connectors.Spec, len(all))
-	for i, conn := range all {
-		specs[i] = conn.Spec()
+	list, err := h.Engine.ListConnectors(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"items": specs})
+	c.PureJSON(http.StatusOK, list)
 }
