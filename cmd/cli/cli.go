@@ -67,6 +67,9 @@ type Options struct {
 	// RetentionMaxAge and RetentionMaxRuns bound the history kept; zero means no bound.
 	RetentionMaxAge  time.Duration
 	RetentionMaxRuns int
+	// ConnectorsReload is how often connector files are looked at again; zero: only at
+	// start and after an upload.
+	ConnectorsReload time.Duration
 	// SessionIdleTimeout and SessionMaxAge end UI sessions (serve).
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
@@ -185,7 +188,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		return opts.resolveSecrets(cmd)
 	}
 	f := root.PersistentFlags()
-	f.StringVar(&opts.DataDir, "data-dir", env("HOOKFLOW_DATA_DIR", engine.DataDirDefault), "data directory: SQLite database and generated secret key [HOOKFLOW_DATA_DIR]")
+	f.StringVar(&opts.DataDir, "data-dir", env("HOOKFLOW_DATA_DIR", engine.DataDirDefault), "data directory: SQLite database, generated secret key, and the connector files in its connectors folder [HOOKFLOW_DATA_DIR]")
 	opts.addSecret(f, &opts.DatabaseURL, "HOOKFLOW_DATABASE_URL", "database-url", "postgres://... URL, or a SQLite file path; default SQLite in the data dir")
 	opts.addSecret(f, &opts.SecretKey, "HOOKFLOW_SECRET_KEY", "secret-key", "key encrypting connection secrets, 64 hex digits or base64 of 32 bytes; default a key file generated in the data dir")
 	f.StringVar(&opts.LogFormat, "log-format", env("HOOKFLOW_LOG_FORMAT", "text"), "log format: text or json [HOOKFLOW_LOG_FORMAT]")
@@ -285,6 +288,8 @@ func (o *Options) addWorkerFlags(cmd *cobra.Command) {
 		"comma-separated CIDRs and host names (*.example.com) workflows may call whatever the private rule and the deny list say [HOOKFLOW_OUTBOUND_ALLOW]")
 	f.StringVar(&o.OutboundDeny, "outbound-deny", env("HOOKFLOW_OUTBOUND_DENY", ""),
 		"comma-separated CIDRs and host names workflows may not call unless the allow list has them [HOOKFLOW_OUTBOUND_DENY]")
+	f.DurationVar(&o.ConnectorsReload, "connectors-reload", o.envDuration("HOOKFLOW_CONNECTORS_RELOAD", engine.ConnectorsReloadDefault),
+		"how often the connector files of DATA_DIR/connectors and the uploaded ones are looked at again; 0: only at start and after an upload through this process [HOOKFLOW_CONNECTORS_RELOAD]")
 	o.addLimitFlags(cmd)
 	o.RetentionMaxAge = o.envAge("HOOKFLOW_RETENTION_MAX_AGE", engine.RetentionMaxAgeDefault)
 	cmd.Flags().Var(ageValue{&o.RetentionMaxAge}, "retention-max-age",
@@ -327,6 +332,8 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		// The engine reads zero as "default"; on the command line it means "no bound".
 		RetentionMaxAge:  noBound(o.RetentionMaxAge),
 		RetentionMaxRuns: noBound(o.RetentionMaxRuns),
+
+		ConnectorsReload: noBound(o.ConnectorsReload),
 
 		SessionIdleTimeout: o.SessionIdleTimeout,
 		SessionMaxAge:      o.SessionMaxAge,

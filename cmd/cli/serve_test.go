@@ -3,6 +3,7 @@ package cli
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -42,4 +43,23 @@ func TestSelfCommand(t *testing.T) {
 	for _, tt := range tests {
 		require.Equal(t, tt.want, selfCommand(tt.arg0, &tt.opts), tt.arg0)
 	}
+}
+
+func TestConnectorsReloadSetting(t *testing.T) {
+	t.Setenv("HOOKFLOW_CONNECTORS_RELOAD", "500ms")
+	opts := &Options{}
+	cmd := newServeCommand(opts)
+	require.Equal(t, 500*time.Millisecond, opts.ConnectorsReload)
+	require.Equal(t, 500*time.Millisecond, opts.engineConfig(nil).ConnectorsReload)
+	require.NoError(t, cmd.Flags().Set("connectors-reload", "0"))
+	require.Negative(t, opts.engineConfig(nil).ConnectorsReload, "0 on the command line: no reload loop")
+
+	worker := &Options{}
+	newWorkerCommand(worker)
+	require.Equal(t, 500*time.Millisecond, worker.ConnectorsReload, "workers run connectors too")
+
+	t.Setenv("HOOKFLOW_CONNECTORS_RELOAD", "often")
+	code, _, errOut := runCLI(t, "--data-dir", t.TempDir(), "serve")
+	require.Equal(t, ExitUsage, code)
+	require.Contains(t, errOut, `HOOKFLOW_CONNECTORS_RELOAD="often" is not a duration`)
 }
