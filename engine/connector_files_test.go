@@ -26,8 +26,8 @@ import (
 
 // fakeLoad reads a stand-in connector file format, "key: value" lines, so the loader's
 // rules are tested apart from the declarative parser: name, tag (the version, and what
-// the action answers with), and "error: message", a problem at that line. The connector
-// has an action "send" and a poller "items".
+// the action answers with), action (the action's name, default "send"), and "error:
+// message", a problem at that line. The connector has that action and a poller "items".
 func fakeLoad(src declarative.Source) (*connectors.Connector, error) {
 	kv := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(src.Data))
@@ -39,9 +39,12 @@ func fakeLoad(src declarative.Source) (*connectors.Connector, error) {
 		}
 		kv[k] = v
 	}
-	tag := kv["tag"]
+	tag, action := kv["tag"], kv["action"]
+	if action == "" {
+		action = "send"
+	}
 	return &connectors.Connector{Name: kv["name"], Title: "Fake " + kv["name"], Origin: string(src.Origin), Version: tag, Source: src.Path,
-		Actions: []*connectors.ActionDef{{ActionSpec: connectors.ActionSpec{Name: "send", Title: "Send", FreeInputs: true},
+		Actions: []*connectors.ActionDef{{ActionSpec: connectors.ActionSpec{Name: action, Title: "Send", FreeInputs: true},
 			New: func() connectors.Action { return fakeSend(tag) }}},
 		Pollers: []*connectors.PollerDef{{PollerSpec: connectors.PollerSpec{Name: "items", Title: "Items", DefaultKey: "item.id"},
 			New: func() connectors.Poller { return fakeSend(tag) }}},
@@ -191,10 +194,10 @@ func TestConnectorFolderHotReload(t *testing.T) {
 	require.Len(t, eng.ConnectorProblems(), 1)
 }
 
-// TestMissingConnectorStepRetries: a saved workflow whose connector goes away still
-// runs; its step fails retryably, saying the connector is not installed, and the run
-// succeeds once the file is back (another process, or this one after a reload, may have
-// it).
+// TestMissingConnectorStepRetries: a saved workflow whose connector goes away, or whose
+// action a changed file no longer has, still runs; its step fails retryably, saying what
+// is missing, and the run succeeds once the file is back (another process, or this one
+// after a reload, may have it).
 func TestMissingConnectorStepRetries(t *testing.T) {
 	t.Parallel()
 	b := setupFiles(t, store.SQLite, enginetest.Options{})
@@ -204,24 +207,35 @@ func TestMissingConnectorStepRetries(t *testing.T) {
 	wf, err := eng.CreateWorkflow(ctx, []byte(`{"name":"acme","trigger":{"type":"webhook"},"steps":[
 	  {"id":"send","uses":"acme.send","with":{"text":"x"},"retry":{"max_attempts":100,"initial":"20ms","max":"100ms"}}]}`))
 	require.NoError(t, err)
-	require.NoError(t, os.Remove(path))
-	waitConnector(t, eng, "acme", "")
-
-	runID := ingest(t, eng, wf, `{}`).RunID
-	require.Eventually(t, func() bool {
+	waitStepError := func(runID, msg string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			r, err := eng.GetRun(ctx, runID)
+			require.NoError(t, err)
+			return len(r.Steps) == 1 && strings.Contains(r.Steps[0].Error, msg)
+		}, 10*time.Second, 5*time.Millisecond, "run %s never failed its step with %q", runID, msg)
 		r, err := eng.GetRun(ctx, runID)
 		require.NoError(t, err)
-		return len(r.Steps) == 1 && strings.Contains(r.Steps[0].Error, "connector acme is not installed in this process")
-	}, 10*time.Second, 5*time.Millisecond)
-	r, err := eng.GetRun(ctx, runID)
-	require.NoError(t, err)
-	require.NotEqual(t, engine.RunFailed, r.Status, "a missing connector is retried by the step's policy")
+		require.NotEqual(t, engine.RunFailed, r.Status, "what is missing is retried by the step's policy")
+	}
+
+	b.write(t, "acme.json", "name: acme\ntag: v2\naction: post\n")
+	waitConnector(t, eng, "acme", "v2")
+	renamed := ingest(t, eng, wf, `{}`).RunID
+	waitStepError(renamed, "connector acme has no action send in this process")
+
+	require.NoError(t, os.Remove(path))
+	waitConnector(t, eng, "acme", "")
+	removed := ingest(t, eng, wf, `{}`).RunID
+	waitStepError(removed, "connector acme is not installed in this process")
 
 	b.write(t, "acme.json", "name: acme\ntag: back\n")
-	run := enginetest.WaitRun(t, eng, runID)
-	require.Equal(t, engine.RunSucceeded, run.Status, run.Error)
-	require.Greater(t, run.Steps[0].Attempts, 1)
-	require.Contains(t, string(run.Steps[0].Output), `"tag":"back"`)
+	for _, id := range []string{renamed, removed} {
+		run := enginetest.WaitRun(t, eng, id)
+		require.Equal(t, engine.RunSucceeded, run.Status, run.Error)
+		require.Greater(t, run.Steps[0].Attempts, 1)
+		require.Contains(t, string(run.Steps[0].Output), `"tag":"back"`)
+	}
 }
 
 // TestMissingConnectorPollHealth: a poll trigger whose connector goes away reports it in

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -422,68 +424,80 @@ func (c *versionCache) get(ctx context.Context, id string, version int) (*workfl
 	return wf, nil
 }
 
-// withMissing returns reg, plus a stand-in for each connector the workflow uses that reg
-// lacks. A saved version whose connector has gone (its file deleted, broken on its first
-// load, or missing from this process's folder in a cluster) still compiles, so its runs
-// start, and the step that needs the connector fails with an error saying so. The error is
+// withMissing returns reg, plus a stand-in for each connector, action or poller the
+// workflow uses that reg lacks. A saved version whose connector has gone (its file
+// deleted, broken on its first load, or missing from this process's folder in a cluster)
+// or whose action a changed file no longer has still compiles, so its runs start, and
+// the step that needs what is missing fails with an error saying so. The error is
 // retryable under the step's retry policy: the retry is a queued run that any process
 // may claim, and another process, or this one after its next reload, may have it.
 func withMissing(def *workflow.Workflow, reg *connectors.Registry, why func(string) string) *connectors.Registry {
-	stand := map[string]*connectors.Connector{}
-	standIn := func(uses string) *connectors.Connector {
-		name, _, ok := strings.Cut(uses, ".")
-		if !ok || name == "" {
-			return nil
+	repl := map[string]*connectors.Connector{}
+	reasons := map[string]string{}
+	// target returns the connector to add the stand-in to: a copy of the installed one,
+	// or an empty one with the reason it is missing.
+	target := func(name string) (*connectors.Connector, string) {
+		if c := repl[name]; c != nil {
+			return c, reasons[name]
 		}
-		if _, installed := reg.Connector(name); installed {
-			return nil
-		}
-		c := stand[name]
-		if c == nil {
-			msg := fmt.Sprintf("connector %s is not installed in this process", name)
+		var c *connectors.Connector
+		msg := ""
+		if have, ok := reg.Connector(name); ok {
+			cp := *have
+			cp.Actions, cp.Pollers = slices.Clone(have.Actions), slices.Clone(have.Pollers)
+			c = &cp
+		} else {
+			msg = fmt.Sprintf("connector %s is not installed in this process", name)
 			if why != nil {
 				if note := why(name); note != "" {
 					msg += "; " + note
 				}
 			}
 			c = &connectors.Connector{Name: name, Title: name, Origin: "missing"}
-			stand[name] = c
-			c.Description = msg
 		}
-		return c
+		repl[name], reasons[name] = c, msg
+		return c, msg
 	}
 	for _, st := range def.Steps {
-		c := standIn(st.Uses)
-		if c == nil {
+		name, action, ok := strings.Cut(st.Uses, ".")
+		if !ok || name == "" || action == "" {
 			continue
 		}
-		_, action, _ := strings.Cut(st.Uses, ".")
-		if _, ok := c.Action(action); ok {
+		if _, _, found := reg.Action(st.Uses); found {
 			continue
 		}
-		msg := c.Description
+		c, msg := target(name)
+		if _, found := c.Action(action); found {
+			continue
+		}
+		if msg == "" {
+			msg = fmt.Sprintf("connector %s has no action %s in this process (its file may have changed)", name, action)
+		}
 		c.Actions = append(c.Actions, &connectors.ActionDef{
 			ActionSpec: connectors.ActionSpec{Name: action, Title: action, FreeInputs: true},
 			New:        func() connectors.Action { return missingConnector(msg) },
 		})
 	}
 	if p := def.Trigger.Poll; p != nil {
-		if c := standIn(p.Uses); c != nil {
-			_, poller, _ := strings.Cut(p.Uses, ".")
+		name, poller, ok := strings.Cut(p.Uses, ".")
+		if _, _, found := reg.Poller(p.Uses); ok && name != "" && poller != "" && !found {
+			c, msg := target(name)
+			if msg == "" {
+				msg = fmt.Sprintf("connector %s has no poller %s in this process (its file may have changed)", name, poller)
+			}
 			spec := connectors.PollerSpec{Name: poller, Title: poller}
-			for k := range p.With {
+			for _, k := range slices.Sorted(maps.Keys(p.With)) {
 				spec.Inputs = append(spec.Inputs, connectors.Field{Name: k, Type: connectors.TypeAny})
 			}
-			msg := c.Description
 			c.Pollers = append(c.Pollers, &connectors.PollerDef{PollerSpec: spec,
 				New: func() connectors.Poller { return missingConnector(msg) }})
 		}
 	}
-	if len(stand) == 0 {
+	if len(repl) == 0 {
 		return reg
 	}
-	cs := make([]*connectors.Connector, 0, len(stand))
-	for _, c := range stand {
+	cs := make([]*connectors.Connector, 0, len(repl))
+	for _, c := range repl {
 		cs = append(cs, c)
 	}
 	return reg.With(cs...)
