@@ -470,7 +470,7 @@ func (c *checker) trigger(tokens []string, t *Trigger) {
 		c.pagination(at(tokens, "pagination"), t.Pagination)
 	}
 	if t.Cursor == nil && t.Pagination == nil {
-		c.warn(tokens, "the trigger has neither a cursor nor pagination: every poll reads the first page only, and items beyond it are never seen")
+		c.warn(tokens, "the trigger has neither a cursor nor pagination: each poll reads one page, so items past the first page are missed")
 	}
 	if t.Description == "" {
 		c.warn(tokens, "the trigger has no description")

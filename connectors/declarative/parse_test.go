@@ -485,7 +485,7 @@ func TestSortProblems(t *testing.T) {
 // FuzzParse: no input makes Parse panic, and every failure is a *LoadError whose
 // problems are sorted and located inside the file.
 func FuzzParse(f *testing.F) {
-	for _, dir := range []string{"valid", "invalid"} {
+	for _, dir := range []string{"valid", "invalid", "lint"} {
 		for _, path := range testFiles(f, dir) {
 			f.Add(readSource(f, path).Data)
 		}
