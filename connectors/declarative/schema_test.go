@@ -197,4 +197,3 @@ func TestSchemaEnums(t *testing.T) {
 	require.Equal(t, []string{"form", "json", "none"}, enum("Request", "body_kind"))
 	require.Equal(t, []string{"any", "array", "boolean", "integer", "number", "object", "string"}, enum("Field", "type"))
 }
-
