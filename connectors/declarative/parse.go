@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookflow/hookflow/connectors"
 	"go.yaml.in/yaml/v3"
@@ -385,6 +387,9 @@ func checkVersion(doc *document) (Problem, bool) {
 // initial cursors, query and body trees), so an integer stays an integer and a quoted
 // "478" stays a string.
 func decodeFile(doc *document) (*File, []Problem) {
+	if problems := checkGoTypes(doc, doc.value, reflect.TypeFor[File](), nil); len(problems) > 0 {
+		return nil, problems
+	}
 	raw, err := json.Marshal(doc.value)
 	if err != nil {
 		return nil, []Problem{{Message: fmt.Sprintf("internal error: encode the document: %v", err)}}
@@ -394,18 +399,77 @@ func decodeFile(doc *document) (*File, []Problem) {
 	dec.UseNumber()
 	var f File
 	if err := dec.Decode(&f); err != nil {
-		// The schema accepts what File can hold, so this is a number out of Go's range
-		// or a schema that fell behind the types.
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			tokens := strings.Split(te.Field, ".")
-			line, col := doc.position(tokens, false)
-			return nil, []Problem{{Path: doc.path(tokens), Line: line, Column: col, Message: fmt.Sprintf("cannot hold %s in a %s", te.Value, te.Type)}}
-		}
-		return nil, []Problem{{Message: fmt.Sprintf("decode: %v", err)}}
+		// The schema and checkGoTypes accept only what File holds: a schema that fell
+		// behind the types.
+		return nil, []Problem{{Message: fmt.Sprintf("internal error: decode: %v", err)}}
 	}
 	normalize(&f)
 	return &f, nil
+}
+
+var durationType = reflect.TypeFor[Duration]()
+
+// checkGoTypes finds the values the schema allows but Go's types cannot hold, with their
+// paths: integers written with a fraction or an exponent (1.0, 1e3) or out of range, and
+// durations out of range. It walks the value along the type as encoding/json would.
+func checkGoTypes(doc *document, v any, t reflect.Type, tokens []string) []Problem {
+	at := func(format string, args ...any) []Problem {
+		line, col := doc.position(tokens, false)
+		return []Problem{{Path: doc.path(tokens), Line: line, Column: col, Message: fmt.Sprintf(format, args...)}}
+	}
+	if t == durationType {
+		if s, ok := v.(string); ok {
+			if _, err := time.ParseDuration(s); err != nil {
+				return at("%q is not a duration this build can hold: %v", s, err)
+			}
+		}
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return checkGoTypes(doc, v, t.Elem(), tokens)
+	case reflect.Int, reflect.Int64:
+		if n, ok := v.(json.Number); ok {
+			if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
+				return at("%s is not an integer this build can hold: write a whole number, without a fraction or an exponent", n)
+			}
+		}
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		var out []Problem
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if e, ok := m[name]; ok && name != "" && name != "-" {
+				out = append(out, checkGoTypes(doc, e, sf.Type, appendToken(tokens, name))...)
+			}
+		}
+		return out
+	case reflect.Map:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		var out []Problem
+		for k, e := range m {
+			out = append(out, checkGoTypes(doc, e, t.Elem(), appendToken(tokens, k))...)
+		}
+		return out
+	case reflect.Slice:
+		l, ok := v.([]any)
+		if !ok {
+			return nil
+		}
+		var out []Problem
+		for i, e := range l {
+			out = append(out, checkGoTypes(doc, e, t.Elem(), appendToken(tokens, strconv.Itoa(i)))...)
+		}
+		return out
+	}
+	return nil
 }
 
 func normalize(f *File) {

@@ -514,3 +514,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Values the schema allows but Go's types cannot hold are problems at their path, not a
+// decoding error without a place.
+func TestParseValuesGoCannotHold(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		text, path string
+		line       int
+		msg        string
+	}{
+		{"defaults: {timeout: 99999999999999h}\n", "defaults.timeout", 7, `"99999999999999h" is not a duration this build can hold`},
+		{"defaults: {limits: {concurrency: 1e3}}\n", "defaults.limits.concurrency", 7, "1e3 is not an integer this build can hold"},
+		{"defaults: {limits: {concurrency: 1.0}}\n", "defaults.limits.concurrency", 7, "1.0 is not an integer"},
+		{"triggers: {a: {kind: poll, title: A, request: {path: /}, items: body, item_key: item.id,\n" +
+			"  pagination: {kind: page_number, start: 99999999999999999999}}}\n", "triggers.a.pagination.start", 8, "99999999999999999999 is not an integer"},
+	} {
+		got := parseProblems(t, "f", []byte(minimal+tc.text))
+		require.Len(t, got, 1, "%q: %v", tc.text, got)
+		require.Equal(t, tc.path, got[0].Path)
+		require.Equal(t, tc.line, got[0].Line)
+		require.Contains(t, got[0].Message, tc.msg)
+	}
+}
