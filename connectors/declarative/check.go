@@ -437,7 +437,7 @@ func (c *checker) request(tokens []string, r *Request, ctx tmplCtx) {
 	}
 }
 
-// urlTemplate checks a path (or, with absolute, a URL) template: a static path starts
+// urlTemplate checks a path (or, with absoluteOK, a URL) template: a static path starts
 // with "/" and is not an absolute URL, since it is joined to base_url.
 func (c *checker) urlTemplate(tokens []string, s string, ctx tmplCtx, absoluteOK bool) {
 	c.template(tokens, s, ctx)
@@ -451,7 +451,8 @@ func (c *checker) urlTemplate(tokens []string, s string, ctx tmplCtx, absoluteOK
 		}
 		return
 	}
-	if !strings.HasPrefix(s, "/") {
+	// "" and "?..." call base_url itself, for services with one endpoint.
+	if s != "" && !strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "?") {
 		c.problem(tokens, "a path starts with \"/\"")
 	}
 }
@@ -527,11 +528,8 @@ func (c *checker) cursor(tokens []string, cur *Cursor) {
 				c.problem(at(tokens, "overlap"), "the overlap of a datetime cursor is a duration such as \"2s\", not %q", cur.Overlap)
 			}
 		}
-		if cur.Initial != nil && cur.Initial != "now" {
-			s, ok := cur.Initial.(string)
-			if _, err := time.Parse(time.RFC3339Nano, s); !ok || err != nil {
-				c.problem(at(tokens, "initial"), "a datetime cursor starts from \"now\" or an RFC 3339 time such as \"2024-01-02T15:04:05Z\"")
-			}
+		if cur.Initial != nil && cur.Initial != "now" && !isTime(cur.Initial, cur.Format) {
+			c.problem(at(tokens, "initial"), "a datetime cursor starts from \"now\", a time (RFC 3339 such as \"2024-01-02T15:04:05Z\", or in the cursor's format) or a Unix time")
 		}
 		if cur.Location != "" {
 			if _, err := time.LoadLocation(cur.Location); err != nil {
@@ -539,6 +537,26 @@ func (c *checker) cursor(tokens []string, cur *Cursor) {
 			}
 		}
 	}
+}
+
+// isTime reports whether v reads as a time the way the runtime reads a datetime cursor: a
+// Unix time, RFC 3339, the cursor's own layout, or a few common layouts.
+func isTime(v any, format string) bool {
+	switch x := v.(type) {
+	case int64, float64:
+		return true
+	case string:
+		layouts := []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"}
+		if format != "" && format != "unix" && format != "unix_ms" {
+			layouts = append(layouts, format)
+		}
+		for _, l := range layouts {
+			if _, err := time.Parse(l, x); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // paginationMembers lists the members each pagination kind accepts besides kind, stop,
