@@ -537,3 +537,14 @@ func TestParseValuesGoCannotHold(t *testing.T) {
 		require.Contains(t, got[0].Message, tc.msg)
 	}
 }
+
+// A comma inside an unquoted value of a {...} mapping starts a new key; the message says
+// so rather than only naming the odd key.
+func TestParseHintsAtCommasInFlowMappings(t *testing.T) {
+	t.Parallel()
+	got := parseProblems(t, "f", []byte(minimal+`  fields:
+    - {name: a, type: string, description: Its labels (name, color).}
+`))
+	require.Equal(t, []Problem{{Path: "connection.fields[0].color).", Line: 8, Column: 62,
+		Message: `unknown key "color).": in a {...} mapping a comma ends a value; quote text that holds commas`}}, got)
+}

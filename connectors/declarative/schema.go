@@ -12,6 +12,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -139,7 +140,11 @@ func collectSchemaErrors(doc *document, ve *jsonschema.ValidationError, out *[]P
 	switch k := ve.ErrorKind.(type) {
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			at(appendToken(loc, p), true, fmt.Sprintf("unknown key %q", p))
+			msg := fmt.Sprintf("unknown key %q", p)
+			if doc.commaSplit(appendToken(loc, p)) {
+				msg += `: in a {...} mapping a comma ends a value; quote text that holds commas`
+			}
+			at(appendToken(loc, p), true, msg)
 		}
 		return
 	case *kind.Required:
@@ -203,4 +208,13 @@ func quoteValue(v any) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprint(v)
+}
+
+// commaSplit reports whether the key at tokens looks like the tail of a value cut by a
+// comma in a flow mapping ({description: a, b}): a key without a value in a {...}.
+func (d *document) commaSplit(tokens []string) bool {
+	parent := d.node(tokens[:len(tokens)-1])
+	v := d.node(tokens)
+	return parent != nil && v != nil && parent.Kind == yaml.MappingNode && parent.Style&yaml.FlowStyle != 0 &&
+		v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" && v.Value == ""
 }
