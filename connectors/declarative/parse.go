@@ -413,14 +413,14 @@ var durationType = reflect.TypeFor[Duration]()
 // paths: integers written with a fraction or an exponent (1.0, 1e3) or out of range, and
 // durations out of range. It walks the value along the type as encoding/json would.
 func checkGoTypes(doc *document, v any, t reflect.Type, tokens []string) []Problem {
-	at := func(format string, args ...any) []Problem {
+	report := func(format string, args ...any) []Problem {
 		line, col := doc.position(tokens, false)
 		return []Problem{{Path: doc.path(tokens), Line: line, Column: col, Message: fmt.Sprintf(format, args...)}}
 	}
 	if t == durationType {
 		if s, ok := v.(string); ok {
 			if _, err := time.ParseDuration(s); err != nil {
-				return at("%q is not a duration this build can hold: %v", s, err)
+				return report("%q is not a duration this build can hold: %v", s, err)
 			}
 		}
 		return nil
@@ -431,7 +431,7 @@ func checkGoTypes(doc *document, v any, t reflect.Type, tokens []string) []Probl
 	case reflect.Int, reflect.Int64:
 		if n, ok := v.(json.Number); ok {
 			if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
-				return at("%s is not an integer this build can hold: write a whole number, without a fraction or an exponent", n)
+				return report("%s is not an integer this build can hold: write a whole number, without a fraction or an exponent", n)
 			}
 		}
 	case reflect.Struct:

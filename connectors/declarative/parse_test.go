@@ -1,6 +1,8 @@
 package declarative
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -547,4 +549,21 @@ func TestParseHintsAtCommasInFlowMappings(t *testing.T) {
 `))
 	require.Equal(t, []Problem{{Path: "connection.fields[0].color).", Line: 8, Column: 62,
 		Message: `unknown key "color).": in a {...} mapping a comma ends a value; quote text that holds commas`}}, got)
+}
+
+// JSON files load however they are laid out: indented with tabs (YAML forbids tabs only
+// for block indentation) or on one line.
+func TestParseJSONLayouts(t *testing.T) {
+	t.Parallel()
+	data := readSource(t, filepath.Join("testdata", "parse", "valid", "oauth_client.json")).Data
+	want, err := Parse(Source{Path: "f", Data: data})
+	require.NoError(t, err)
+	var tabbed, compact bytes.Buffer
+	require.NoError(t, json.Indent(&tabbed, data, "", "\t"))
+	require.NoError(t, json.Compact(&compact, data))
+	for _, text := range [][]byte{tabbed.Bytes(), compact.Bytes()} {
+		got, err := Parse(Source{Path: "f", Data: text})
+		require.NoError(t, err)
+		require.Equal(t, want.File, got.File)
+	}
 }

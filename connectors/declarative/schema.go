@@ -132,7 +132,7 @@ func checkKeys(doc *document) []Problem {
 }
 
 func collectSchemaErrors(doc *document, ve *jsonschema.ValidationError, out *[]Problem, badKeys *bool) {
-	at := func(tokens []string, atKey bool, msg string) {
+	report := func(tokens []string, atKey bool, msg string) {
 		line, col := doc.position(tokens, atKey)
 		*out = append(*out, Problem{Path: doc.path(tokens), Line: line, Column: col, Message: msg})
 	}
@@ -144,12 +144,12 @@ func collectSchemaErrors(doc *document, ve *jsonschema.ValidationError, out *[]P
 			if doc.commaSplit(appendToken(loc, p)) {
 				msg += `: in a {...} mapping a comma ends a value; quote text that holds commas`
 			}
-			at(appendToken(loc, p), true, msg)
+			report(appendToken(loc, p), true, msg)
 		}
 		return
 	case *kind.Required:
 		for _, p := range k.Missing {
-			at(loc, false, fmt.Sprintf("missing required key %q", p))
+			report(loc, false, fmt.Sprintf("missing required key %q", p))
 		}
 		return
 	case *kind.PropertyNames:
@@ -162,7 +162,7 @@ func collectSchemaErrors(doc *document, ve *jsonschema.ValidationError, out *[]P
 		}
 		return
 	}
-	at(loc, false, schemaMessage(ve.ErrorKind))
+	report(loc, false, schemaMessage(ve.ErrorKind))
 }
 
 // patternNames says in words what the schema's patterns mean.
