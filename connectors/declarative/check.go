@@ -19,7 +19,8 @@ import (
 )
 
 // The scopes of a file's templates and expressions: the names each place sees besides
-// the workflow language's own. The runtime evaluates them with these names.
+// the workflow language's own. The runtime may offer more names; compiling with only
+// these catches a variable used where it holds nothing (cursor in an action).
 var (
 	scopeConn     = expr.NewScope("conn")                                   // base_url, auth, connection test, default headers
 	scopeAction   = expr.NewScope("conn", "input")                          // an action's request
@@ -703,8 +704,8 @@ func (c *checker) compileError(tokens []string, what string, err error) {
 }
 
 // reads checks what an expression reads of conn and input: a secret connection field in
-// a URL is a problem (URLs end up in logs, proxies and browser history), and a name that
-// is not declared is a warning (the runtime would fail on it).
+// a URL is a problem (URLs end up in logs, proxies and browser history), and so is a name
+// that is not declared, which would hold nothing at run time.
 func (c *checker) reads(tokens []string, src string, ctx tmplCtx) {
 	reads := variableReads(src)
 	// The workflow language's own names compile everywhere but hold nothing in a
@@ -725,7 +726,7 @@ func (c *checker) reads(tokens []string, src string, ctx tmplCtx) {
 	for _, name := range conn.names {
 		fd := c.conn[name]
 		if fd == nil {
-			c.warn(tokens, "conn.%s is not a connection field", name)
+			c.problem(tokens, "conn.%s is not a connection field", name)
 			continue
 		}
 		if ctx.url && fd.Secret && !fd.AllowInURL {
@@ -742,7 +743,7 @@ func (c *checker) reads(tokens []string, src string, ctx tmplCtx) {
 	if ctx.inputs != nil {
 		for _, name := range reads["input"].names {
 			if !ctx.inputs[name] {
-				c.warn(tokens, "input.%s is not an input", name)
+				c.problem(tokens, "input.%s is not an input", name)
 			}
 		}
 	}

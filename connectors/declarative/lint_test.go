@@ -21,10 +21,8 @@ func TestLintWarnings(t *testing.T) {
 	}
 	wants := []want{
 		{"connection", 7, "no connection test"},
-		{"connection.auth.token", 9, "conn.tokn is not a connection field"},
 		{"actions.create", 12, "the action has no description"},
 		{"actions.create.request.method", 16, "POST without idempotency: retries may act twice; add idempotency if the service supports it"},
-		{"actions.create.request.body.name", 18, "input.nam is not an input"},
 		{"actions.replace.request.method", 22, "PUT without idempotency"},
 		{"triggers.listed", 29, "the trigger has neither a cursor nor pagination"},
 		{"triggers.listed", 29, "the trigger has no description"},

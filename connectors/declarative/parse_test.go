@@ -229,6 +229,7 @@ func TestParseInvalidFiles(t *testing.T) {
 		{"header_auth.yaml", []want{
 			{"base_url", 4, "\"ftp://x.example\" is not an absolute http(s) URL, nor a template"},
 			{"connection.auth", 7, "auth kind header needs name"},
+			{"connection.auth.value", 8, "conn.nope is not a connection field"},
 			{"connection.auth.username", 9, "auth kind header does not use username"},
 		}},
 		{"not_object.json", []want{
@@ -270,6 +271,12 @@ func TestParseInvalidFiles(t *testing.T) {
 		}},
 		{"two_docs.yaml", []want{
 			{"", 7, "a connector file holds one YAML document; remove the second one"},
+		}},
+		{"undeclared.yaml", []want{
+			{"connection.auth.token", 8, "conn.tokn is not a connection field"},
+			{"actions.create.request.body.name", 17, "input.nam is not an input"},
+			{"actions.create.request.body.run", 17, "run is a workflow's variable; a connector does not see the workflow"},
+			{"triggers.t.request.query.since", 24, "input.snce is not an input"},
 		}},
 		{"unknown_key.yaml", []want{
 			{"actions.get.request.methd", 12, "unknown key \"methd\""},
