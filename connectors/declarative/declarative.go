@@ -107,12 +107,6 @@ func Parse(src Source) (*Definition, error) {
 	return nil, &LoadError{File: src.Path, Problems: []Problem{{Message: "declarative connectors are not implemented yet"}}}
 }
 
-// Connector builds the runtime connector of d.
-// TODO(issue 15): implemented in runtime.go.
-func (d *Definition) Connector(opts Options) (*connectors.Connector, error) {
-	return nil, fmt.Errorf("connector %s: declarative connectors are not implemented yet", d.File.Name)
-}
-
 // UnmarshalJSON reads "30s", "1m30s" (Go duration syntax).
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
