@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -199,5 +198,3 @@ func (s *memStore) get(k string) string {
 	defer s.mu.Unlock()
 	return s.secrets[k]
 }
-
-var _ = slog.LevelDebug

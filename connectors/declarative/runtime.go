@@ -535,7 +535,7 @@ func (t *connectionTest) run(ctx context.Context, conn *connectors.Connection) e
 		// Statuses outside expect fail; 2xx outside it is a failure like any other.
 		errs.successWhen = nil
 	}
-	resp, err := c.retrying(ctx, func() (*httpclient.Response, error) {
+	_, err = c.retrying(ctx, func() (*httpclient.Response, error) {
 		resp, refusedAgain, err := c.send(ctx, o, &errs)
 		if err != nil {
 			return nil, err
@@ -557,7 +557,6 @@ func (t *connectionTest) run(ctx context.Context, conn *connectors.Connection) e
 	if err != nil {
 		return fmt.Errorf("test connection: %w", err)
 	}
-	_ = resp
 	return nil
 }
 
