@@ -67,6 +67,10 @@ func (ts *tokenServer) tokenRequests() []url.Values {
 }
 
 func oauthFile(kind, style string) string {
+	refresh := ""
+	if kind == AuthOAuth2RefreshToken {
+		refresh = "refresh_token_field: refresh_token"
+	}
 	return `
 hookflow_connector: 1
 name: oa
@@ -85,7 +89,7 @@ connection:
     client_secret: "{{ conn.client_secret }}"
     scopes: [read, write]
     style: ` + style + `
-    refresh_token_field: refresh_token
+    ` + refresh + `
     extra_params: {audience: api}
 actions:
   get: {title: Get, request: {path: /things}}

@@ -181,7 +181,7 @@ func TestPollRepeatedToken(t *testing.T) {
 	c, _ := build(t, pollFile(`
     items: body.items
     request: {path: /x}
-    pagination: {kind: cursor_token, next: body.next}
+    pagination: {kind: cursor_token, next: body.next, param: cursor}
 `))
 	_, err := runPoll(t, c, "items", feedConn(srv.URL), nil, nil)
 	require.ErrorContains(t, err, `repeated the page token "A"`)
@@ -283,7 +283,7 @@ func TestPollMaxPages(t *testing.T) {
 	c, _ := build(t, pollFile(`
     items: body.items
     request: {path: /x}
-    pagination: {kind: cursor_token, next: body.next, max_pages: 4}
+    pagination: {kind: cursor_token, next: body.next, param: cursor, max_pages: 4}
 `))
 	res, err := runPoll(t, c, "items", feedConn(srv.URL), nil, nil)
 	require.NoError(t, err, "reaching max_pages ends the poll with what it read")

@@ -41,7 +41,7 @@ actions:
       - {name: owner, type: string, required: true}
       - {name: name, type: string, required: true, send: {body: thing.name}}
       - {name: code, type: string, send: {body: thing.code}}
-      - {name: tags, type: array, items: {type: string}, send: {body: thing.tags}}
+      - {name: tags, type: array, items: {name: tag, type: string}, send: {body: thing.tags}}
       - {name: email, type: string, format: email, send: {body: contact.email}}
       - {name: trace, type: string, send: {header: X-Trace}}
       - {name: notify, type: boolean, default: false, send: {query: notify}}
@@ -85,7 +85,9 @@ func TestConnectorSpec(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, create.Idempotent)
 	require.Equal(t, connectors.TypeArray, create.Inputs[3].Type)
-	require.Equal(t, "item", create.Inputs[3].Items.Name, "list elements get the SDK's required name")
+	require.Equal(t, "tag", create.Inputs[3].Items.Name)
+	unnamed := sdkField(Field{Name: "xs", Type: "array", Items: &Field{Type: "string"}})
+	require.Equal(t, "item", unnamed.Items.Name, "list elements get the name the SDK requires")
 	get, _ := spec.Action("get_thing")
 	require.False(t, get.Idempotent)
 	require.Equal(t, []string{"status", "body"}, []string{get.Outputs[0].Name, get.Outputs[1].Name},
