@@ -100,7 +100,7 @@ func (r *Report) String() string {
 	var b strings.Builder
 	for _, c := range r.Cases {
 		if c.Passed {
-			fmt.Fprintf(&b, "PASS %s (%d request(s), waited %s)\n", c.Name, c.Requests, c.Waited)
+			fmt.Fprintf(&b, "PASS %s (%d requests, waited %s)\n", c.Name, c.Requests, c.Waited)
 		} else {
 			fmt.Fprintf(&b, "FAIL %s: %s\n", c.Name, indent(c.Reason))
 		}

@@ -38,7 +38,7 @@ func TestRunPasses(t *testing.T) {
 		require.Equal(t, "ok", cv.Status, cv.Case)
 	}
 	out := r.String()
-	require.Contains(t, out, "PASS wait_header.yaml: 429 waits what Retry-After says, with the same idempotency key (3 request(s), waited 7s)")
+	require.Contains(t, out, "PASS wait_header.yaml: 429 waits what Retry-After says, with the same idempotency key (3 requests, waited 7s)")
 	require.Contains(t, out, "  refresh             ok (refresh.yaml)")
 }
 
