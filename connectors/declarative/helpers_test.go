@@ -6,13 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sigs.k8s.io/yaml"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/connectortest"
@@ -117,13 +117,9 @@ func reply(status int, body any, headers ...string) http.HandlerFunc {
 // parser will (its validation aside).
 func parseFile(t *testing.T, src string) *Definition {
 	t.Helper()
-	data, err := yaml.YAMLToJSON([]byte(src))
+	d, err := Parse(Source{Path: "test.yaml", Origin: OriginDir, Data: []byte(src)})
 	require.NoError(t, err)
-	var f File
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	require.NoError(t, dec.Decode(&f))
-	return &Definition{File: f, Source: Source{Path: "test.yaml", Origin: OriginDir, Data: []byte(src)}}
+	return d
 }
 
 // build makes the connector with a fake clock.
@@ -197,4 +193,15 @@ func (s *memStore) get(k string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.secrets[k]
+}
+
+// decodeUnchecked decodes a file without Parse's validation, for tests of what the
+// runtime does with a definition Parse would refuse.
+func decodeUnchecked(t *testing.T, src string) *Definition {
+	t.Helper()
+	data, err := yaml.YAMLToJSON([]byte(src))
+	require.NoError(t, err)
+	var f File
+	require.NoError(t, json.Unmarshal(data, &f))
+	return &Definition{File: f, Source: Source{Path: "test.yaml", Origin: OriginDir, Data: []byte(src)}}
 }

@@ -125,7 +125,9 @@ func TestConnectorRefusesBrokenDefinitions(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			def := parseFile(t, "hookflow_connector: 1\nname: x\ntitle: X\nbase_url: https://x.test\n"+tc.patch+"\n")
+			// Parse refuses all of these; the runtime must refuse them too when handed a
+			// File that did not come through Parse.
+			def := decodeUnchecked(t, "hookflow_connector: 1\nname: x\ntitle: X\nbase_url: https://x.test\n"+tc.patch+"\n")
 			_, err := def.Connector(Options{})
 			require.ErrorContains(t, err, tc.want)
 		})

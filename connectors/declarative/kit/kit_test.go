@@ -1,14 +1,12 @@
 package kit
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/declarative"
@@ -19,11 +17,9 @@ func load(t *testing.T, path string) *declarative.Definition {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
-	js, err := yaml.YAMLToJSON(data)
+	d, err := declarative.Parse(declarative.Source{Path: path, Origin: declarative.OriginDir, Data: data})
 	require.NoError(t, err)
-	var f declarative.File
-	require.NoError(t, json.Unmarshal(js, &f))
-	return &declarative.Definition{File: f, Source: declarative.Source{Path: path, Origin: declarative.OriginDir, Data: data}}
+	return d
 }
 
 func TestRunPasses(t *testing.T) {
