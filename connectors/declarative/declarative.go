@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/httpclient"
 )
 
@@ -59,8 +58,11 @@ func (e *LoadError) Error() string {
 	lines := make([]string, 0, len(e.Problems))
 	for _, p := range e.Problems {
 		loc := e.File
-		if p.Line > 0 {
+		switch {
+		case p.Line > 0 && p.Column > 0:
 			loc = fmt.Sprintf("%s:%d:%d", e.File, p.Line, p.Column)
+		case p.Line > 0:
+			loc = fmt.Sprintf("%s:%d", e.File, p.Line)
 		}
 		if p.Path != "" {
 			lines = append(lines, fmt.Sprintf("%s: %s: %s", loc, p.Path, p.Message))
@@ -90,27 +92,10 @@ type Options struct {
 // Duration is a time.Duration written as "30s", "1m30s" in files.
 type Duration time.Duration
 
-// ensure the SDK types stay in use when the runtime files move around.
-var _ = connectors.Permanent
-
 // Definition is a parsed and valid connector file. It is immutable and safe to share.
 type Definition struct {
 	File   File
 	Source Source
-}
-
-// Parse reads a YAML or JSON connector file (JSON is YAML), validates it against the JSON
-// Schema and the rules the schema cannot say (templates compile, names are unique,
-// secrets stay out of URLs...), and returns its definition or a *LoadError.
-// TODO(issue 15): implemented in parse.go.
-func Parse(src Source) (*Definition, error) {
-	return nil, &LoadError{File: src.Path, Problems: []Problem{{Message: "declarative connectors are not implemented yet"}}}
-}
-
-// Connector builds the runtime connector of d.
-// TODO(issue 15): implemented in runtime.go.
-func (d *Definition) Connector(opts Options) (*connectors.Connector, error) {
-	return nil, fmt.Errorf("connector %s: declarative connectors are not implemented yet", d.File.Name)
 }
 
 // UnmarshalJSON reads "30s", "1m30s" (Go duration syntax).
