@@ -84,8 +84,8 @@ func (l *logBuffer) String() string {
 
 func (l *logBuffer) count(s string) int { return strings.Count(l.String(), s) }
 
-// fileBundle is a test engine that loads connector files with fakeLoad from its folder,
-// reloading every 20ms.
+// fileBundle is a test engine that loads connector files from its folder, with fakeLoad
+// unless the test asks for the real parser, reloading every 20ms.
 type fileBundle struct {
 	eng  *enginetest.Engine
 	dir  string
@@ -93,6 +93,12 @@ type fileBundle struct {
 }
 
 func setupFiles(t *testing.T, d store.Dialect, opts enginetest.Options) *fileBundle {
+	t.Helper()
+	return setupLoader(t, d, opts, fakeLoad)
+}
+
+// setupLoader is setupFiles with the given loader; nil keeps the real one.
+func setupLoader(t *testing.T, d store.Dialect, opts enginetest.Options, load func(declarative.Source) (*connectors.Connector, error)) *fileBundle {
 	t.Helper()
 	logs := &logBuffer{t: t}
 	configure := opts.Configure
@@ -105,7 +111,9 @@ func setupFiles(t *testing.T, d store.Dialect, opts enginetest.Options) *fileBun
 		}
 	}
 	eng := enginetest.New(t, d, opts)
-	eng.SetConnectorLoader(fakeLoad)
+	if load != nil {
+		eng.SetConnectorLoader(load)
+	}
 	eng.Start(context.Background())
 	return &fileBundle{eng: eng, dir: filepath.Join(eng.DataDir, "connectors"), logs: logs}
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/enginetest"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/store/storetest"
@@ -86,8 +88,8 @@ func TestConnectorsAPIErrors(t *testing.T) {
 func TestConnectorsAPI(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
-		b := setupRoles(t, d)
-		a := b.app
+		a := webtest.NewApp(t, d, enginetest.Options{})
+		viewer, editor := roleHeader(t, a, engine.RoleViewer), roleHeader(t, a, engine.RoleEditor)
 		fake := webtest.NewSink(t)
 		fake.Body = `{"id": 478}`
 
@@ -129,14 +131,14 @@ func TestConnectorsAPI(t *testing.T) {
 		require.EqualValues(t, 2, res.JSON(t)["revision"])
 		require.Equal(t, "1.1.0", res.JSON(t)["version"])
 
-		res = a.Do(t, http.MethodGet, "/api/v1/connectors", "", false, b.viewer)
+		res = a.Do(t, http.MethodGet, "/api/v1/connectors", "", false, viewer)
 		require.Equal(t, http.StatusOK, res.Status)
 		require.Contains(t, res.Body, `"name":"acme","title":"Acme CRM"`)
 		require.Contains(t, res.Body, `"origin":"api","version":"1.1.0","revision":2,"file":"api:acme"`)
-		res = a.Do(t, http.MethodGet, "/api/v1/connectors/acme", "", false, b.viewer)
+		res = a.Do(t, http.MethodGet, "/api/v1/connectors/acme", "", false, viewer)
 		require.Equal(t, http.StatusOK, res.Status)
 		require.NotContains(t, res.Body, `"source"`, "viewers read specs, not files")
-		require.Equal(t, http.StatusForbidden, a.Do(t, http.MethodDelete, "/api/v1/connectors/acme", "", false, b.editor).Status)
+		require.Equal(t, http.StatusForbidden, a.Do(t, http.MethodDelete, "/api/v1/connectors/acme", "", false, editor).Status)
 
 		res = a.Do(t, http.MethodDelete, "/api/v1/connectors/acme", "", true, nil)
 		require.Equal(t, http.StatusNoContent, res.Status, res.Body)
@@ -150,6 +152,19 @@ func TestConnectorsAPI(t *testing.T) {
 		require.Equal(t, http.StatusCreated, res.Status, res.Body)
 		require.Equal(t, "/api/v1/connectors/acme", res.Header.Get("Location"))
 	})
+}
+
+// roleHeader makes a user of the role and returns an Authorization header with a token
+// of theirs.
+func roleHeader(t *testing.T, a *webtest.App, role string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	email := role + "@example.com"
+	_, err := a.Engine.CreateUser(ctx, email, "long-enough-password", role)
+	require.NoError(t, err)
+	tok, err := a.Engine.CreateToken(ctx, email, "test")
+	require.NoError(t, err)
+	return map[string]string{"Authorization": "Bearer " + tok}
 }
 
 func yamlToJSON(t *testing.T, y string) string {
