@@ -214,7 +214,7 @@ actions:
 
 	code, _, errOut := runCLI(t, "validate", wf)
 	require.Equal(t, ExitFailure, code, "without the folder the connector is unknown")
-	require.Contains(t, errOut, `unknown action "acme.create_contact"`)
+	require.Contains(t, errOut, "steps[0].uses: connector acme is not installed")
 
 	code, out, errOut := runCLI(t, "validate", "--connectors", conns, wf)
 	require.Equal(t, ExitOK, code, errOut)
