@@ -190,3 +190,18 @@ func TestRotatedRefreshTokenIsStored(t *testing.T) {
 
 	})
 }
+
+// TestConnectorFilesLoadAtStart: the files already in the folder are installed by Start,
+// before it returns, even with the reload loop off.
+func TestConnectorFilesLoadAtStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(dir+"/connectors", 0o700))
+	require.NoError(t, os.WriteFile(dir+"/connectors/contacts.yaml", []byte(contactsFile("7")), 0o600))
+	b := setupLoader(t, store.SQLite, enginetest.Options{DataDir: dir, Workers: -1,
+		Configure: func(c *engine.Config) { c.ConnectorsReload = -1 }}, nil)
+	c, ok := b.eng.Registry().Connector("contacts")
+	require.True(t, ok)
+	require.Equal(t, "7", c.Version)
+	require.Equal(t, "dir", c.Origin)
+}

@@ -309,10 +309,12 @@ type Engine struct {
 	box     *secrets.Box
 	boxErr  error
 
-	// files loads declarative connector files into reg; reloadStop ends its loop.
-	files      *connectorFiles
-	reloadStop context.CancelFunc
-	reloadDone chan struct{}
+	// files loads declarative connector files into reg, first at Start; reloadStop ends
+	// its loop.
+	files       *connectorFiles
+	filesLoaded bool
+	reloadStop  context.CancelFunc
+	reloadDone  chan struct{}
 
 	// tokensOnce makes tokens, which batches the writes of API tokens' last use.
 	tokensOnce sync.Once
@@ -342,13 +344,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		st.Close()
 		return nil, err
 	}
-	e := newEngine(cfg, st, outbound)
-	// A broken or unreadable source is logged and kept for the API; it never stops the
-	// start, and the reload loop tries again.
-	if err := e.files.reload(ctx); err != nil {
-		e.log.Warn("Load connector files failed", slog.Any("err", err))
-	}
-	return e, nil
+	return newEngine(cfg, st, outbound), nil
 }
 
 // Migrate applies pending migrations to the configured database and returns the schema
@@ -486,13 +482,21 @@ func (e *Engine) Registry() *connectors.Registry { return e.reg }
 // Start runs the workers in the background until Close: the pool that claims and
 // executes runs, the heartbeat that renews this process's leases, the watchdog that
 // fails overdue runs, the pruner that enforces retention and, on PostgreSQL, the listener that hears of runs queued by other
-// processes. With Workers < 0 it starts only the reload of connector files: the process
-// only ingests.
+// processes. It loads the connector files first and reloads them in the background. With
+// Workers < 0 it starts only that reload: the process only ingests.
 func (e *Engine) Start(ctx context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	// Every process reloads connector files, workers or not: an API-only process
-	// validates workflows against them.
+	// Every process loads connector files, workers or not: an API-only process validates
+	// workflows against them. They are loaded here rather than at Open, so commands that
+	// never use connectors (user create, migrate) neither read nor log them. A broken or
+	// unreadable source is logged and kept for the API; it never stops the start.
+	if !e.filesLoaded {
+		e.filesLoaded = true
+		if err := e.files.reload(ctx); err != nil {
+			e.log.Warn("Load connector files failed", slog.Any("err", err))
+		}
+	}
 	if e.reloadStop == nil && e.cfg.ConnectorsReload > 0 {
 		rctx, stop := context.WithCancel(ctx)
 		e.reloadStop, e.reloadDone = stop, make(chan struct{})
