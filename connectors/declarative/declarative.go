@@ -59,8 +59,11 @@ func (e *LoadError) Error() string {
 	lines := make([]string, 0, len(e.Problems))
 	for _, p := range e.Problems {
 		loc := e.File
-		if p.Line > 0 {
+		switch {
+		case p.Line > 0 && p.Column > 0:
 			loc = fmt.Sprintf("%s:%d:%d", e.File, p.Line, p.Column)
+		case p.Line > 0:
+			loc = fmt.Sprintf("%s:%d", e.File, p.Line)
 		}
 		if p.Path != "" {
 			lines = append(lines, fmt.Sprintf("%s: %s: %s", loc, p.Path, p.Message))
@@ -97,14 +100,6 @@ var _ = connectors.Permanent
 type Definition struct {
 	File   File
 	Source Source
-}
-
-// Parse reads a YAML or JSON connector file (JSON is YAML), validates it against the JSON
-// Schema and the rules the schema cannot say (templates compile, names are unique,
-// secrets stay out of URLs...), and returns its definition or a *LoadError.
-// TODO(issue 15): implemented in parse.go.
-func Parse(src Source) (*Definition, error) {
-	return nil, &LoadError{File: src.Path, Problems: []Problem{{Message: "declarative connectors are not implemented yet"}}}
 }
 
 // Connector builds the runtime connector of d.
