@@ -53,7 +53,10 @@ func acme(t *testing.T) *declarative.Definition {
 // `hookflow connector test examples/acme/acme.yaml` does.
 func TestAcmeFixtures(t *testing.T) {
 	t.Parallel()
-	kit.Run(t, acme(t), filepath.Join("acme", "acme"))
+	report, err := kit.Run(t.Context(), acme(t), filepath.Join("acme", "acme"))
+	require.NoError(t, err)
+	t.Log("\n" + report.String())
+	require.True(t, report.Passed(), "%s", report)
 }
 
 // TestAcmeConformance runs the SDK's conformance suite on the declarative example with the

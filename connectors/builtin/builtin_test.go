@@ -1,13 +1,11 @@
 package builtin_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/builtin"
@@ -58,7 +56,10 @@ func TestBuiltinFixtures(t *testing.T) {
 	for _, d := range defs {
 		t.Run(d.File.Name, func(t *testing.T) {
 			t.Parallel()
-			kit.Run(t, d, filepath.Join(".", d.File.Name))
+			report, err := kit.Run(t.Context(), d, d.File.Name)
+			require.NoError(t, err)
+			t.Log("\n" + report.String())
+			require.True(t, report.Passed(), "%s", report)
 		})
 	}
 }
@@ -80,12 +81,12 @@ func TestFixtureSecretsAreFake(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, files, "%s has no fixtures", name)
 		for _, f := range files {
-			data, err := os.ReadFile(f)
+			fx, err := kit.LoadFixture(f)
 			require.NoError(t, err)
-			var fx kit.Fixture
-			require.NoError(t, yaml.Unmarshal(data, &fx), f)
-			c, _ := connectors.Default.Connector(name)
-			for _, secret := range c.Spec().SecretFields() {
+			c, ok := connectors.Default.Connector(name)
+			require.True(t, ok, name)
+			spec := c.Spec()
+			for _, secret := range spec.SecretFields() {
 				v, ok := fx.Connection[secret].(string)
 				if !ok {
 					continue
