@@ -198,6 +198,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newUserCommand(opts),
 		newTokenCommand(opts),
 		newBenchCommand(opts),
+		newConnectorCommand(),
 	)
 	return root
 }

@@ -185,3 +185,47 @@ func TestRetentionSettings(t *testing.T) {
 	require.Equal(t, ExitUsage, code)
 	require.Contains(t, errOut, `HOOKFLOW_RETENTION_MAX_AGE="a month" is not a duration such as 30d or 12h`)
 }
+
+// TestValidateWithConnectorFiles checks a workflow against a server's connector folder:
+// an action of a declarative file validates, its missing input is reported like a Go
+// connector's, and a broken connector file is exit 2 naming its line.
+func TestValidateWithConnectorFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conns := filepath.Join(dir, "connectors")
+	require.NoError(t, os.Mkdir(conns, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(conns, "acme.yaml"), []byte(`hookflow_connector: 1
+name: acme
+title: Acme CRM
+base_url: https://api.acme.test
+connection:
+  fields: [{name: token, type: string, secret: true, required: true}]
+  auth: {kind: bearer, token: "{{ conn.token }}"}
+actions:
+  create_contact:
+    title: Create a contact
+    input: [{name: email, type: string, required: true, send: {body: email}}]
+    request: {method: POST, path: /contacts}
+`), 0o600))
+	wf := filepath.Join(dir, "wf.yaml")
+	require.NoError(t, os.WriteFile(wf, []byte("name: w\ntrigger: {type: webhook}\nsteps:\n  - id: a\n    uses: acme.create_contact\n    connection: acme\n    with: {email: a@b.test}\n"), 0o600))
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("name: w\ntrigger: {type: webhook}\nsteps:\n  - id: a\n    uses: acme.create_contact\n    connection: acme\n    with: {}\n"), 0o600))
+
+	code, _, errOut := runCLI(t, "validate", wf)
+	require.Equal(t, ExitFailure, code, "without the folder the connector is unknown")
+	require.Contains(t, errOut, `unknown action "acme.create_contact"`)
+
+	code, out, errOut := runCLI(t, "validate", "--connectors", conns, wf)
+	require.Equal(t, ExitOK, code, errOut)
+	require.Contains(t, out, "wf.yaml: ok")
+
+	code, _, errOut = runCLI(t, "validate", "--connectors", conns, bad)
+	require.Equal(t, ExitFailure, code)
+	require.Contains(t, errOut, "bad.yaml: steps[0].with.email: is required")
+
+	require.NoError(t, os.WriteFile(filepath.Join(conns, "broken.yaml"), []byte("hookflow_connector: 1\nname: broken\ntitle: B\nbase_url: https://b.test\nconnection: {auth: {kind: bearer}}\n"), 0o600))
+	code, _, errOut = runCLI(t, "validate", "--connectors", conns, wf)
+	require.Equal(t, ExitUsage, code)
+	require.Contains(t, errOut, "broken.yaml:5:")
+}

@@ -10,19 +10,31 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/connectors/declarative"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
 
 func newValidateCommand() *cobra.Command {
-	return &cobra.Command{
+	var connectorDirs []string
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check workflow files (JSON or YAML) offline; exit 1 listing every problem",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "Check workflow files (JSON or YAML) offline against the built-in connectors, plus the\n" +
+			"declarative connector files of each --connectors directory (a server's\n" +
+			"HOOKFLOW_DATA_DIR/connectors, say). A connector file that does not load is exit 2.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			reg := connectors.Default
+			if len(connectorDirs) > 0 {
+				var err error
+				if reg, err = withConnectorDirs(reg, connectorDirs); err != nil {
+					return &ExitError{Code: ExitUsage, Err: err}
+				}
+			}
 			failed := 0
 			for _, path := range args {
-				if !validateFile(cmd, path) {
+				if !validateFile(cmd, path, reg) {
 					failed++
 				}
 			}
@@ -32,9 +44,54 @@ func newValidateCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringArrayVar(&connectorDirs, "connectors", nil,
+		"a directory of declarative connector files (*.yaml, *.yml, *.json) to validate against; repeatable")
+	return cmd
 }
 
-func validateFile(cmd *cobra.Command, path string) bool {
+// withConnectorDirs returns a copy of reg with the connector files of dirs added, or every
+// file's problems.
+func withConnectorDirs(reg *connectors.Registry, dirs []string) (*connectors.Registry, error) {
+	var added []*connectors.Connector
+	var problems []string
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("read connector directory: %w", err)
+		}
+		for _, e := range entries {
+			ext := strings.ToLower(filepath.Ext(e.Name()))
+			if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("read connector file: %w", err)
+			}
+			def, err := declarative.Parse(declarative.Source{Path: path, Origin: declarative.OriginDir, Data: data})
+			if err == nil {
+				var c *connectors.Connector
+				if c, err = def.Connector(declarative.Options{}); err == nil {
+					if _, taken := reg.Connector(c.Name); taken {
+						err = fmt.Errorf("%s: connector name %q is taken by a built-in connector", path, c.Name)
+					} else {
+						added = append(added, c)
+					}
+				}
+			}
+			if err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "\n"))
+	}
+	return reg.With(added...), nil
+}
+
+func validateFile(cmd *cobra.Command, path string, reg *connectors.Registry) bool {
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -42,7 +99,7 @@ func validateFile(cmd *cobra.Command, path string) bool {
 		return false
 	}
 	ext := strings.ToLower(filepath.Ext(path))
-	def, err := engine.ValidateDefinition(data, ext == ".yaml" || ext == ".yml", connectors.Default)
+	def, err := engine.ValidateDefinition(data, ext == ".yaml" || ext == ".yml", reg)
 	var invalid *workflow.ValidationError
 	switch {
 	case errors.As(err, &invalid):

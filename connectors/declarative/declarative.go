@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/httpclient"
 )
 
@@ -93,19 +92,10 @@ type Options struct {
 // Duration is a time.Duration written as "30s", "1m30s" in files.
 type Duration time.Duration
 
-// ensure the SDK types stay in use when the runtime files move around.
-var _ = connectors.Permanent
-
 // Definition is a parsed and valid connector file. It is immutable and safe to share.
 type Definition struct {
 	File   File
 	Source Source
-}
-
-// Connector builds the runtime connector of d.
-// TODO(issue 15): implemented in runtime.go.
-func (d *Definition) Connector(opts Options) (*connectors.Connector, error) {
-	return nil, fmt.Errorf("connector %s: declarative connectors are not implemented yet", d.File.Name)
 }
 
 // UnmarshalJSON reads "30s", "1m30s" (Go duration syntax).

@@ -159,8 +159,24 @@ func (t *Template) IsStatic() bool {
 // other template returns a string in which nil is empty, numbers are plain
 // decimals, and objects and lists are compact JSON.
 func (t *Template) Render(ctx context.Context, env map[string]any) (any, error) {
+	return t.render(ctx, env, nil)
+}
+
+// RenderEach renders the template as Render does, but hands the value of each {{ }} part,
+// with the part's expression source, to each before using it: each returns the value to
+// use instead, or an error that stops the rendering. Declarative connectors use it to
+// refuse parts that render nil and to escape each part of a URL path as one segment.
+func (t *Template) RenderEach(ctx context.Context, env map[string]any, each func(src string, v any) (any, error)) (any, error) {
+	return t.render(ctx, env, each)
+}
+
+func (t *Template) render(ctx context.Context, env map[string]any, each func(string, any) (any, error)) (any, error) {
 	if t.single != nil {
-		return t.evalPart(ctx, env, t.parts[0])
+		v, err := t.evalPart(ctx, env, t.parts[0])
+		if err != nil || each == nil {
+			return v, err
+		}
+		return each(t.single.src, v)
 	}
 	ctx = withMeter(ctx) // the parts and the joined text share one budget
 	switch len(t.parts) {
@@ -180,6 +196,11 @@ func (t *Template) Render(ctx context.Context, env map[string]any) (any, error) 
 		v, err := t.evalPart(ctx, env, p)
 		if err != nil {
 			return nil, err
+		}
+		if each != nil {
+			if v, err = each(p.prog.src, v); err != nil {
+				return nil, err
+			}
 		}
 		if buf, err = appendText(buf, v, MaxStringSize); err != nil {
 			if errors.Is(err, errTooLong) {

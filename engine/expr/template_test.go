@@ -2,6 +2,8 @@ package expr
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +166,64 @@ func TestTemplateTimesAndNow(t *testing.T) {
 	got, err := tmpl.Render(context.Background(), testEnv())
 	require.NoError(t, err)
 	require.IsType(t, time.Time{}, got, "a single part keeps the time value")
+}
+
+func TestTemplateRenderEach(t *testing.T) {
+	t.Parallel()
+	seen := func(srcs *[]string) func(string, any) (any, error) {
+		return func(src string, v any) (any, error) {
+			*srcs = append(*srcs, src)
+			if v == nil {
+				return nil, errors.New(strings.TrimSpace(src) + " is missing")
+			}
+			s, err := Text(v)
+			if err != nil {
+				return nil, err
+			}
+			return "<" + s + ">", nil
+		}
+	}
+	tests := []struct {
+		tmpl    string
+		want    any
+		srcs    []string
+		wantErr string
+	}{
+		{"a{{ trigger.body.name }}b{{ trigger.body.amount }}", "a<Ann>b<1500>", []string{" trigger.body.name ", " trigger.body.amount "}, ""},
+		{"{{ trigger.body.amount }}", "<1500>", []string{" trigger.body.amount "}, ""},
+		{"static", "static", nil, ""},
+		{"x/{{ trigger.body.missing }}", nil, []string{" trigger.body.missing "}, "trigger.body.missing is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tmpl, func(t *testing.T) {
+			t.Parallel()
+			tmpl, err := CompileTemplate(tt.tmpl)
+			require.NoError(t, err)
+			var srcs []string
+			got, err := tmpl.RenderEach(context.Background(), testEnv(), seen(&srcs))
+			require.Equal(t, tt.srcs, srcs)
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestText(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   any
+		want string
+	}{
+		{nil, ""}, {"478", "478"}, {int64(478), "478"}, {1500.5, "1500.5"}, {true, "true"},
+		{map[string]any{"a": []any{1, "x"}}, `{"a":[1,"x"]}`},
+		{time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "2026-01-02T03:04:05Z"},
+	} {
+		got, err := Text(tt.in)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got, "%#v", tt.in)
+	}
 }

@@ -21,6 +21,20 @@ func checkSize(n int) error {
 	return nil
 }
 
+// Text returns v as a template with text around its {{ }} would write it: nil is empty,
+// strings as they are, numbers in plain decimal, bools as true/false, times in RFC 3339,
+// and objects and lists as compact JSON.
+func Text(v any) (string, error) {
+	buf, err := appendText(nil, v, MaxStringSize)
+	if err != nil {
+		if errors.Is(err, errTooLong) {
+			err = checkSize(MaxStringSize + 1)
+		}
+		return "", fmt.Errorf("write value as text: %w", err)
+	}
+	return string(buf), nil
+}
+
 // appendText appends v as template text: nil is empty, strings as they are,
 // numbers in plain decimal, bools as true/false, times in RFC 3339, and
 // objects and lists as compact JSON.
