@@ -12,6 +12,9 @@ import (
 	// Bitrix24 CRM: bitrix24.create_lead, add_comment, find_contact and the
 	// bitrix24.new_leads poll trigger.
 	_ "github.com/hookflow/hookflow/connectors/bitrix24"
+	// The declarative connectors embedded in the binary (connector files, not Go): github,
+	// notion and xero.
+	_ "github.com/hookflow/hookflow/connectors/builtin"
 	// Email over SMTP: email.send.
 	_ "github.com/hookflow/hookflow/connectors/email"
 	// The generic HTTP connector: http.request and the http.poll poll trigger.

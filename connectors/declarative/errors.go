@@ -191,7 +191,7 @@ func (p *errorPolicy) classify(ctx context.Context, resp *httpclient.Response, e
 	case ok, hasStatus(p.failOn, resp.Status), !p.retryable(resp.Status):
 		return connectors.Permanent(rerr)
 	}
-	if d, found := p.wait(resp.Header, now); found {
+	if d, found := p.wait(resp.Header, resp.Status, now); found {
 		return connectors.RetryAfter(rerr, d)
 	}
 	return rerr
@@ -214,9 +214,20 @@ func (p *errorPolicy) messageOf(ctx context.Context, env map[string]any, redact 
 	return redact(httpclient.Snippet([]byte(s), MessageBytes))
 }
 
-// wait reads the first wait header present, in the file's order.
-func (p *errorPolicy) wait(h http.Header, now time.Time) (time.Duration, bool) {
+// waitStatusesDefault are the statuses a wait header is read on unless it lists its own:
+// those that mean "come back later".
+var waitStatusesDefault = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
+
+// wait reads the first wait header present that applies to status, in the file's order.
+func (p *errorPolicy) wait(h http.Header, status int, now time.Time) (time.Duration, bool) {
 	for _, w := range p.waitFrom {
+		statuses := w.Statuses
+		if len(statuses) == 0 {
+			statuses = waitStatusesDefault
+		}
+		if !hasStatus(statuses, status) {
+			continue
+		}
 		v := strings.TrimSpace(h.Get(w.Header))
 		if v == "" {
 			continue

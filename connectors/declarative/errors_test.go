@@ -138,3 +138,28 @@ func TestBackoffDelay(t *testing.T) {
 	}
 	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}, got)
 }
+
+// TestWaitHeaderOnlyOnItsStatuses: a reset time sent on every response (GitHub's
+// X-RateLimit-Reset) is read on a 429, not on a 500, whose retry keeps the runner's
+// backoff instead of waiting for the end of the rate window.
+func TestWaitHeaderOnlyOnItsStatuses(t *testing.T) {
+	t.Parallel()
+	c, clock := build(t, errorsFile)
+	reset := fmt.Sprint(clock.Now().Add(40 * time.Minute).Unix())
+	cn := func(url string) *connectors.Connection {
+		return conn(map[string]any{"base_url": url, "key": "key-secret-0001"}, "key")
+	}
+
+	srv := newServer(t, reply(500, nil, "X-RateLimit-Reset", reset))
+	_, err := runAction(t, c, "call", cn(srv.URL), nil)
+	require.Error(t, err)
+	require.False(t, connectors.IsPermanent(err))
+	_, waits := connectors.RetryDelay(err)
+	require.False(t, waits, "a 500 does not wait for the rate window: %v", err)
+
+	srv = newServer(t, reply(429, nil, "X-RateLimit-Reset", reset))
+	_, err = runAction(t, c, "call", cn(srv.URL), nil)
+	d, waits := connectors.RetryDelay(err)
+	require.True(t, waits)
+	require.Greater(t, d, 39*time.Minute)
+}

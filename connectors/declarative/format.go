@@ -160,6 +160,10 @@ type WaitHeader struct {
 	// Unit: s (seconds, or an HTTP date as Retry-After allows), ms, or epoch (a Unix
 	// time in seconds at which to retry, as X-RateLimit-Reset).
 	Unit string `json:"unit,omitempty"`
+	// Statuses are the retried statuses the header is read on; default 429 and 503.
+	// GitHub sends X-RateLimit-Reset on every response: read on a 500 it would hold the
+	// retry until the end of the rate window.
+	Statuses []int `json:"statuses,omitempty"`
 }
 
 // Backoff is an exponential backoff.
