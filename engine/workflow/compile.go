@@ -243,7 +243,7 @@ func compileTimed(errs *errorList, t *Trigger, reg *connectors.Registry) (Schedu
 			connName, _, hasDot := strings.Cut(p.Uses, ".")
 			_, installed := reg.Connector(connName)
 			if !ok && hasDot && connName != "" && !installed {
-				errs.add(path+".uses", "connector %s is not installed%s", connName, didYouMean(p.Uses, reg.PollerNames()))
+				errs.add(path+".uses", "connector %s is not installed%s", connName, didYouMean(p.Uses, sameConnectorTypo(connName, reg.PollerNames())))
 			} else if !ok {
 				errs.add(path+".uses", "unknown poller %q%s", p.Uses, didYouMean(p.Uses, reg.PollerNames()))
 			} else {
@@ -423,11 +423,25 @@ func resolveAction(errs *errorList, path, uses string, reg *connectors.Registry)
 	}
 	if hasDot && connName != "" {
 		// Connectors come and go at runtime (declarative files): say which is missing.
-		errs.add(path, "connector %s is not installed%s", connName, didYouMean(uses, reg.ActionNames()))
+		errs.add(path, "connector %s is not installed%s", connName, didYouMean(uses, sameConnectorTypo(connName, reg.ActionNames())))
 		return nil, nil
 	}
 	errs.add(path, "unknown action %q%s", uses, didYouMean(uses, reg.ActionNames()))
 	return nil, nil
+}
+
+// sameConnectorTypo keeps the "connector.name" candidates whose connector name is a
+// likely typo of connName: a missing connector is no typo of another connector's action
+// that merely shares the action's name (acme.create_contact is not xero.create_contact).
+func sameConnectorTypo(connName string, candidates []string) []string {
+	var out []string
+	for _, c := range candidates {
+		conn, _, _ := strings.Cut(c, ".")
+		if suggest(connName, []string{conn}) != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // checkFields compares a step's or poll trigger's "with" to the input specs: unknown
