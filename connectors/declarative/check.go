@@ -368,6 +368,9 @@ func (c *checker) errors(tokens []string, e *Errors) {
 	if e.SuccessWhen != "" {
 		c.expression(at(tokens, "success_when"), e.SuccessWhen, ctx)
 	}
+	if e.RetryWhen != "" {
+		c.expression(at(tokens, "retry_when"), e.RetryWhen, ctx)
+	}
 	if len(e.RefreshAuthOn) > 0 && !c.isOAuth2() {
 		c.problemAtKey(at(tokens, "refresh_auth_on"), "refresh_auth_on is for oauth2 auth kinds, not %s", c.f.Connection.Auth.Kind)
 	}

@@ -66,6 +66,7 @@ type errorPolicy struct {
 	backoff     backoff
 	message     *expression
 	successWhen *expression
+	retryWhen   *expression
 }
 
 type backoff struct {
@@ -108,6 +109,9 @@ func resolveErrors(where string, defaults Errors, override *Errors, oauth bool) 
 		if o.SuccessWhen != "" {
 			e.SuccessWhen = o.SuccessWhen
 		}
+		if o.RetryWhen != "" {
+			e.RetryWhen = o.RetryWhen
+		}
 	}
 	p := &errorPolicy{
 		retryOn:  e.RetryOn,
@@ -139,6 +143,9 @@ func resolveErrors(where string, defaults Errors, override *Errors, oauth bool) 
 		return nil, err
 	}
 	if p.successWhen, err = compileExpr(where+".success_when", e.SuccessWhen); err != nil {
+		return nil, err
+	}
+	if p.retryWhen, err = compileExpr(where+".retry_when", e.RetryWhen); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -188,13 +195,26 @@ func (p *errorPolicy) classify(ctx context.Context, resp *httpclient.Response, e
 		Message: p.messageOf(ctx, env, redact),
 	}
 	switch {
-	case ok, hasStatus(p.failOn, resp.Status), !p.retryable(resp.Status):
+	case ok, hasStatus(p.failOn, resp.Status):
+		return connectors.Permanent(rerr)
+	case !p.retryable(resp.Status) && !p.retryWhenHolds(ctx, env):
 		return connectors.Permanent(rerr)
 	}
 	if d, found := p.wait(resp.Header, resp.Status, now); found {
 		return connectors.RetryAfter(rerr, d)
 	}
 	return rerr
+}
+
+// retryWhenHolds evaluates retry_when; one that cannot be evaluated does not hold, so the
+// response keeps the verdict of the status lists.
+func (p *errorPolicy) retryWhenHolds(ctx context.Context, env map[string]any) bool {
+	if p.retryWhen == nil {
+		return false
+	}
+	v, err := p.retryWhen.eval(ctx, env)
+	b, _ := v.(bool)
+	return err == nil && b
 }
 
 // messageOf evaluates the message expression; a message that cannot be read is left out

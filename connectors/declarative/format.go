@@ -152,6 +152,10 @@ type Errors struct {
 	// that answer 200 with an error inside ("body.ok == true"). False: a permanent error
 	// with Message.
 	SuccessWhen string `json:"success_when,omitempty"`
+	// RetryWhen is an expression over a non-2xx response that makes it retryable when
+	// true, whatever retry_on says (fail_on still wins): GitHub answers an exhausted rate
+	// limit with 403 and x-ratelimit-remaining 0, while other 403s are permanent.
+	RetryWhen string `json:"retry_when,omitempty"`
 }
 
 // WaitHeader is one header carrying a wait.
