@@ -29,7 +29,8 @@ import (
 // freshly built binary. Only the ports change (8080 and the listener's 9000 become free
 // ones) and `go run ./cmd/hookflow` becomes the binary; the server block, which a person
 // leaves running in its own terminal, runs in the background. The run must succeed and
-// the listener must receive the lead, so the README cannot drift from the code.
+// the listener must receive both leads (the second through the connector file the
+// walk-through drops into the data directory), so the README cannot drift from the code.
 func TestReadmeWalkthrough(t *testing.T) {
 	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "python3"} {
@@ -133,7 +134,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	require.Equal(t, "succeeded", status, output())
 	received := waitFor(10*time.Second, func() bool {
 		out := stdout.String()
-		return strings.Contains(out, `"name":"Ann"`) && strings.Contains(out, `"amount":150`)
+		return strings.Contains(out, `"name":"Ann"`) && strings.Contains(out, `"amount":150`) &&
+			strings.Contains(out, `{"amount":70,"name":"Bea"}`) // through the connector file
 	})
 	require.True(t, received, "the listener did not print the lead\n%s", output())
 }
