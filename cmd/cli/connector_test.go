@@ -140,3 +140,24 @@ func TestConnectorSchema(t *testing.T) {
 	require.Contains(t, props, "hookflow_connector")
 	require.True(t, strings.HasSuffix(out, "\n"))
 }
+
+// TestBuiltinConnectorsPassConnectorTest runs `hookflow connector test` on every built-in
+// connector file with its recorded fixtures, as an integrator would: every case passes and
+// every required case that applies is covered.
+func TestBuiltinConnectorsPassConnectorTest(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", "connectors", "builtin", "*.yaml"))
+	require.NoError(t, err)
+	require.Len(t, files, 3, "github, notion and xero")
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runCLI(t, "connector", "test", file)
+			require.Equal(t, ExitOK, code, "%s\n%s", out, errOut)
+			require.Contains(t, out, "ok: connector "+name+" passes")
+			require.NotContains(t, out, "FAIL")
+			require.NotContains(t, out, "missing")
+		})
+	}
+}
