@@ -15,13 +15,13 @@ import (
 )
 
 // auditKinds are the target kinds the audit log can be filtered by.
-var auditKinds = []string{engine.AuditKindWorkflow, engine.AuditKindConnection, engine.AuditKindUser, engine.AuditKindToken, engine.AuditKindRun}
+var auditKinds = []string{engine.AuditKindWorkflow, engine.AuditKindConnection, engine.AuditKindUser, engine.AuditKindToken, engine.AuditKindRun, engine.AuditKindConnector}
 
 // auditActions are the actions the catalogue names; others show as they are.
 var auditActions = []string{engine.AuditWorkflowCreate, engine.AuditWorkflowUpdate, engine.AuditWorkflowDelete,
 	engine.AuditWorkflowRotateToken, engine.AuditConnectionCreate, engine.AuditConnectionUpdate, engine.AuditConnectionDelete,
 	engine.AuditUserCreate, engine.AuditUserUpdate, engine.AuditUserPassword, engine.AuditTokenCreate, engine.AuditTokenRevoke,
-	engine.AuditRunReplay, engine.AuditRunCancel}
+	engine.AuditRunReplay, engine.AuditRunCancel, engine.AuditConnectorCreate, engine.AuditConnectorUpdate, engine.AuditConnectorDelete}
 
 func init() {
 	addBuiltKeys("audit.kind.", auditKinds...)
