@@ -70,7 +70,9 @@ var requestAction = &connectors.ActionDef{
 			"A 2xx status succeeds with the status, headers and body as output. Any other status fails the step with an error " +
 			"quoting the status and the start of the body, and no output: 408, 429 and 5xx are retried (honouring Retry-After), " +
 			"3xx and other 4xx fail at once. Timeouts and connection errors are retried. " +
-			"Every attempt of a step sends the same Idempotency-Key header, so receivers that support it act once.",
+			"Every attempt of a step sends the same Idempotency-Key header, so receivers that support it act once. " +
+			"A connection with a signing_secret signs every attempt (Standard Webhooks and/or GitHub's X-Hub-Signature-256) " +
+			"over the exact body bytes sent.",
 		Idempotent: true,
 		Inputs: []connectors.Field{
 			{Name: inMethod, Type: connectors.TypeString, Title: "Method",
@@ -80,7 +82,7 @@ var requestAction = &connectors.ActionDef{
 				Examples:    []any{"https://example.com/webhooks/orders", "/v1/contacts"}},
 			{Name: inHeaders, Type: connectors.TypeObject, Title: "Headers",
 				Description: "Request headers, name to value (a list of values sends the header once per value). " +
-					"Connection credentials override headers of the same name.",
+					"Connection credentials and signature headers override headers of the same name.",
 				Examples: []any{map[string]any{"Accept": "application/json"}}},
 			{Name: inQuery, Type: connectors.TypeObject, Title: "Query parameters",
 				Description: "Query parameters added to the URL's own. Values are strings, numbers or booleans; a list repeats the parameter.",
@@ -105,7 +107,7 @@ var requestAction = &connectors.ActionDef{
 					"otherwise text. Bodies above 10 MiB are cut and returned as text."},
 		},
 	},
-	New: func() connectors.Action { return &request{client: client} },
+	New: func() connectors.Action { return &request{client: client, now: time.Now} },
 }
 
 var (
@@ -116,6 +118,8 @@ var (
 // request is one call of http.request.
 type request struct {
 	client *httpclient.Client
+	// now is the signing clock; tests inject a fake one.
+	now func() time.Time
 }
 
 // requestInput is the checked, encoded form of the step's inputs.
@@ -154,8 +158,10 @@ func (r *request) Run(ctx context.Context, call *connectors.Call) (any, error) {
 		}
 	}
 	auth := conn.String(connAuth)
-	allowed, _ := allowedHosts(setting(conn, connAllowedHosts)) // checked by validateConnection
-	target, err := resolveURL(in.rawURL, conn.String(connBaseURL), allowed, auth != "" && auth != authNone)
+	sig, _ := newSigner(conn.String(connSignature), conn.String(connSigning)) // checked by validateConnection
+	allowed, _ := allowedHosts(setting(conn, connAllowedHosts))               // checked by validateConnection
+	credentials := (auth != "" && auth != authNone) || sig != nil
+	target, err := resolveURL(in.rawURL, conn.String(connBaseURL), allowed, credentials)
 	if err != nil {
 		return nil, connectors.Permanent(fmt.Errorf("invalid url for step %s: %w", call.StepID, err))
 	}
@@ -183,6 +189,15 @@ func (r *request) Run(ctx context.Context, call *connectors.Call) (any, error) {
 		req.Header.Set("Idempotency-Key", call.IdempotencyKey)
 	}
 	setCredentials(req, conn)
+	if sig != nil {
+		// Signed last, at send time: a retry is a new Run with a fresh timestamp over the
+		// same id, and no user header can replace a signature header.
+		now := time.Now
+		if r.now != nil {
+			now = r.now
+		}
+		sig.sign(req.Header, messageID(call.IdempotencyKey), now(), in.body)
+	}
 	secrets := credentialSecrets(conn)
 	hc := r.client.ForCall(call).WithSecrets(secrets...).WithTimeout(in.timeout)
 	resp, err := hc.Do(ctx, req)

@@ -2,8 +2,10 @@ package http
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow/connectors/connectortest"
 )
@@ -39,8 +41,14 @@ func webhookReceiver(auth string) func(w http.ResponseWriter, r *http.Request, s
 	}
 }
 
+// authSigned is the conformance case of a connection that signs instead of authenticating.
+const authSigned = "signed"
+
 func authorized(auth string, r *http.Request) bool {
 	switch auth {
+	case authSigned:
+		body, err := io.ReadAll(r.Body)
+		return err == nil && verifyStandardWebhooks(fakeSigningSecret, r.Header, body, time.Now()) == nil
 	case authBasic:
 		u, p, ok := r.BasicAuth()
 		return ok && u == fakeUser && p == fakePassword
@@ -64,6 +72,9 @@ func TestConformance(t *testing.T) {
 		},
 		authHeader: func(baseURL string) map[string]any {
 			return map[string]any{connBaseURL: baseURL, connAuth: authHeader, connHeaderName: fakeHeaderName, connHeaderValue: fakeHeaderValue}
+		},
+		authSigned: func(baseURL string) map[string]any {
+			return map[string]any{connBaseURL: baseURL, connSigning: fakeSigningSecret, connSignature: signBoth}
 		},
 	}
 	for auth, config := range configs {

@@ -29,6 +29,8 @@ const (
 	connToken        = "token"
 	connHeaderName   = "header_name"
 	connHeaderValue  = "header_value"
+	connSigning      = "signing_secret"
+	connSignature    = "signature"
 )
 
 // Values of the auth connection field.
@@ -48,7 +50,8 @@ func init() {
 		Name:  "http",
 		Title: "HTTP",
 		Description: "Calls any HTTP API or webhook. A connection is optional: it holds a base URL " +
-			"that relative request URLs are joined to, and the credentials sent with every request.",
+			"that relative request URLs are joined to, the credentials sent with every request, and an optional " +
+			"signing secret that signs each request (Standard Webhooks or GitHub style) for the receiver to verify.",
 		Connection: []connectors.Field{
 			{Name: connBaseURL, Type: connectors.TypeString, Title: "Base URL", Endpoint: true,
 				Description: "Absolute http(s) URL that relative request URLs are joined to. With credentials, " +
@@ -76,6 +79,18 @@ func init() {
 				Examples:    []any{"X-Api-Key"}},
 			{Name: connHeaderValue, Type: connectors.TypeString, Title: "Header value", Secret: true,
 				Description: "Value of the credential header for header authentication."},
+			{Name: connSigning, Type: connectors.TypeString, Title: "Signing secret", Secret: true,
+				Description: "When set, every request is signed so that the receiver can check it came from you, unchanged: " +
+					"Standard Webhooks headers webhook-id (the step's idempotency key, the same on every retry), webhook-timestamp " +
+					"and webhook-signature, and/or GitHub's X-Hub-Signature-256, as the signature setting says. For Standard " +
+					"Webhooks the secret is whsec_ followed by base64 (whsec_ may be left out); GitHub's HMAC key is the secret " +
+					"exactly as written. Like credentials, a signing secret needs base_url or allowed_hosts.",
+				Examples: []any{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+			{Name: connSignature, Type: connectors.TypeString, Title: "Signature scheme",
+				Description: "Which signature headers a signing secret adds: standard-webhooks (webhook-id, webhook-timestamp, " +
+					"webhook-signature v1), github (X-Hub-Signature-256: sha256=<hex HMAC of the body>) or both. " +
+					"Used only with signing_secret.",
+				Default: signStandard, Enum: []string{signStandard, signGitHub, signBoth}},
 		},
 		ConnectionRequired: false,
 		Actions:            []*connectors.ActionDef{requestAction},
@@ -122,6 +137,16 @@ func validateConnection(config map[string]any) error {
 	if auth != "" && auth != authNone && base == "" && len(allowed) == 0 && err == nil {
 		errs = append(errs, fmt.Errorf("auth %s needs a base_url or allowed_hosts: credentials are sent only to the hosts "+
 			"their connection names", auth))
+	}
+	signing, scheme := get(connSigning), get(connSignature)
+	if _, signErr := newSigner(scheme, signing); signErr != nil {
+		errs = append(errs, signErr)
+	}
+	if signing != "" && base == "" && len(allowed) == 0 && err == nil {
+		// A signed request replays at its receiver until its timestamp expires: a templated
+		// URL must not be able to collect signatures for another host.
+		errs = append(errs, errors.New("signing_secret needs a base_url or allowed_hosts: requests are signed only for "+
+			"the hosts their connection names"))
 	}
 	switch auth {
 	case "", authNone:
@@ -244,10 +269,10 @@ func hostAllowed(u *url.URL, allowed []string) bool {
 }
 
 // credentialSecrets returns the values to keep out of logs, errors and items: the
-// connection's secrets, and for basic auth the encoded header value, which a service
-// echoing its request would show.
+// connection's secrets, the base64 part of a whsec_ signing secret, and for basic auth
+// the encoded header value, which a service echoing its request would show.
 func credentialSecrets(conn *connectors.Connection) []string {
-	secrets := conn.SecretValues()
+	secrets := append(conn.SecretValues(), signingSecrets(conn.String(connSigning))...)
 	if conn.String(connAuth) == authBasic {
 		// A receiver echoing the header would show the password only base64-encoded.
 		user, pass := conn.String(connUsername), conn.String(connPassword)
