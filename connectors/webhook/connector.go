@@ -21,7 +21,8 @@ func init() {
 		Name:  "webhook",
 		Title: "Incoming webhook secrets",
 		Description: "Holds the secret that incoming webhooks are verified with; a workflow's " +
-			"trigger.webhook.auth names the connection. It has no actions.",
+			"trigger.webhook.auth names the connection. It has no actions. To sign the webhooks Hookflow sends, " +
+			"set signing_secret on the http connection of the http.request step instead.",
 		Connection: []connectors.Field{
 			{Name: Secret, Type: connectors.TypeString, Secret: true, Title: "Secret",
 				Description: "The shared secret: the HMAC key, the expected token, or the preset's signing secret " +
