@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,9 +81,25 @@ func (m *metrics) StepFinished(_, uses, status string, took time.Duration) {
 	m.stepDuration.WithLabelValues(uses).Observe(took.Seconds())
 }
 
-// MetricsHandler serves the engine's metrics in the Prometheus text format.
+// MetricsHandler serves the engine's metrics in the Prometheus text format. With
+// Config.MetricsToken set, a request without "Authorization: Bearer <token>" gets 401.
 func (e *Engine) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(e.metrics.reg, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(e.metrics.reg, promhttp.HandlerOpts{})
+	if e.cfg.MetricsToken == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(e.cfg.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// Hashing first makes the comparison's time independent of the token's length.
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <HOOKFLOW_METRICS_TOKEN>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // CountAuthFailure counts an API request refused for its token, by reason (missing,
