@@ -6,6 +6,13 @@ import (
 	"github.com/hookflow/hookflow/engine/store"
 )
 
+// Bounds and defaults of the pool settings, for the CLI's help and checks.
+const (
+	DBMaxConnsMin            = store.PoolMaxConnsMin
+	DBMaxConnsCap            = store.PoolMaxConnsDefault
+	DBConnMaxIdleTimeDefault = store.PoolConnMaxIdleTimeDefault
+)
+
 // DBMaxConnsFor is the default PostgreSQL pool of a process with the given workers
 // (negative: none). Ten connections cover what runs whatever the workers: the group
 // committers of webhooks and of run outcomes (4 each at their busiest), the heartbeat,
