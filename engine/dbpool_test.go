@@ -13,6 +13,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for pg_stat_activity
 	"github.com/stretchr/testify/require"
@@ -192,4 +193,38 @@ func TestMetricsToken(t *testing.T) {
 	code, body := get("Bearer s3cret-metrics")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "go_goroutines")
+}
+
+// TestQueueMetrics scrapes /metrics with runs waiting in the queue: their number and the
+// age of the oldest, read from the database on each scrape.
+func TestQueueMetrics(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		clock := enginetest.NewClock(enginetest.ClockStart())
+		eng := enginetest.New(t, d, enginetest.Options{NoStart: true, Configure: func(c *engine.Config) { c.Now = clock.Now }})
+		srv := httptest.NewServer(eng.MetricsHandler())
+		defer srv.Close()
+		scrape := func() string {
+			resp, err := srv.Client().Get(srv.URL)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+			return string(body)
+		}
+		body := scrape()
+		require.Contains(t, body, "hookflow_queue_depth 0\n")
+		require.Contains(t, body, "hookflow_queue_oldest_seconds 0\n")
+
+		wf, err := eng.CreateWorkflow(context.Background(), []byte(poolWorkflow))
+		require.NoError(t, err)
+		for range 3 {
+			ingest(t, eng.Engine, wf, `{"n":1}`)
+		}
+		clock.Advance(90 * time.Second)
+		body = scrape()
+		require.Contains(t, body, "hookflow_queue_depth 3\n")
+		require.Contains(t, body, "hookflow_queue_oldest_seconds 90\n")
+	})
 }

@@ -401,6 +401,7 @@ func newEngine(cfg Config, st *store.Store, outbound *httpclient.Policy) *Engine
 		scheduleWake: make(chan struct{}, 1),
 		pruneWake:    make(chan struct{}, 1),
 	}
+	e.metrics.reg.MustRegister(newQueueCollector(e))
 	e.files = newConnectorFiles(e.reg, st, cfg.Logger, cfg.ConnectorsDir)
 	e.files.changed = func() {
 		// Compiled versions follow the registry's generation; webhooks hold compiled

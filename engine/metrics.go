@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -70,6 +71,43 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.authFailures, m.pruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// queueCollector reads the queue's depth and the age of its oldest due run from the
+// database at each scrape: the queue is the cluster's, not this process's, so a counter
+// kept in memory could not know it.
+type queueCollector struct {
+	e      *Engine
+	depth  *prometheus.Desc
+	oldest *prometheus.Desc
+}
+
+func newQueueCollector(e *Engine) *queueCollector {
+	return &queueCollector{e: e,
+		depth:  prometheus.NewDesc("hookflow_queue_depth", "Runs due and not yet claimed (queued, or waiting whose time has come), in the whole database.", nil, nil),
+		oldest: prometheus.NewDesc("hookflow_queue_oldest_seconds", "How long the oldest due, unclaimed run has been due; 0 when none is.", nil, nil),
+	}
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth; ch <- c.oldest }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	now := c.e.cfg.Now()
+	depth, oldest, err := c.e.store.QueueStats(ctx, now)
+	if err != nil {
+		// An invalid metric makes the scrape report the error instead of a wrong zero.
+		ch <- prometheus.NewInvalidMetric(c.depth, err)
+		return
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		// Milliseconds: PostgreSQL keeps microseconds, and finer digits are noise.
+		age = max(now.Sub(oldest).Round(time.Millisecond).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(depth))
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
 }
 
 // RunFinished implements runner.Observer.
