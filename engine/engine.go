@@ -77,6 +77,19 @@ type Config struct {
 	DataDir string
 	// DatabaseURL is a postgres:// URL or a SQLite path; empty means SQLite in DataDir.
 	DatabaseURL string `secret:"true"`
+	// DatabaseDirectURL reaches PostgreSQL itself when DatabaseURL goes through a
+	// transaction pooler: the LISTEN session and the migration lock use it.
+	DatabaseDirectURL string `secret:"true"`
+	// DBMaxConns bounds this process's PostgreSQL pool (the LISTEN session aside); zero
+	// means DBMaxConnsFor(Workers). DBMaxIdleConns zero keeps as many idle, negative none;
+	// DBConnMaxLifetime zero never retires a connection for its age; DBConnMaxIdleTime
+	// zero means store.PoolConnMaxIdleTimeDefault, negative no limit. SQLite ignores them.
+	DBMaxConns        int
+	DBMaxIdleConns    int
+	DBConnMaxLifetime time.Duration
+	DBConnMaxIdleTime time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string `secret:"true"`
 	// SecretKey encrypts connection secrets (64 hex digits or base64 of 32 bytes). Empty
 	// means the key file in DataDir, generated on first start.
 	SecretKey string `secret:"true"`
@@ -153,6 +166,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Registry == nil {
 		c.Registry = connectors.Default
+	}
+	if c.DBMaxConns == 0 {
+		c.DBMaxConns = DBMaxConnsFor(c.Workers)
 	}
 	if c.ConnectorsDir == "" {
 		c.ConnectorsDir = filepath.Join(c.DataDir, connectorsDirName)
@@ -246,7 +262,7 @@ func (c Config) validate() error {
 	if c.RetentionBatch < 1 {
 		return fmt.Errorf("retention batch must be at least 1, got %d", c.RetentionBatch)
 	}
-	return nil
+	return c.validateDB()
 }
 
 // outboundPolicy builds the policy connectors dial through.
@@ -336,7 +352,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid engine config: %w", err)
 	}
-	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: cfg.Logger})
+	st, err := store.Open(ctx, cfg.storeConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +367,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 // version, without starting anything else.
 func Migrate(ctx context.Context, cfg Config) (int64, error) {
 	cfg = cfg.WithDefaults()
-	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: cfg.Logger})
+	st, err := store.Open(ctx, cfg.storeConfig())
 	if err != nil {
 		return 0, err
 	}
@@ -385,6 +401,7 @@ func newEngine(cfg Config, st *store.Store, outbound *httpclient.Policy) *Engine
 		scheduleWake: make(chan struct{}, 1),
 		pruneWake:    make(chan struct{}, 1),
 	}
+	e.metrics.reg.MustRegister(newQueueCollector(e))
 	e.files = newConnectorFiles(e.reg, st, cfg.Logger, cfg.ConnectorsDir)
 	e.files.changed = func() {
 		// Compiled versions follow the registry's generation; webhooks hold compiled

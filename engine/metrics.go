@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,6 +73,43 @@ func newMetrics() *metrics {
 	return m
 }
 
+// queueCollector reads the queue's depth and the age of its oldest due run from the
+// database at each scrape: the queue is the cluster's, not this process's, so a counter
+// kept in memory could not know it.
+type queueCollector struct {
+	e      *Engine
+	depth  *prometheus.Desc
+	oldest *prometheus.Desc
+}
+
+func newQueueCollector(e *Engine) *queueCollector {
+	return &queueCollector{e: e,
+		depth:  prometheus.NewDesc("hookflow_queue_depth", "Runs due and not yet claimed (queued, or waiting whose time has come), in the whole database.", nil, nil),
+		oldest: prometheus.NewDesc("hookflow_queue_oldest_seconds", "How long the oldest due, unclaimed run has been due; 0 when none is.", nil, nil),
+	}
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth; ch <- c.oldest }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	now := c.e.cfg.Now()
+	depth, oldest, err := c.e.store.QueueStats(ctx, now)
+	if err != nil {
+		// An invalid metric makes the scrape report the error instead of a wrong zero.
+		ch <- prometheus.NewInvalidMetric(c.depth, err)
+		return
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		// Milliseconds: PostgreSQL keeps microseconds, and finer digits are noise.
+		age = max(now.Sub(oldest).Round(time.Millisecond).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(depth))
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+}
+
 // RunFinished implements runner.Observer.
 func (m *metrics) RunFinished(_, status string) { m.runsFinished.WithLabelValues(status).Inc() }
 
@@ -78,9 +119,25 @@ func (m *metrics) StepFinished(_, uses, status string, took time.Duration) {
 	m.stepDuration.WithLabelValues(uses).Observe(took.Seconds())
 }
 
-// MetricsHandler serves the engine's metrics in the Prometheus text format.
+// MetricsHandler serves the engine's metrics in the Prometheus text format. With
+// Config.MetricsToken set, a request without "Authorization: Bearer <token>" gets 401.
 func (e *Engine) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(e.metrics.reg, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(e.metrics.reg, promhttp.HandlerOpts{})
+	if e.cfg.MetricsToken == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(e.cfg.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// Hashing first makes the comparison's time independent of the token's length.
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <HOOKFLOW_METRICS_TOKEN>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // CountAuthFailure counts an API request refused for its token, by reason (missing,

@@ -73,6 +73,8 @@ type Options struct {
 	// SessionIdleTimeout and SessionMaxAge end UI sessions (serve).
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
+	// DB holds the database pool and metrics-token settings (db.go).
+	DB dbOptions
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error
@@ -185,11 +187,15 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			return &ExitError{Code: ExitUsage, Err: errors.Join(errs...)}
 		}
+		if err := opts.checkDB(); err != nil {
+			return err
+		}
 		return opts.resolveSecrets(cmd)
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&opts.DataDir, "data-dir", env("HOOKFLOW_DATA_DIR", engine.DataDirDefault), "data directory: SQLite database, generated secret key, and the connector files in its connectors folder [HOOKFLOW_DATA_DIR]")
 	opts.addSecret(f, &opts.DatabaseURL, "HOOKFLOW_DATABASE_URL", "database-url", "postgres://... URL, or a SQLite file path; default SQLite in the data dir")
+	opts.addOpsFlags(f)
 	opts.addSecret(f, &opts.SecretKey, "HOOKFLOW_SECRET_KEY", "secret-key", "key encrypting connection secrets, 64 hex digits or base64 of 32 bytes; default a key file generated in the data dir")
 	f.StringVar(&opts.LogFormat, "log-format", env("HOOKFLOW_LOG_FORMAT", "text"), "log format: text or json [HOOKFLOW_LOG_FORMAT]")
 	f.StringVar(&opts.LogLevel, "log-level", env("HOOKFLOW_LOG_LEVEL", "info"), "log level: debug, info, warn or error [HOOKFLOW_LOG_LEVEL]")
@@ -315,7 +321,7 @@ func (o *Options) logger(stderr io.Writer) (*slog.Logger, error) {
 }
 
 func (o *Options) engineConfig(log *slog.Logger) engine.Config {
-	return engine.Config{
+	c := engine.Config{
 		DataDir:     o.DataDir,
 		DatabaseURL: o.DatabaseURL,
 		SecretKey:   o.SecretKey,
@@ -339,6 +345,8 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		SessionIdleTimeout: o.SessionIdleTimeout,
 		SessionMaxAge:      o.SessionMaxAge,
 	}
+	o.setDB(&c)
+	return c
 }
 
 // noBound maps a setting of zero, "no bound" on the command line, to the engine's -1.

@@ -15,10 +15,11 @@ func (s *Store) WriterDB() *sql.DB { return s.closer[0] }
 // MigrateTo applies the migrations up to version, so that a test can write rows as an
 // older release did before it migrates the rest of the way.
 func (s *Store) MigrateTo(ctx context.Context, version int64) error {
-	p, err := s.migrationProvider()
+	p, done, err := s.migrationProvider()
 	if err != nil {
 		return err
 	}
+	defer done()
 	if _, err := p.UpTo(ctx, version); err != nil {
 		return fmt.Errorf("migrate %s to %d: %w", s.dialect, version, err)
 	}

@@ -48,7 +48,7 @@ const (
 // listenOnce holds one LISTEN session until it fails. listening reports whether the
 // session got as far as listening.
 func (s *Store) listenOnce(ctx context.Context, wake func()) (listening bool, err error) {
-	conn, err := pgx.Connect(ctx, s.url)
+	conn, err := pgx.Connect(ctx, s.direct)
 	if err != nil {
 		return false, err
 	}

@@ -24,6 +24,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the direct connection
+
 	"github.com/hookflow/hookflow/migrations"
 )
 
@@ -62,6 +64,87 @@ type Config struct {
 	DataDir string
 	// Logger receives slow-query and error logs. Nil discards them.
 	Logger *slog.Logger
+	// Pool bounds the PostgreSQL connection pool. SQLite ignores it: it keeps one writer
+	// connection and sqliteReaders readers, which no setting would improve.
+	Pool Pool
+	// DirectURL is a PostgreSQL URL reaching the server itself when URL goes through a
+	// transaction pooler (PgBouncer): the LISTEN session and the migration lock need a
+	// session of their own. Empty means URL.
+	DirectURL string
+}
+
+// Pool bounds a process's PostgreSQL connections. Zero values mean the defaults.
+type Pool struct {
+	// MaxConns is the most connections open at once, besides the LISTEN one. Default
+	// PoolMaxConnsDefault.
+	MaxConns int
+	// MaxIdleConns is the most connections kept open while idle; negative keeps none.
+	// Default MaxConns.
+	MaxIdleConns int
+	// ConnMaxLifetime closes a connection this long after it opened; default never.
+	ConnMaxLifetime time.Duration
+	// ConnMaxIdleTime closes a connection idle this long; negative never. Default
+	// PoolConnMaxIdleTimeDefault.
+	ConnMaxIdleTime time.Duration
+}
+
+// Defaults of Pool.
+const (
+	PoolMaxConnsDefault        = 20
+	PoolConnMaxIdleTimeDefault = 5 * time.Minute
+)
+
+// PoolMaxConnsMin is the smallest pool allowed. No code path holds one connection while
+// it waits for another, but with a single connection the heartbeat that keeps leases
+// alive would queue behind every claim and checkpoint.
+const PoolMaxConnsMin = 2
+
+// sqliteReaders is the size of SQLite's read pool.
+const sqliteReaders = 8
+
+// ApplicationName is set on PostgreSQL connections whose URL names none, so
+// pg_stat_activity tells Hookflow's connections apart.
+const ApplicationName = "hookflow"
+
+// apply sets the pool's bounds on db.
+func (p Pool) apply(db *sql.DB) {
+	maxConns := p.MaxConns
+	if maxConns <= 0 {
+		maxConns = PoolMaxConnsDefault
+	}
+	idle := p.MaxIdleConns
+	switch {
+	case idle == 0 || idle > maxConns:
+		idle = maxConns
+	case idle < 0:
+		idle = 0
+	}
+	idleTime := p.ConnMaxIdleTime
+	switch {
+	case idleTime == 0:
+		idleTime = PoolConnMaxIdleTimeDefault
+	case idleTime < 0:
+		idleTime = 0 // database/sql: no limit
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(idle)
+	db.SetConnMaxIdleTime(idleTime)
+	db.SetConnMaxLifetime(max(p.ConnMaxLifetime, 0))
+}
+
+// withApplicationName adds application_name=hookflow to a postgres URL that sets none.
+func withApplicationName(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse database url %s: %w", redactURL(dsn), err)
+	}
+	q := u.Query()
+	if q.Get("application_name") != "" {
+		return dsn, nil
+	}
+	q.Set("application_name", ApplicationName)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // Store is an open database.
@@ -74,7 +157,10 @@ type Store struct {
 	rdb    *gorm.DB
 	closer []*sql.DB
 	log    *slog.Logger
-	url    string // PostgreSQL only, for the LISTEN connection
+	// direct is the PostgreSQL URL of sessions that a transaction pooler would break:
+	// LISTEN and the migration lock.
+	direct    string
+	directSet bool // direct came from Config.DirectURL
 	// takeovers holds, in unix nanoseconds, when claims next look for expired leases.
 	takeovers atomic.Int64
 	// capped caches whether any workflow has a concurrency cap.
@@ -96,11 +182,25 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		SkipDefaultTransaction: true,
 		PrepareStmt:            false,
 	}
-	s := &Store{log: log, url: cfg.URL, capped: &flagCache{}}
+	s := &Store{log: log, capped: &flagCache{}}
 	dsn := cfg.URL
 	switch {
-	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+	case isPostgresURL(dsn):
 		s.dialect = Postgres
+		var err error
+		if dsn, err = withApplicationName(dsn); err != nil {
+			return nil, err
+		}
+		s.direct = dsn
+		if cfg.DirectURL != "" {
+			if !isPostgresURL(cfg.DirectURL) {
+				return nil, fmt.Errorf("direct database url %s is not a postgres:// url", redactURL(cfg.DirectURL))
+			}
+			if s.direct, err = withApplicationName(cfg.DirectURL); err != nil {
+				return nil, err
+			}
+			s.directSet = true
+		}
 		db, err := gorm.Open(postgres.Open(dsn), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
@@ -109,9 +209,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(20)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		cfg.Pool.apply(sqlDB)
 		s.db, s.rdb, s.closer = db, db, []*sql.DB{sqlDB}
 	default:
 		s.dialect = SQLite
@@ -129,7 +227,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, rsql, err := openSQLite(path, gcfg, 8, "_txlock=deferred")
+		r, rsql, err := openSQLite(path, gcfg, sqliteReaders, "_txlock=deferred")
 		if err != nil {
 			wsql.Close()
 			return nil, err
@@ -153,6 +251,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // exist, readable by the owner only: they hold every event, run and sealed secret. SQLite
 // creates the WAL and shared-memory files with the database file's mode, so creating the
 // database file first with 0600 covers new installs; existing files are tightened.
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Stats reports the connection pool of writes (on PostgreSQL, the only pool).
+func (s *Store) Stats() sql.DBStats { return s.closer[0].Stats() }
+
 func privateFiles(path string) error {
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
@@ -246,10 +351,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.checkSchema(ctx); err != nil {
 		return err
 	}
-	p, err := s.migrationProvider()
+	p, done, err := s.migrationProvider()
 	if err != nil {
 		return err
 	}
+	defer done()
 	results, err := p.Up(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", s.dialect, err)
@@ -265,10 +371,11 @@ func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err
 	if err := s.checkSchema(ctx); err != nil {
 		return 0, 0, err
 	}
-	p, err := s.migrationProvider()
+	p, done, err := s.migrationProvider()
 	if err != nil {
 		return 0, 0, err
 	}
+	defer done()
 	current, latest, err = p.GetVersions(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("read migration versions: %w", err)
@@ -276,28 +383,41 @@ func (s *Store) MigrationStatus(ctx context.Context) (current, latest int64, err
 	return current, latest, nil
 }
 
-func (s *Store) migrationProvider() (*goose.Provider, error) {
+// migrationProvider returns goose's provider and a function to call when done with it.
+func (s *Store) migrationProvider() (*goose.Provider, func(), error) {
 	sub, err := fs.Sub(migrations.FS, string(s.dialect))
 	if err != nil {
-		return nil, fmt.Errorf("open %s migrations: %w", s.dialect, err)
+		return nil, nil, fmt.Errorf("open %s migrations: %w", s.dialect, err)
 	}
 	gd := goose.DialectSQLite3
 	var opts []goose.ProviderOption
+	db, done := s.closer[0], func() {}
 	if s.dialect == Postgres {
 		gd = goose.DialectPostgres
 		// Every process migrates at start; an advisory lock makes concurrent starts wait
 		// for one another instead of racing on CREATE TABLE.
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
-			return nil, fmt.Errorf("create migration lock: %w", err)
+			return nil, nil, fmt.Errorf("create migration lock: %w", err)
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
+		if s.directSet {
+			// The lock is a session's: behind a transaction pooler its unlock could reach
+			// another server connection than its lock, so migrations go the direct way.
+			direct, err := sql.Open("pgx", s.direct)
+			if err != nil {
+				return nil, nil, fmt.Errorf("open direct database connection: %w", err)
+			}
+			direct.SetMaxOpenConns(2)
+			db, done = direct, func() { direct.Close() }
+		}
 	}
-	p, err := goose.NewProvider(gd, s.closer[0], sub, opts...)
+	p, err := goose.NewProvider(gd, db, sub, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load %s migrations: %w", s.dialect, err)
+		done()
+		return nil, nil, fmt.Errorf("load %s migrations: %w", s.dialect, err)
 	}
-	return p, nil
+	return p, done, nil
 }
 
 func notFound(err error) error {
