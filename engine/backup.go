@@ -44,6 +44,12 @@ const (
 // secrets are sealed with (CheckSecretKey writes it).
 const secretKeySetting = "secret_key_fingerprint"
 
+// ErrBackupPostgres means a file backup was asked of a PostgreSQL database.
+var ErrBackupPostgres = store.ErrBackupPostgres
+
+// IsPostgresURL says whether a database URL names PostgreSQL, without connecting.
+func IsPostgresURL(url string) bool { return store.DialectOf(url) == store.Postgres }
+
 // ErrBackupRefused is wrapped by every refusal of Restore: the archive does not fit this
 // install, or the install is running.
 var ErrBackupRefused = errors.New("restore refused")

@@ -9,9 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/engine"
-	"github.com/hookflow/hookflow/engine/store"
-)
+	"github.com/hookflow/hookflow/engine")
 
 func newBackupCommand(opts *Options) *cobra.Command {
 	return &cobra.Command{
@@ -22,8 +20,8 @@ func newBackupCommand(opts *Options) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Decided from the URL, before connecting: pg_dump is the tool for PostgreSQL.
-			if store.DialectOf(opts.DatabaseURL) != store.SQLite {
-				return &ExitError{Code: ExitFailure, Err: store.ErrBackupPostgres}
+			if engine.IsPostgresURL(opts.DatabaseURL) {
+				return &ExitError{Code: ExitFailure, Err: engine.ErrBackupPostgres}
 			}
 			eng, _, err := opts.openEngine(cmd)
 			if err != nil {
