@@ -9,7 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/engine")
+	"github.com/hookflow/hookflow/engine"
+)
 
 func newBackupCommand(opts *Options) *cobra.Command {
 	return &cobra.Command{
