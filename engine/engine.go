@@ -140,6 +140,13 @@ type Config struct {
 	RetentionInterval time.Duration
 	// RetentionBatch is how many runs one prune transaction deletes at most.
 	RetentionBatch int
+	// BackupInterval is how often a process with workers writes a backup of its SQLite
+	// database into BackupDir; zero or negative: never. PostgreSQL refuses it.
+	BackupInterval time.Duration
+	// BackupKeep is how many scheduled backups are kept; the oldest go beyond it.
+	BackupKeep int
+	// BackupDir receives scheduled backups; empty means the folder "backups" of DataDir.
+	BackupDir string
 	// SessionIdleTimeout ends a UI session unused for this long.
 	SessionIdleTimeout time.Duration
 	// SessionMaxAge ends a UI session this long after sign-in, however busy.
@@ -221,6 +228,12 @@ func (c Config) WithDefaults() Config {
 	if c.RetentionBatch == 0 {
 		c.RetentionBatch = RetentionBatchDefault
 	}
+	if c.BackupKeep == 0 {
+		c.BackupKeep = BackupKeepDefault
+	}
+	if c.BackupDir == "" {
+		c.BackupDir = filepath.Join(c.DataDir, BackupDirName)
+	}
 	if c.SessionIdleTimeout == 0 {
 		c.SessionIdleTimeout = SessionIdleTimeoutDefault
 	}
@@ -258,6 +271,13 @@ func (c Config) validate() error {
 	}
 	if c.ConnectorsReload > 0 && c.ConnectorsReload < 10*time.Millisecond {
 		return fmt.Errorf("connectors reload must be at least 10ms (or negative for never), got %s", c.ConnectorsReload)
+	}
+	if c.BackupKeep < 1 {
+		return fmt.Errorf("backup keep must be at least 1, got %d", c.BackupKeep)
+	}
+	if c.BackupInterval > 0 && store.DialectOf(c.DatabaseURL) != store.SQLite {
+		return fmt.Errorf("scheduled backups (HOOKFLOW_BACKUP_INTERVAL) copy SQLite databases only; " +
+			"on PostgreSQL leave it unset and use pg_dump with hookflow export (docs/backup.md)")
 	}
 	if c.RetentionBatch < 1 {
 		return fmt.Errorf("retention batch must be at least 1, got %d", c.RetentionBatch)
@@ -560,6 +580,9 @@ func (e *Engine) Start(ctx context.Context) {
 	bg.Go(func() { e.store.ListenRuns(ctx, e.notifier.Notify) })
 	bg.Go(func() { e.scheduler(ctx) })
 	bg.Go(func() { e.retain(ctx) })
+	if e.cfg.BackupInterval > 0 {
+		bg.Go(func() { e.scheduledBackups(ctx) })
+	}
 	go func() {
 		defer close(e.stopped)
 		pool.Run(ctx)

@@ -70,6 +70,10 @@ type Options struct {
 	// ConnectorsReload is how often connector files are looked at again; zero: only at
 	// start and after an upload.
 	ConnectorsReload time.Duration
+	// BackupInterval and BackupKeep schedule backups of a SQLite database; zero interval:
+	// none.
+	BackupInterval time.Duration
+	BackupKeep     int
 	// SessionIdleTimeout and SessionMaxAge end UI sessions (serve).
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
@@ -208,6 +212,9 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newTokenCommand(opts),
 		newBenchCommand(opts),
 		newConnectorCommand(),
+		newBackupCommand(opts),
+		newRestoreCommand(opts),
+		newExportCommand(opts),
 	)
 	return root
 }
@@ -297,6 +304,10 @@ func (o *Options) addWorkerFlags(cmd *cobra.Command) {
 		"comma-separated CIDRs and host names workflows may not call unless the allow list has them [HOOKFLOW_OUTBOUND_DENY]")
 	f.DurationVar(&o.ConnectorsReload, "connectors-reload", o.envDuration("HOOKFLOW_CONNECTORS_RELOAD", engine.ConnectorsReloadDefault),
 		"how often the connector files of DATA_DIR/connectors and the uploaded ones are looked at again; 0: only at start and after an upload through this process [HOOKFLOW_CONNECTORS_RELOAD]")
+	f.DurationVar(&o.BackupInterval, "backup-interval", o.envDuration("HOOKFLOW_BACKUP_INTERVAL", 0),
+		"how often a backup of the SQLite database is written into DATA_DIR/backups; 0: never; PostgreSQL refuses it (docs/backup.md) [HOOKFLOW_BACKUP_INTERVAL]")
+	f.IntVar(&o.BackupKeep, "backup-keep", o.envInt("HOOKFLOW_BACKUP_KEEP", engine.BackupKeepDefault),
+		"how many scheduled backups are kept; older ones are deleted [HOOKFLOW_BACKUP_KEEP]")
 	o.addLimitFlags(cmd)
 	o.RetentionMaxAge = o.envAge("HOOKFLOW_RETENTION_MAX_AGE", engine.RetentionMaxAgeDefault)
 	cmd.Flags().Var(ageValue{&o.RetentionMaxAge}, "retention-max-age",
@@ -341,6 +352,9 @@ func (o *Options) engineConfig(log *slog.Logger) engine.Config {
 		RetentionMaxRuns: noBound(o.RetentionMaxRuns),
 
 		ConnectorsReload: noBound(o.ConnectorsReload),
+
+		BackupInterval: o.BackupInterval,
+		BackupKeep:     o.BackupKeep,
 
 		SessionIdleTimeout: o.SessionIdleTimeout,
 		SessionMaxAge:      o.SessionMaxAge,
