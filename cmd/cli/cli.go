@@ -79,6 +79,8 @@ type Options struct {
 	SessionMaxAge      time.Duration
 	// DB holds the database pool and metrics-token settings (db.go).
 	DB dbOptions
+	// TLS holds serve's HTTPS settings (tls.go).
+	TLS tlsOptions
 	// envErrs are environment variables that did not parse, by name; commands refuse to
 	// run on them rather than silently fall back to a default.
 	envErrs map[string]error

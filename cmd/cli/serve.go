@@ -21,6 +21,7 @@ import (
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/web"
 	"github.com/hookflow/hookflow/web/ingress"
+	"github.com/hookflow/hookflow/web/tlsconf"
 )
 
 // ServeAddrDefault is the listen address of `hookflow serve`.
@@ -40,7 +41,7 @@ func newServeCommand(opts *Options) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&addr, "addr", env("HOOKFLOW_ADDR", ServeAddrDefault), "listen address [HOOKFLOW_ADDR]")
+	f.StringVar(&addr, "addr", env("HOOKFLOW_ADDR", ""), "listen address; default :8080, or :443 with HTTPS [HOOKFLOW_ADDR]")
 	f.StringVar(&opts.BaseURL, "base-url", env("HOOKFLOW_BASE_URL", ""), "public base URL of webhook addresses; default each request's host [HOOKFLOW_BASE_URL]")
 	f.StringVar(&opts.AdminEmail, "admin-email", env("HOOKFLOW_ADMIN_EMAIL", ""), "email of the first admin, created at start when there is no user [HOOKFLOW_ADMIN_EMAIL]")
 	opts.addSecret(f, &opts.AdminPassword, "HOOKFLOW_ADMIN_PASSWORD", "admin-password", "password of the first admin")
@@ -54,6 +55,7 @@ func newServeCommand(opts *Options) *cobra.Command {
 	f.Var(ageValue{&opts.SessionIdleTimeout}, "session-idle-timeout", "a UI session unused this long ends [HOOKFLOW_SESSION_IDLE_TIMEOUT]")
 	opts.SessionMaxAge = opts.envAge("HOOKFLOW_SESSION_MAX_AGE", engine.SessionMaxAgeDefault)
 	f.Var(ageValue{&opts.SessionMaxAge}, "session-max-age", "a UI session ends this long after sign-in, however busy [HOOKFLOW_SESSION_MAX_AGE]")
+	opts.addTLSFlags(cmd)
 	return cmd
 }
 
@@ -77,13 +79,25 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 	if (opts.AdminEmail == "") != (opts.AdminPassword == "") {
 		return &ExitError{Code: ExitUsage, Err: errors.New("set both HOOKFLOW_ADMIN_EMAIL and HOOKFLOW_ADMIN_PASSWORD, or neither")}
 	}
-	return runProcess(cmd, opts, process{
+	log, err := opts.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	tlsSetup, err := opts.tlsSetup(log)
+	if err != nil {
+		return err
+	}
+	p := process{
 		addr:   addr,
 		banner: "Hookflow listening",
 		handler: func(eng *engine.Engine, log *slog.Logger) http.Handler {
-			return web.New(eng, web.Config{BaseURL: opts.BaseURL, MaxInFlight: opts.WebhookInFlight,
+			h := web.New(eng, web.Config{BaseURL: opts.BaseURL, MaxInFlight: opts.WebhookInFlight,
 				MaxInFlightBytes: int64(opts.WebhookInFlightBytes), WebhookReadTimeout: opts.WebhookReadTimeout,
 				MaxHeaders: opts.WebhookMaxHeaders, Logger: log})
+			if tlsSetup != nil {
+				h = tlsconf.HSTS(h, opts.TLS.HSTSMaxAge)
+			}
+			return h
 		},
 		setup: func(ctx context.Context, eng *engine.Engine) error {
 			return eng.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword)
@@ -91,7 +105,17 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 		ready: func(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
 			hintFirstUser(ctx, eng, log, opts)
 		},
-	})
+	}
+	if p.addr == "" {
+		p.addr = ServeAddrDefault
+	}
+	if tlsSetup != nil {
+		p.tls, p.httpAddr, p.baseURL = tlsSetup, opts.TLS.httpAddr(), opts.BaseURL
+		if addr == "" {
+			p.addr = ServeTLSAddrDefault
+		}
+	}
+	return runProcess(cmd, opts, p)
 }
 
 // hintFirstUser tells a new installation how to get in: with no account there is no API
@@ -198,6 +222,11 @@ type process struct {
 	// ready is optional; it runs once the process listens, after the banner and before
 	// any signal is handled, so everything it logs comes before "Shutting down".
 	ready func(context.Context, *engine.Engine, *slog.Logger)
+	// tls, when set, makes addr an HTTPS listener; httpAddr ("" for none) then serves
+	// ACME HTTP-01 and redirects to https (on baseURL when it is an https URL).
+	tls      *tlsconf.Setup
+	httpAddr string
+	baseURL  string
 }
 
 // runProcess opens the engine, starts its workers and serves p's handler until SIGINT or
@@ -239,7 +268,7 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	}
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", p.addr, err)
+		return listenHint(p.addr, err)
 	}
 	// Workflows may never call this process itself (its API, /metrics, pprof); the
 	// workers start below, after the policy knows the addresses.
@@ -248,6 +277,14 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 		return err
 	}
 	srv := web.NewServer(p.handler(eng, log), log)
+	var plain *http.Server
+	if p.tls != nil {
+		srv.TLSConfig = p.tls.TLS
+		if plain, err = startPlain(eng, p, ln.Addr(), log); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	if pprofAddr != "" {
 		if err := eng.AddListener(pprofAddr); err != nil {
 			log.Warn("Outbound policy cannot protect the pprof address", slog.String("addr", pprofAddr), slog.Any("err", err))
@@ -255,10 +292,20 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 		startPprof(pprofAddr, log)
 	}
 	eng.Start(context.WithoutCancel(ctx))
-	log.Info(p.banner, slog.String("addr", ln.Addr().String()), slog.String("url", localURL(ln.Addr())),
+	shown := localURL(ln.Addr())
+	if p.tls != nil {
+		shown = "https://" + strings.TrimPrefix(shown, "http://")
+	}
+	log.Info(p.banner, slog.String("addr", ln.Addr().String()), slog.String("url", shown),
 		slog.String("database", eng.Dialect()), slog.Int("workers", max(workers, 0)))
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if p.tls != nil {
+			serveErr <- srv.ServeTLS(ln, "", "") // certificates come from srv.TLSConfig
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
 	if p.ready != nil {
 		p.ready(ctx, eng, log)
 	}
@@ -270,8 +317,38 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	log.Info("Shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeoutDefault)
 	defer cancel()
+	if plain != nil {
+		if err := plain.Shutdown(sctx); err != nil {
+			log.Warn("Plain HTTP shutdown incomplete", slog.Any("err", err))
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("HTTP shutdown incomplete", slog.Any("err", err))
 	}
 	return nil
+}
+
+// startPlain opens p's plain HTTP listener beside the HTTPS one at httpsAddr, or
+// returns nil when it is off.
+func startPlain(eng *engine.Engine, p process, httpsAddr net.Addr, log *slog.Logger) (*http.Server, error) {
+	if p.httpAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", p.httpAddr)
+	if err != nil {
+		return nil, listenHint(p.httpAddr, err)
+	}
+	if err := eng.AddListener(ln.Addr().String()); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(httpsAddr.String())
+	srv := web.NewServer(p.tls.HTTPHandler(p.baseURL, port), log)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("Plain HTTP listener stopped", slog.String("addr", ln.Addr().String()), slog.Any("err", err))
+		}
+	}()
+	log.Info("Redirecting HTTP to HTTPS", slog.String("addr", ln.Addr().String()))
+	return srv, nil
 }
