@@ -103,7 +103,6 @@ type Tracer struct {
 	once     sync.Once
 	dropped  atomic.Uint64
 	exported atomic.Uint64
-	failed   atomic.Uint64
 }
 
 // New starts a Tracer exporting to cfg.Endpoint. Call Shutdown to flush it.
