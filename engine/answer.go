@@ -67,6 +67,8 @@ func (o observer) RunFinished(runID, status string) {
 	o.w.wake(runID)
 }
 
+func (o observer) StepRetried(runID, uses string) { o.m.StepRetried(runID, uses) }
+
 func (o observer) StepFinished(runID, uses, status string, took time.Duration) {
 	o.m.StepFinished(runID, uses, status, took)
 	if uses == "core.respond" {

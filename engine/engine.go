@@ -23,6 +23,7 @@ import (
 	"github.com/hookflow/hookflow/engine/runner"
 	"github.com/hookflow/hookflow/engine/secrets"
 	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/trace"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
 
@@ -88,6 +89,10 @@ type Config struct {
 	DBMaxIdleConns    int
 	DBConnMaxLifetime time.Duration
 	DBConnMaxIdleTime time.Duration
+	// Tracer records and exports OpenTelemetry spans of runs, steps and outbound calls
+	// (trace.ConfigFromEnv reads the OTEL_ variables). Nil records nothing. Close flushes
+	// it.
+	Tracer *trace.Tracer
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string `secret:"true"`
 	// SecretKey encrypts connection secrets (64 hex digits or base64 of 32 bytes). Empty
@@ -438,6 +443,8 @@ func newEngine(cfg Config, st *store.Store, outbound *httpclient.Policy) *Engine
 		Limiter:      e.limiter,
 		Dialer:       outbound,
 		Observer:     observer{m: e.metrics, w: e.waiters},
+		CallContext:  e.withOutbound,
+		Tracer:       cfg.Tracer,
 		FailureAlert: e.failureAlert,
 		Alerted:      e.alerted,
 		Lease:        cfg.Lease,
@@ -757,6 +764,9 @@ func (e *Engine) failOverdue(ctx context.Context) {
 // Close stops the workers and closes the database. Runs in flight finish their current
 // step (within the shutdown grace period) and go back to the queue for another worker;
 // nothing waits for a lease to expire.
+// traceFlushTimeout bounds how long Close waits for the last spans to be exported.
+const traceFlushTimeout = 5 * time.Second
+
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() { close(e.stopping) })
 	e.mu.Lock()
@@ -772,6 +782,11 @@ func (e *Engine) Close() error {
 		<-stopped
 	}
 	e.tokenUse().flush(context.Background())
+	flushCtx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+	defer cancel()
+	if err := e.cfg.Tracer.Shutdown(flushCtx); err != nil {
+		e.log.Warn("Traces not all exported at shutdown", slog.Any("err", err))
+	}
 	return e.store.Close()
 }
 

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hookflow/hookflow/connectors/httpclient"
+	"github.com/hookflow/hookflow/engine/trace"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,6 +32,9 @@ type metrics struct {
 	unrecorded   prometheus.Counter
 	authFailures *prometheus.CounterVec
 	pruned       *prometheus.CounterVec
+	retries      *prometheus.CounterVec
+	outbound     *prometheus.CounterVec
+	polls        *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -67,7 +74,17 @@ func newMetrics() *metrics {
 		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookflow_pruned_rows_total", Help: "Rows deleted by retention by this process, by table: runs, step_runs, events, and the rest of deleted workflows.",
 		}, []string{"table"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_step_retries_total", Help: "Failed step attempts scheduled to be tried again, by action (connector.action).",
+		}, []string{"uses"}),
+		outbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_outbound_requests_total", Help: "HTTP requests sent by connectors' actions and pollers, by connector and status class: 1xx to 5xx, or error when no response arrived.",
+		}, []string{"connector", "class"}),
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookflow_polls_total", Help: "Polls run by this process, by poller (connector.poller) and outcome: ok or failed.",
+		}, []string{"poller", "outcome"}),
 	}
+	m.reg.MustRegister(m.retries, m.outbound, m.polls)
 	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.authFailures, m.pruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -119,6 +136,61 @@ func (m *metrics) StepFinished(_, uses, status string, took time.Duration) {
 	m.stepDuration.WithLabelValues(uses).Observe(took.Seconds())
 }
 
+// StepRetried implements runner.Observer.
+func (m *metrics) StepRetried(_, uses string) { m.retries.WithLabelValues(uses).Inc() }
+
+// outboundObserver counts a connector's HTTP requests by status class and records a
+// client span for each under the step's (or poll's) span.
+type outboundObserver struct {
+	m         *metrics
+	tracer    *trace.Tracer
+	connector string
+}
+
+// Request implements httpclient.Observer.
+func (o outboundObserver) Request(ctx context.Context, req *http.Request) func(int, error) {
+	_, span := o.tracer.Start(ctx, "HTTP "+req.Method, trace.KindClient)
+	if span != nil {
+		req.Header.Set("Traceparent", span.Context().Traceparent())
+		span.SetString("http.request.method", req.Method)
+		span.SetString("server.address", req.URL.Hostname())
+		if o.connector != "" {
+			span.SetString("hookflow.connector", o.connector)
+		}
+	}
+	return func(status int, err error) {
+		o.m.outbound.WithLabelValues(o.connector, statusClass(status)).Inc()
+		if span == nil {
+			return
+		}
+		if status > 0 {
+			span.SetInt("http.response.status_code", int64(status))
+		}
+		switch {
+		case err != nil:
+			span.End(err)
+		case status >= 500:
+			span.End(fmt.Errorf("status %d", status))
+		default:
+			span.End(nil)
+		}
+	}
+}
+
+// statusClass buckets a status for the outbound metric: six values at most, so the
+// series stay few.
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "error"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}
+
+// withOutbound puts the outbound observer for a connector's calls in ctx.
+func (e *Engine) withOutbound(ctx context.Context, connector string) context.Context {
+	return httpclient.WithObserver(ctx, outboundObserver{m: e.metrics, tracer: e.cfg.Tracer, connector: connector})
+}
+
 // MetricsHandler serves the engine's metrics in the Prometheus text format. With
 // Config.MetricsToken set, a request without "Authorization: Bearer <token>" gets 401.
 func (e *Engine) MetricsHandler() http.Handler {
@@ -144,4 +216,10 @@ func (e *Engine) MetricsHandler() http.Handler {
 // invalid, throttled), for /metrics.
 func (e *Engine) CountAuthFailure(reason string) {
 	e.metrics.authFailures.WithLabelValues(reason).Inc()
+}
+
+// connectorOf is the connector part of "connector.action".
+func connectorOf(uses string) string {
+	name, _, _ := strings.Cut(uses, ".")
+	return name
 }

@@ -387,6 +387,7 @@ func (e *Engine) pollOnce(ctx context.Context, s *scheduled) {
 				Items: polled, Cursor: cursor, Backfill: s.wf.Def.Trigger.Poll.Backfill})
 			if err == nil {
 				s.setNext(next)
+				e.metrics.polls.WithLabelValues(s.wf.Def.Trigger.Poll.Uses, "ok").Inc()
 				e.metrics.triggers.WithLabelValues(trigger.TypePoll).Add(float64(res.Started))
 				if res.Started > 0 {
 					e.notifier.Notify()
@@ -403,6 +404,7 @@ func (e *Engine) pollOnce(ctx context.Context, s *scheduled) {
 	if ctx.Err() != nil {
 		return // shutting down: the lease lapses and another process polls
 	}
+	e.metrics.polls.WithLabelValues(s.wf.Def.Trigger.Poll.Uses, "failed").Inc()
 	e.recordPollFailure(ctx, s, st, err, done, next, log)
 	s.setNext(next)
 }
@@ -436,7 +438,7 @@ func (e *Engine) poll(ctx context.Context, s *scheduled, st *store.TriggerState,
 	}
 	call := &connectors.PollCall{WorkflowID: s.id, Input: input, Cursor: cursor, First: !st.Seeded,
 		Connection: conn, Logger: log, Eval: evalExpr(ctx)}
-	pctx, cancel := context.WithTimeout(e.outboundContext(ctx), pollTimeout)
+	pctx, cancel := context.WithTimeout(e.withOutbound(e.outboundContext(ctx), connectorOf(def.Uses)), pollTimeout)
 	defer cancel()
 	res, err := p.Poller.New().Poll(pctx, call)
 	if err != nil {

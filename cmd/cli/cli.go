@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookflow/hookflow/connectors/httpclient"
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/trace"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
 
@@ -379,8 +380,18 @@ func (o *Options) openEngine(cmd *cobra.Command) (*engine.Engine, *slog.Logger, 
 	if err != nil {
 		return nil, nil, err
 	}
-	eng, err := engine.Open(cmd.Context(), o.engineConfig(log))
+	cfg := o.engineConfig(log)
+	tcfg, traced, err := trace.ConfigFromEnv(os.Getenv)
 	if err != nil {
+		return nil, nil, err
+	}
+	if traced {
+		tcfg.Logger = log
+		cfg.Tracer = trace.New(tcfg) // the engine's Close flushes it
+	}
+	eng, err := engine.Open(cmd.Context(), cfg)
+	if err != nil {
+		_ = cfg.Tracer.Shutdown(context.Background())
 		return nil, nil, err
 	}
 	return eng, log, nil

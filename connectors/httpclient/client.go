@@ -248,20 +248,29 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*Response, error) {
 	}
 	start := time.Now()
 
+	done := func(int, error) {}
+	if o, ok := ctx.Value(observerKey{}).(Observer); ok {
+		done = o.Request(ctx, req)
+	}
+
 	dialer := DialerFor(ctx)
 	if err := precheck(dialer, req.URL); err != nil {
 		// Refused before anything is sent, even when a proxy would do the dialing.
+		done(0, err)
 		return nil, c.requestFailed(parent, ctx, req.Method, shownURL, start, err)
 	}
 	resp, err := c.pools.forDialer(dialer).Do(req)
 	if err != nil {
+		done(0, err)
 		return nil, c.requestFailed(parent, ctx, req.Method, shownURL, start, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxResponseBytes+1))
 	if err != nil {
+		done(resp.StatusCode, err)
 		return nil, c.requestFailed(parent, ctx, req.Method, shownURL, start, fmt.Errorf("read response body: %w", err))
 	}
+	done(resp.StatusCode, nil)
 	out := &Response{
 		Status: resp.StatusCode,
 		Header: resp.Header,
@@ -284,6 +293,23 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*Response, error) {
 			slog.Int64("duration_ms", time.Since(start).Milliseconds()))
 	}
 	return out, nil
+}
+
+// Observer hears of every request a Client sends under a context from WithObserver:
+// the engine counts them for /metrics and records a trace span for each, without this
+// package knowing the engine.
+type Observer interface {
+	// Request is called before req is sent; it may add headers (a traceparent). The
+	// returned func is called once with the outcome: the status, or 0 and the error when
+	// no response arrived (a status with an error: the body could not be read).
+	Request(ctx context.Context, req *http.Request) func(status int, err error)
+}
+
+type observerKey struct{}
+
+// WithObserver returns ctx whose requests o hears of.
+func WithObserver(ctx context.Context, o Observer) context.Context {
+	return context.WithValue(ctx, observerKey{}, o)
 }
 
 func (c *Client) requestFailed(parent, ctx context.Context, method, shownURL string, start time.Time, err error) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine/expr"
 	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/trace"
 	"github.com/hookflow/hookflow/engine/trigger"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
@@ -43,6 +44,8 @@ type Limiter interface {
 type Observer interface {
 	RunFinished(runID, status string)
 	StepFinished(runID, uses, status string, took time.Duration)
+	// StepRetried hears of a failed attempt that is scheduled again.
+	StepRetried(runID, uses string)
 }
 
 // Config wires a Runner.
@@ -58,6 +61,12 @@ type Config struct {
 	// (connectors.WithDialer). Optional: connectors/httpclient then applies its default.
 	Dialer   connectors.Dialer
 	Observer Observer
+	// CallContext decorates the context of each action call with the step's connector
+	// name (the engine adds its outbound request observer). Optional.
+	CallContext func(ctx context.Context, connector string) context.Context
+	// Tracer records a span per run, per step attempt and (through CallContext) per
+	// outbound call. Nil records nothing.
+	Tracer *trace.Tracer
 	// FailureAlert builds the alert run (the on_failure workflow's) of a run failing for
 	// good, with the failed step's id ("" when no step failed), or returns nil. The alert
 	// is stored in the failure's own transaction, so no failure recorded misses its
@@ -142,6 +151,7 @@ func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
 	if r.cfg.Observer != nil {
 		r.cfg.Observer.RunFinished(run.ID, out.status)
 	}
+	r.endRunSpan(ctx, run, out, errText)
 	if record.Alert != nil && r.cfg.Alerted != nil {
 		r.cfg.Alerted()
 	}
@@ -174,6 +184,9 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 	if err != nil {
 		return outcome{err: err}
 	}
+	if r.cfg.Tracer.Enabled() {
+		ctx = trace.ContextWith(ctx, trace.RunContext(run.ID, callerContext(run.Event)))
+	}
 	b := newBudget(wf.Def.Limits.Or(r.cfg.Limits), records)
 	ctx = expr.WithMemoryLimit(ctx, int64(b.lim.ExpressionMemory))
 	if err := resumable(run, wf, records, b.lim); err != nil {
@@ -199,7 +212,9 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 		if r.overdue(run) {
 			return outcome{status: store.RunFailed, err: r.overdueError(run)}
 		}
-		res := r.runStep(ctx, run, cs, env, records[cs.ID], b, log)
+		sctx, span := r.cfg.Tracer.Start(ctx, "step "+cs.ID, trace.KindInternal)
+		res := r.runStep(sctx, run, cs, env, records[cs.ID], b, log)
+		endStepSpan(span, cs, res)
 		if ctx.Err() != nil {
 			// Cancelled mid-step (shutdown grace over): the step's outcome is unknown, so
 			// record nothing; the lease lapses and another worker repeats the step with the
@@ -280,6 +295,7 @@ func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.C
 			if ev, err = r.cfg.Store.GetEvent(ctx, *run.EventID); err != nil {
 				return nil, nil, fmt.Errorf("load event of run %s: %w", run.ID, err)
 			}
+			run.Event = ev // kept for the run's trace parent
 		}
 		var err error
 		if trig, err = trigger.EventEnv(ev, trigger.PresetOf(wf.Def)); err != nil {
@@ -348,6 +364,7 @@ type stepResult struct {
 	err        error     // the step failed for good (after its last attempt, or permanently)
 	wakeAt     time.Time // non-zero: the run waits until then (retry backoff or delay)
 	waitReason string
+	retryErr   error // the failed attempt's error, when it is retried
 }
 
 // attemptError is one failed attempt, kept in the step's history.
@@ -465,6 +482,10 @@ func (r *Runner) runStep(ctx context.Context, run *store.Run, cs *workflow.Compi
 		}
 		rec.FinishedAt = nil
 		res.err, res.wakeAt, res.waitReason = nil, entry.RetryAt, "retry after: "+err.Error()
+		res.retryErr = err
+		if r.cfg.Observer != nil {
+			r.cfg.Observer.StepRetried(run.ID, cs.Uses)
+		}
 		return res
 	}
 	history = append(history, entry)
@@ -574,6 +595,9 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 		defer cancelDeadline()
 	}
 	callCtx = connectors.WithDialer(callCtx, r.cfg.Dialer)
+	if r.cfg.CallContext != nil {
+		callCtx = r.cfg.CallContext(callCtx, cs.Connector.Name)
+	}
 	call := &connectors.Call{
 		RunID:          run.ID,
 		StepID:         cs.ID,
