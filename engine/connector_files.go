@@ -269,9 +269,7 @@ func (f *connectorFiles) scanDir(seen map[string]bool) error {
 	}
 	for _, ent := range entries {
 		name := ent.Name()
-		ext := strings.ToLower(filepath.Ext(name))
-		// Hidden files are editors' and sync tools' temporary copies.
-		if strings.HasPrefix(name, ".") || !slices.Contains(connectorFileExts, ext) {
+		if !isConnectorFile(name) {
 			continue
 		}
 		path := filepath.Join(f.dir, name)
@@ -300,6 +298,43 @@ func (f *connectorFiles) scanDir(seen map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// isConnectorFile says whether a folder entry is one the loader reads: a YAML or JSON
+// file that is not hidden (hidden files are editors' and sync tools' temporary copies).
+func isConnectorFile(name string) bool {
+	return !strings.HasPrefix(name, ".") && slices.Contains(connectorFileExts, strings.ToLower(filepath.Ext(name)))
+}
+
+// LoadConnectorFolder reads the connector files of dir the way a server's loader reads
+// its folder, for offline checks (hookflow validate --connectors). It returns the
+// connectors of the files that load, and an error joining one *declarative.LoadError per
+// file that does not.
+func LoadConnectorFolder(dir string) ([]*connectors.Connector, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read connector folder: %w", err)
+	}
+	var out []*connectors.Connector
+	var errs []error
+	for _, ent := range entries {
+		if !isConnectorFile(ent.Name()) || ent.IsDir() {
+			continue
+		}
+		path := filepath.Join(dir, ent.Name())
+		data, err := readLimited(path, ConnectorFileLimit)
+		if err != nil {
+			errs = append(errs, loadError(path, err))
+			continue
+		}
+		c, err := loadConnector(declarative.Source{Path: path, Origin: declarative.OriginDir, Data: data})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, errors.Join(errs...)
 }
 
 // readLimited reads a file of at most limit bytes.

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookflow/hookflow/connectors"
-	"github.com/hookflow/hookflow/connectors/declarative"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
@@ -49,44 +48,26 @@ func newValidateCommand() *cobra.Command {
 	return cmd
 }
 
-// withConnectorDirs returns a copy of reg with the connector files of dirs added, or every
-// file's problems.
+// withConnectorDirs returns a copy of reg with the connector files of dirs added, loaded
+// as a server loads its folder, or every file's problems.
 func withConnectorDirs(reg *connectors.Registry, dirs []string) (*connectors.Registry, error) {
 	var added []*connectors.Connector
-	var problems []string
+	var problems []error
 	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
+		cs, err := engine.LoadConnectorFolder(dir)
 		if err != nil {
-			return nil, fmt.Errorf("read connector directory: %w", err)
+			problems = append(problems, err)
 		}
-		for _, e := range entries {
-			ext := strings.ToLower(filepath.Ext(e.Name()))
-			if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+		for _, c := range cs {
+			if _, taken := reg.Connector(c.Name); taken {
+				problems = append(problems, fmt.Errorf("%s: connector name %q is taken by a built-in connector", c.Source, c.Name))
 				continue
 			}
-			path := filepath.Join(dir, e.Name())
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("read connector file: %w", err)
-			}
-			def, err := declarative.Parse(declarative.Source{Path: path, Origin: declarative.OriginDir, Data: data})
-			if err == nil {
-				var c *connectors.Connector
-				if c, err = def.Connector(declarative.Options{}); err == nil {
-					if _, taken := reg.Connector(c.Name); taken {
-						err = fmt.Errorf("%s: connector name %q is taken by a built-in connector", path, c.Name)
-					} else {
-						added = append(added, c)
-					}
-				}
-			}
-			if err != nil {
-				problems = append(problems, err.Error())
-			}
+			added = append(added, c)
 		}
 	}
-	if len(problems) > 0 {
-		return nil, errors.New(strings.Join(problems, "\n"))
+	if err := errors.Join(problems...); err != nil {
+		return nil, err
 	}
 	return reg.With(added...), nil
 }
