@@ -93,15 +93,16 @@ func (e *Engine) explainMissing(def *workflow.Workflow, err error) error {
 	if def == nil || !errors.As(err, &invalid) {
 		return err
 	}
+	uses := map[string]string{}
+	if def.Trigger.Poll != nil {
+		uses["trigger.poll.uses"] = def.Trigger.Poll.Uses
+	}
+	for i, st := range def.Steps {
+		uses[fmt.Sprintf("steps[%d].uses", i)] = st.Uses
+	}
 	for i := range invalid.Errors {
 		fe := &invalid.Errors[i]
-		var uses string
-		if fe.Path == "trigger.poll.uses" && def.Trigger.Poll != nil {
-			uses = def.Trigger.Poll.Uses
-		} else if n, ok := stepUsesIndex(fe.Path); ok && n < len(def.Steps) {
-			uses = def.Steps[n].Uses
-		}
-		name, _, _ := strings.Cut(uses, ".")
+		name, _, _ := strings.Cut(uses[fe.Path], ".")
 		if name == "" || !strings.Contains(fe.Message, "is not installed") {
 			continue
 		}
@@ -110,15 +111,6 @@ func (e *Engine) explainMissing(def *workflow.Workflow, err error) error {
 		}
 	}
 	return err
-}
-
-// stepUsesIndex reads the step index of a path "steps[3].uses".
-func stepUsesIndex(path string) (int, bool) {
-	var n int
-	if _, err := fmt.Sscanf(path, "steps[%d].uses", &n); err != nil || path != fmt.Sprintf("steps[%d].uses", n) {
-		return 0, false
-	}
-	return n, true
 }
 
 // checkConnections reports steps naming a connection that does not exist or belongs to
