@@ -52,17 +52,9 @@ func (c *credentials) SwapSecrets(ctx context.Context, old, updated map[string]s
 		}
 	}
 	swapped, err := c.e.store.SwapConnectionSecrets(ctx, c.name, c.e.cfg.Now(), func(sealedJSON string) (string, error) {
-		var sealed map[string]string
-		if err := json.Unmarshal([]byte(sealedJSON), &sealed); err != nil {
-			return "", fmt.Errorf("decode secrets: %w", err)
-		}
-		plain := make(map[string]string, len(sealed))
-		for k, v := range sealed {
-			p, err := box.Open(v)
-			if err != nil {
-				return "", fmt.Errorf("decrypt secret %s: %w", k, err)
-			}
-			plain[k] = p
+		plain, err := c.e.openSecrets(&store.Connection{Name: c.name, Secrets: sealedJSON})
+		if err != nil {
+			return "", err
 		}
 		for k, v := range old {
 			if cur, ok := plain[k]; !ok || cur != v {
@@ -72,7 +64,7 @@ func (c *credentials) SwapSecrets(ctx context.Context, old, updated map[string]s
 		for k, v := range updated {
 			// Only secret settings live sealed; a connector cannot turn a plain
 			// setting into a secret or write one the spec does not have.
-			if _, stored := sealed[k]; !secret[k] && !stored {
+			if _, stored := plain[k]; !secret[k] && !stored {
 				return "", fmt.Errorf("%s is not a secret setting of %s connections", k, c.connector)
 			}
 			plain[k] = v
