@@ -94,6 +94,7 @@ func (e *Engine) wakeScheduler() {
 func (e *Engine) scheduler(ctx context.Context) {
 	entries := map[string]*scheduled{}
 	var refreshed time.Time
+	var refreshedGen uint64
 	sem := make(chan struct{}, pollConcurrency)
 	var polls sync.WaitGroup
 	defer polls.Wait()
@@ -106,13 +107,16 @@ func (e *Engine) scheduler(ctx context.Context) {
 		case <-timer.C:
 		case <-e.scheduleWake:
 		}
-		if e.scheduleDirty.Swap(false) || time.Since(refreshed) >= scheduleRefresh {
+		// The time is read before the registry's generation: whatever a caller changed
+		// before moving the clock (a connector file removed) is then seen by this pass, so
+		// a due poll never runs with a compiled version the registry has left behind.
+		now := e.cfg.Now()
+		if gen := e.reg.Generation(); e.scheduleDirty.Swap(false) || gen != refreshedGen || time.Since(refreshed) >= scheduleRefresh {
 			if err := e.refreshScheduled(ctx, entries); err != nil && ctx.Err() == nil {
 				e.log.Warn("Load scheduled workflows failed", slog.Any("err", err))
 			}
-			refreshed = time.Now()
+			refreshed, refreshedGen = time.Now(), gen
 		}
-		now := e.cfg.Now()
 		wait := scheduleRefresh
 		for _, s := range entries {
 			if s.wf.Poll == nil {
