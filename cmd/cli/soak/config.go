@@ -118,7 +118,7 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("workers must be 0 (server default) or more, got %d", c.Workers)
 	}
 	if c.Interval == 0 {
-		c.Interval = min(max((c.Duration / windowsTarget).Round(time.Second), IntervalMin), IntervalMax)
+		c.Interval = min(max((c.Duration/windowsTarget).Round(time.Second), IntervalMin), IntervalMax)
 	}
 	if c.Interval < 100*time.Millisecond || c.Interval > c.Duration {
 		return c, fmt.Errorf("interval must be between 100ms and the duration, got %s", c.Interval)
