@@ -194,6 +194,9 @@ func generate(ctx context.Context, cfg Config, client *http.Client, hooks [3]str
 				case <-ctx.Done():
 					return
 				case id := <-tokens:
+					if ctx.Err() != nil {
+						return
+					}
 					wf, pass := mix(id)
 					amount := 150
 					if !pass {
@@ -201,10 +204,9 @@ func generate(ctx context.Context, cfg Config, client *http.Client, hooks [3]str
 					}
 					start := time.Now()
 					tr.register(id, wf, pass, start.UnixNano())
-					status, err := sendWebhook(ctx, client, hooks[wf], id, amount, start.UnixNano())
-					if ctx.Err() != nil && err != nil {
-						return // cut by the end of the load, not the server's fault
-					}
+					// A request in flight when the load ends is finished (within the
+					// client's timeout), so every event sent has its answer.
+					status, err := sendWebhook(context.WithoutCancel(ctx), client, hooks[wf], id, amount, start.UnixNano())
 					tr.answered(id, err == nil && status == http.StatusAccepted, time.Since(start))
 				}
 			}
@@ -362,6 +364,9 @@ func (s *sampler) sample() {
 	w.APIP99 = pct(acc.api, 99)
 	w.Reads = len(acc.api)
 	s.windows = append(s.windows, w)
+	fmt.Fprintf(s.log, "soak: t=%.0fs rss=%sMB goroutines=%s files=%s queue=%s req/s=%.1f req_p99=%sms e2e_p99=%sms errors=%d\n",
+		w.T, num(w.RSSMB, 1), num(w.Goroutines, 0), num(w.OpenFiles, 0), num(w.Queue, 0), w.RequestsPerSec,
+		num(w.ReqP99, 1), num(w.E2EP99, 1), w.Errors)
 }
 
 // pct returns the p-th percentile of xs by nearest rank, rounded to 2 decimals; -1 for
