@@ -64,13 +64,10 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	fmt.Fprintf(&b, `<text x="%d" y="42" fill="#555">shaded: warm-up, left out of the verdicts; x: seconds since the load started</text>`+"\n", marginL)
 
 	tMax := 1.0
-	warm := 0.0
 	for _, x := range r.Windows {
 		tMax = max(tMax, x.T)
-		if x.Warmup {
-			warm = max(warm, x.T)
-		}
 	}
+	warm := min(r.Config.Warmup.Seconds(), tMax)
 	for i, p := range panels {
 		top := titleH + i*(panelH+panelGap) + 10
 		writePanel(&b, p, r.Windows, top, tMax, warm)

@@ -49,10 +49,10 @@ type Verdict struct {
 	// First and Last are the medians of the first and last thirds, Allowed the most the
 	// last may rise over the first, SlopeRise the fitted line's rise over the span; set
 	// for flatness checks.
-	First     float64 `json:"first,omitempty"`
-	Last      float64 `json:"last,omitempty"`
-	Allowed   float64 `json:"allowed,omitempty"`
-	SlopeRise float64 `json:"slope_rise,omitempty"`
+	First     float64 `json:"first"`
+	Last      float64 `json:"last"`
+	Allowed   float64 `json:"allowed"`
+	SlopeRise float64 `json:"slope_rise"`
 }
 
 // Flat judges whether ys, measured at times ts (seconds, ascending; warm-up excluded),
