@@ -214,6 +214,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newUserCommand(opts),
 		newTokenCommand(opts),
 		newBenchCommand(opts),
+		newSoakCommand(opts),
 		newConnectorCommand(),
 		newBackupCommand(opts),
 		newRestoreCommand(opts),
