@@ -164,8 +164,8 @@ func TestConfig(t *testing.T) {
 func TestReportText(t *testing.T) {
 	t.Parallel()
 	r := &Report{Mode: ModeIngest, Database: "sqlite", Events: 20000, Concurrency: 64,
-		Server: &ServerStats{StartToReadyMs: 120, IdleRSSMB: 20, PeakRSSMB: 200, CPUSeconds: 3, LoadCPUSeconds: 2.4,
-			CPUPerWebhookUs: 120.1},
+		Server: &ServerStats{StartToReadyMs: 120, IdleRSSMB: 20, IdleAnonMB: 6, IdleFileMB: 14, PeakRSSMB: 200,
+			CPUSeconds: 3, LoadCPUSeconds: 2.4, CPUPerWebhookUs: 120.1},
 		Ingest: LoadStats{Sent: 20000, Accepted: 19990, ErrorCount: 10, Errors: map[string]int{"503": 10},
 			AcceptedPerSec: 12345.6, RequestLatency: Latency{P50: 1, P90: 2, P99: 30, Max: 40}},
 		Bare:        &BaselineStats{Load: LoadStats{AcceptedPerSec: 30000}},
@@ -174,7 +174,7 @@ func TestReportText(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, r.WriteText(&b))
 	out := b.String()
-	for _, want := range []string{"12,346/s", "10 (10× 503)", "41.2%", "≥ 40% (stretch 50%)", "≤ 25 MB", "120.1 µs"} {
+	for _, want := range []string{"12,346/s", "10 (10× 503)", "41.2%", "≥ 40% (stretch 50%)", "≤ 25 MB", "120.1 µs", "20.0 MB (anon 6.0 MB, file 14.0 MB)"} {
 		require.Contains(t, out, want)
 	}
 	require.NotContains(t, out, "≥ 10,000/s", "issue 17 set the rate targets as ratios")
@@ -436,6 +436,9 @@ func TestRunE2E(t *testing.T) {
 	require.NotNil(t, s)
 	require.Positive(t, s.StartToReadyMs)
 	require.Positive(t, s.IdleRSSMB)
+	require.Positive(t, s.IdleAnonMB)
+	require.Positive(t, s.IdleFileMB)
+	require.InDelta(t, s.IdleRSSMB, s.IdleAnonMB+s.IdleFileMB, 1, "VmRSS is RssAnon + RssFile (+ RssShmem)")
 	require.GreaterOrEqual(t, s.PeakRSSMB, s.IdleRSSMB)
 	require.Positive(t, s.CPUSeconds)
 

@@ -64,6 +64,10 @@ type ServerStats struct {
 	StartToReadyMs float64 `json:"start_to_ready_ms"`
 	// IdleRSSMB is VmRSS after ready and half a second idle, in MiB.
 	IdleRSSMB float64 `json:"idle_rss_mb"`
+	// IdleAnonMB and IdleFileMB split IdleRSSMB: the process's own memory (heap, stacks)
+	// and the pages of files it maps, mostly its executable's code and read-only data.
+	IdleAnonMB float64 `json:"idle_anon_mb,omitempty"`
+	IdleFileMB float64 `json:"idle_file_mb,omitempty"`
 	// PeakRSSMB is VmHWM at the end of the run, in MiB.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
 	// CPUSeconds is the user plus system CPU time of the whole process life.
@@ -325,7 +329,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if s := r.Server; s != nil {
 		section("server")
 		row("start to ready", ms(s.StartToReadyMs), CheckStartToReady)
-		row("idle RSS", mb(s.IdleRSSMB), CheckIdleRSS)
+		row("idle RSS", mb(s.IdleRSSMB)+rssSplit(s), CheckIdleRSS)
 		row("peak RSS", mb(s.PeakRSSMB), CheckPeakRSS)
 		row("CPU seconds", fmt.Sprintf("%.2f s (%.2f s under load)", s.CPUSeconds, s.LoadCPUSeconds), "")
 		if s.CPUPerWebhookUs > 0 {
@@ -467,6 +471,14 @@ func workersText(n int) string {
 		return "0 (ingest only)"
 	}
 	return strconv.Itoa(n)
+}
+
+// rssSplit is " (anon A MB, file F MB)", or "" without the split.
+func rssSplit(s *ServerStats) string {
+	if s.IdleAnonMB == 0 && s.IdleFileMB == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (anon %.1f MB, file %.1f MB)", s.IdleAnonMB, s.IdleFileMB)
 }
 
 func ms(v float64) string        { return fmt.Sprintf("%.2f ms", v) }

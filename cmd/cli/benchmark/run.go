@@ -99,6 +99,11 @@ func runServer(ctx context.Context, cfg Config, rep *Report, log io.Writer) (err
 				return err
 			}
 			rep.Server.IdleRSSMB = megabytes(rss)
+			anon, file, err := readRSSSplit(srv.cmd.Process.Pid)
+			if err != nil {
+				return err
+			}
+			rep.Server.IdleAnonMB, rep.Server.IdleFileMB = megabytes(anon), megabytes(file)
 		}
 		a.base = srv.baseURL
 		if a.token, err = srv.token(ctx); err != nil {

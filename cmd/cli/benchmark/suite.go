@@ -167,6 +167,12 @@ var suiteRows = []suiteRow{
 	{"idle RSS", CheckIdleRSS, func(r *Report) (string, bool) {
 		return serverFigure(r, func(s *ServerStats) string { return mb(s.IdleRSSMB) })
 	}},
+	{"idle anon / file", "", func(r *Report) (string, bool) {
+		if r.Server == nil || (r.Server.IdleAnonMB == 0 && r.Server.IdleFileMB == 0) {
+			return "", false
+		}
+		return fmt.Sprintf("%.1f / %.1f MB", r.Server.IdleAnonMB, r.Server.IdleFileMB), true
+	}},
 	{"peak RSS", CheckPeakRSS, func(r *Report) (string, bool) {
 		return serverFigure(r, func(s *ServerStats) string { return mb(s.PeakRSSMB) })
 	}},
