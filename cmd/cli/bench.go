@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,7 +16,7 @@ import (
 
 func newBenchCommand(_ *Options) *cobra.Command {
 	cfg := benchmark.DefaultConfig()
-	var noBaselines, asJSON bool
+	var noBaselines, asJSON, suite bool
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure this build: ingest and delivery rates, latencies, losses, memory, CPU and start time",
@@ -26,7 +27,11 @@ func newBenchCommand(_ *Options) *cobra.Command {
 			"first sent to a bare net/http 202 handler (and in e2e mode to a synchronous Go forwarder) to give ratios.\n\n" +
 			"The bench never touches your data dir and ignores HOOKFLOW_ variables; --database-url must name an empty " +
 			"PostgreSQL database or schema. All traffic stays on loopback. Missed targets are reported as MISS and " +
-			"still exit 0; the exit code is 1 only when the run could not be completed.",
+			"still exit 0; the exit code is 1 only when the run could not be completed.\n\n" +
+			"--suite runs the standard set one after another on the given database (SQLite by default): ingest at " +
+			"concurrency 64, e2e at concurrency 16 and 64, and e2e at 500 webhooks/s (at most 5,000 events), and " +
+			"prints one table with every figure of each run and PASS or MISS where a target applies; \"–\" marks a " +
+			"figure a run does not measure.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
@@ -37,14 +42,29 @@ func newBenchCommand(_ *Options) *cobra.Command {
 			if cfg.Target == "" && cfg.Token != "" {
 				return &ExitError{Code: ExitUsage, Err: errors.New("--token applies only with --target")}
 			}
-			if err := cfg.Validate(); err != nil {
+			if suite {
+				for _, name := range []string{"mode", "concurrency", "rate", "target"} {
+					if f.Changed(name) {
+						return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--%s does not apply with --suite, which sets the runs itself", name)}
+					}
+				}
+				if err := benchmark.ValidateSuite(cfg); err != nil {
+					return &ExitError{Code: ExitUsage, Err: fmt.Errorf("bench: %w", err)}
+				}
+			} else if err := cfg.Validate(); err != nil {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("bench: %w", err)}
 			}
 			// On SIGINT or SIGTERM the run stops, and still stops its server and removes
 			// its temporary dir.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			rep, err := benchmark.Run(ctx, cfg, cmd.ErrOrStderr())
+			var rep interface{ WriteText(io.Writer) error }
+			var err error
+			if suite {
+				rep, err = benchmark.Suite(ctx, cfg, cmd.ErrOrStderr())
+			} else {
+				rep, err = benchmark.Run(ctx, cfg, cmd.ErrOrStderr())
+			}
 			if err != nil {
 				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("bench: %w", err)}
 			}
@@ -80,5 +100,6 @@ func newBenchCommand(_ *Options) *cobra.Command {
 	f.StringVar(&cfg.Token, "token", "", "API token of the --target server")
 	f.StringVar(&cfg.Binary, "binary", "", "hookflow binary to start as the server; default this executable")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&suite, "suite", false, "run the standard set (ingest C=64, e2e C=16, e2e C=64, e2e at 500/s) and print one table")
 	return cmd
 }

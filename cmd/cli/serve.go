@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -309,6 +310,10 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	if p.ready != nil {
 		p.ready(ctx, eng, log)
 	}
+	// Starting leaves garbage behind (the embedded connector files parsed, the UI's
+	// templates checked) that stays resident until a later GC and the background
+	// scavenger return it, minutes later on an idle server: return it now, once.
+	debug.FreeOSMemory()
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve http: %w", err)

@@ -18,8 +18,8 @@ import (
 func TestBuilderToolSlots(t *testing.T) {
 	t.Parallel()
 	h := New(nil, Config{})
-	page := h.pages[builderToolsPage]
-	require.NotNil(t, page)
+	page, err := h.pageTemplate(builderToolsPage)
+	require.NoError(t, err)
 	type builderData struct{ Workflow *engine.Workflow }
 	render := func(name string, dot any) string {
 		var buf bytes.Buffer

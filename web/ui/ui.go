@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -49,10 +50,15 @@ type Config struct {
 
 // Handler serves the UI's pages.
 type Handler struct {
-	engine    *engine.Engine
-	log       *slog.Logger
-	baseURL   string
-	secure    bool
+	engine  *engine.Engine
+	log     *slog.Logger
+	baseURL string
+	secure  bool
+	// pageFiles lists each page's template files: the layout, the partials, the page.
+	pageFiles map[string][]string
+	// pages caches the parsed pages. A page is parsed on its first render, not at start:
+	// the parse trees of every page were the largest part of an idle server's heap.
+	pagesMu   sync.Mutex
 	pages     map[string]*template.Template
 	cop       *http.CrossOriginProtection
 	assets    *assets
@@ -67,8 +73,8 @@ func New(eng *engine.Engine, cfg Config) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{engine: eng, log: log, baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		secure: strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://"),
-		pages:  map[string]*template.Template{}, cop: http.NewCrossOriginProtection()}
+		secure:    strings.HasPrefix(strings.ToLower(cfg.BaseURL), "https://"),
+		pageFiles: map[string][]string{}, pages: map[string]*template.Template{}, cop: http.NewCrossOriginProtection()}
 	var err error
 	if h.assets, err = loadAssets(); err != nil {
 		panic(err)
@@ -82,7 +88,8 @@ func New(eng *engine.Engine, cfg Config) *Handler {
 	return h
 }
 
-// parsePages parses every page with the layout and the partials.
+// parsePages lists the pages and parses each one with the layout and the partials, so a
+// broken template still fails at start; the parsed pages are dropped (see pageTemplate).
 func (h *Handler) parsePages() error {
 	files, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -100,13 +107,41 @@ func (h *Handler) parsePages() error {
 		}
 	}
 	for _, f := range pages {
-		t, err := template.New("layout").Funcs(h.templateFuncs()).ParseFS(templateFS, append(common, f)...)
-		if err != nil {
-			return fmt.Errorf("parse %s: %w", f, err)
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		h.pageFiles[name] = append(common[:len(common):len(common)], f)
+		if _, err := h.parsePage(name); err != nil {
+			return err
 		}
-		h.pages[strings.TrimSuffix(path.Base(f), ".html")] = t
 	}
 	return nil
+}
+
+// parsePage parses one page's files.
+func (h *Handler) parsePage(name string) (*template.Template, error) {
+	files, ok := h.pageFiles[name]
+	if !ok {
+		return nil, errors.New("no such page")
+	}
+	t, err := template.New("layout").Funcs(h.templateFuncs()).ParseFS(templateFS, files...)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", files[len(files)-1], err)
+	}
+	return t, nil
+}
+
+// pageTemplate returns a parsed page, parsing it on its first use.
+func (h *Handler) pageTemplate(name string) (*template.Template, error) {
+	h.pagesMu.Lock()
+	defer h.pagesMu.Unlock()
+	if t, ok := h.pages[name]; ok {
+		return t, nil
+	}
+	t, err := h.parsePage(name)
+	if err != nil {
+		return nil, err
+	}
+	h.pages[name] = t
+	return t, nil
 }
 
 // CrossOrigin refuses a state-changing request that a browser says comes from another
@@ -139,9 +174,9 @@ func (h *Handler) renderBlock(c *gin.Context, status int, page, block string, v 
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
 	hd.Set("Vary", "Accept-Language, HX-Request")
-	t, ok := h.pages[page]
-	if !ok {
-		h.log.Error("Render page", slog.String("page", page), slog.String("err", "no such page"))
+	t, err := h.pageTemplate(page)
+	if err != nil {
+		h.log.Error("Render page", slog.String("page", page), slog.Any("err", err))
 		c.Status(http.StatusInternalServerError)
 		return
 	}

@@ -89,6 +89,13 @@ type Config struct {
 	Target string `json:"target,omitempty"`
 	// Token is an API token of the Target server.
 	Token string `json:"-"`
+
+	// The suite's runs share one PostgreSQL database: the same secret key (the server
+	// refuses a database sealed with another), a workflow name of their own and the
+	// workflow deleted at the end, so a later run's workers never see an earlier run's.
+	secretKey      string
+	workflowName   string
+	deleteWorkflow bool
 }
 
 // DefaultConfig returns the defaults of an ingest run on SQLite, baselines included.

@@ -50,6 +50,37 @@ func readMemory(pid int) (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
+// readRSSSplit returns the anonymous and the file-backed parts of pid's resident set, in
+// bytes: the file-backed part is mostly the executable's own pages, mapped as its code
+// runs, which the kernel can drop and read again at will.
+func readRSSSplit(pid int) (anon, file int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read memory of process %d: %w", pid, err)
+	}
+	found := 0
+	for line := range bytes.Lines(b) {
+		name, value, ok := strings.Cut(string(line), ":")
+		if !ok || (name != "RssAnon" && name != "RssFile") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("parse %s of process %d: %w", name, pid, err)
+		}
+		found++
+		if name == "RssAnon" {
+			anon = kb << 10
+		} else {
+			file = kb << 10
+		}
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("no RssAnon or RssFile in /proc/%d/status", pid)
+	}
+	return anon, file, nil
+}
+
 // readCPU returns the user plus system CPU time pid has used.
 func readCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

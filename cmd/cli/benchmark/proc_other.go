@@ -17,4 +17,6 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func readMemory(int) (rss, peak int64, err error) { return 0, 0, errNoProc }
 
+func readRSSSplit(int) (anon, file int64, err error) { return 0, 0, errNoProc }
+
 func readCPU(int) (time.Duration, error) { return 0, errNoProc }

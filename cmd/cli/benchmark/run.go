@@ -57,6 +57,12 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	if rep.Forwarder != nil && rep.Forwarder.Delivery != nil && rep.Delivery != nil {
 		rep.DeliveryRatio = ratio(rep.Delivery.DeliveredPerSec, rep.Forwarder.Delivery.DeliveredPerSec)
 	}
+	if s := rep.Server; s != nil && s.LoadCPUSeconds > 0 {
+		s.CPUPerWebhookUs = microsPer(s.LoadCPUSeconds, rep.Ingest.Accepted)
+		if rep.Delivery != nil {
+			s.CPUPerDeliveryUs = microsPer(s.LoadCPUSeconds, rep.Delivery.Delivered)
+		}
+	}
 	rep.Seconds = round2(time.Since(started).Seconds())
 	rep.evaluate()
 	return rep, nil
@@ -69,6 +75,9 @@ func runServer(ctx context.Context, cfg Config, rep *Report, log io.Writer) (err
 	a := &api{base: cfg.Target, token: cfg.Token, client: client}
 	var srv *server
 	name := "bench"
+	if cfg.workflowName != "" {
+		name = cfg.workflowName
+	}
 	if cfg.Target == "" {
 		if srv, err = startServer(ctx, cfg, log); err != nil {
 			return err
@@ -90,6 +99,11 @@ func runServer(ctx context.Context, cfg Config, rep *Report, log io.Writer) (err
 				return err
 			}
 			rep.Server.IdleRSSMB = megabytes(rss)
+			anon, file, err := readRSSSplit(srv.cmd.Process.Pid)
+			if err != nil {
+				return err
+			}
+			rep.Server.IdleAnonMB, rep.Server.IdleFileMB = megabytes(anon), megabytes(file)
 		}
 		a.base = srv.baseURL
 		if a.token, err = srv.token(ctx); err != nil {
@@ -115,9 +129,9 @@ func runServer(ctx context.Context, cfg Config, rep *Report, log io.Writer) (err
 	if err != nil {
 		return err
 	}
-	if cfg.Target != "" {
+	if cfg.Target != "" || cfg.deleteWorkflow {
 		// Runs queued by an ingest-only run would otherwise be executed by the target's
-		// workers later, against a sink that is gone.
+		// workers (or the next suite run's) later, against a sink that is gone.
 		defer func() {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
@@ -187,3 +201,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func megabytes(b int64) float64 { return math.Round(float64(b)/(1<<20)*10) / 10 }
+
+// microsPer returns seconds per n in microseconds, to 1 decimal; 0 for n ≤ 0.
+func microsPer(seconds float64, n int) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return math.Round(seconds/float64(n)*1e7) / 10
+}

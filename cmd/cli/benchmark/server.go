@@ -66,9 +66,11 @@ func startServer(ctx context.Context, cfg Config, log io.Writer) (srv *server, e
 	if err != nil {
 		return nil, err
 	}
-	secret, err := randomHex(32)
-	if err != nil {
-		return nil, err
+	secret := cfg.secretKey
+	if secret == "" {
+		if secret, err = randomHex(32); err != nil {
+			return nil, err
+		}
 	}
 	password, err := randomHex(16)
 	if err != nil {
