@@ -328,3 +328,48 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	slices.Sort(d)
 	return d[min(len(d)-1, int(float64(len(d))*p))]
 }
+
+// BenchmarkRunLifecycle stores one webhook's event and run and ends the run, one at a
+// time, as a process at a moderate rate does: "claimed" queues the run, claims it, loads
+// its event and finishes it; "dispatched" stores it leased to the process (direct
+// dispatch) and finishes it. The difference is what a claim costs per run.
+func BenchmarkRunLifecycle(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		for _, mode := range []string{"claimed", "dispatched"} {
+			b.Run(string(d)+"/"+mode, func(b *testing.B) {
+				s := storetest.Open(b, d)
+				w := seedWorkflowB(b, s)
+				ctx := context.Background()
+				body := []byte(`{"id":1,"amount":150,"email":"lead@example.com"}`)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					now := time.Now().UTC()
+					ev := &store.Event{ID: newID(), WorkflowID: w.ID, ReceivedAt: now, Method: "POST", Headers: "{}",
+						ContentType: "application/json", Body: body, BodySize: int64(len(body)), Verdict: store.VerdictAccepted}
+					r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: 1, EventID: &ev.ID, Status: store.RunQueued,
+						RunAt: now, CreatedAt: now, UpdatedAt: now}
+					if mode == "dispatched" {
+						r.Leased("bench", now, now.Add(time.Minute))
+					}
+					if err := s.IngestEvent(ctx, ev, r); err != nil {
+						b.Fatal(err)
+					}
+					if mode == "claimed" {
+						runs, err := s.ClaimRuns(ctx, "bench", now, now.Add(time.Minute), 1, nil)
+						if err != nil || len(runs) != 1 {
+							b.Fatalf("claim: %d runs, %v", len(runs), err)
+						}
+						r = &runs[0]
+						if _, err := s.EventsByID(ctx, []string{*r.EventID}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := s.FinishRun(ctx, store.LeaseOf(r), store.Outcome{Status: store.RunSucceeded, Now: now}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
