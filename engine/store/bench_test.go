@@ -373,3 +373,46 @@ func BenchmarkRunLifecycle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSaveStep checkpoints steps of running runs from 32 goroutines per CPU, as the
+// workers of a busy process do between the steps of multi-step workflows: each op is one
+// step's record and the run's progress, fenced by the run's lease.
+func BenchmarkSaveStep(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			s := storetest.Open(b, d)
+			w := seedWorkflowB(b, s)
+			ctx := context.Background()
+			now := time.Now().UTC()
+			const runs = 256
+			leases := make([]store.Lease, runs)
+			for i := range leases {
+				ev := &store.Event{ID: newID(), WorkflowID: w.ID, ReceivedAt: now, Method: "POST", Headers: "{}", Verdict: store.VerdictAccepted}
+				r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: 1, EventID: &ev.ID, RunAt: now, CreatedAt: now, UpdatedAt: now}
+				r.Leased("bench", now, now.Add(time.Hour))
+				if err := s.IngestEvent(ctx, ev, r); err != nil {
+					b.Fatal(err)
+				}
+				leases[i] = store.LeaseOf(r)
+			}
+			output := `{"status":200,"body":{"ok":true}}`
+			var n atomic.Int64
+			b.SetParallelism(32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					l := leases[i%runs]
+					at := time.Now().UTC()
+					st := &store.StepRun{ID: newID(), RunID: l.RunID, StepID: fmt.Sprintf("s%d", i), Position: int(i), Status: store.StepSucceeded,
+						Attempts: 1, Output: &output, StartedAt: at, FinishedAt: &at}
+					if _, err := s.SaveStep(ctx, l, st, int(i), at, at.Add(time.Hour)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
