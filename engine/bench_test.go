@@ -18,8 +18,8 @@ import (
 )
 
 // BenchmarkEndToEnd ingests b.N webhooks (half filtered) and waits until every
-// unfiltered one reached the sink through http.request: ingest, claim, filter, step and
-// finish, all on a real database.
+// unfiltered one reached the sink through http.request: ingest, claim (or direct
+// dispatch), filter, step and finish, all on a real database.
 func BenchmarkEndToEnd(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
@@ -66,8 +66,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			rec := httptest.NewRecorder()
 			eng.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-			var claims, claimed float64
+			var claims, claimed, dispatched float64
 			for _, line := range strings.Split(rec.Body.String(), "\n") {
+				if v, ok := strings.CutPrefix(line, "hookflow_runs_dispatched_total "); ok {
+					dispatched, _ = strconv.ParseFloat(v, 64)
+				}
 				if v, ok := strings.CutPrefix(line, "hookflow_claims_total "); ok {
 					claims, _ = strconv.ParseFloat(v, 64)
 				}
@@ -78,6 +81,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			if claims > 0 {
 				b.ReportMetric(claimed/claims, "runs/claim")
 			}
+			// The share of runs handed straight to an idle worker (direct dispatch).
+			b.ReportMetric(dispatched/(claimed+dispatched), "dispatched/run")
 		})
 	}
 }

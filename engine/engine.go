@@ -325,6 +325,9 @@ type Engine struct {
 	// the heartbeat renews exactly these claims, and claims never take these runs over
 	// from this process itself.
 	inflight sync.Map
+	// pool is the worker pool while Start's workers run (nil with none): ingest hands
+	// runs to its idle workers directly.
+	pool atomic.Pointer[queue.Pool[store.Run]]
 	// beatPaused stops lease renewals, for tests that stall a process past its lease.
 	beatPaused atomic.Bool
 	hooks      *ttlCache[*Webhook]
@@ -578,6 +581,7 @@ func (e *Engine) Start(ctx context.Context) {
 		Logger:        e.log,
 		Now:           e.cfg.Now,
 	}
+	e.pool.Store(pool)
 	// The heartbeat outlives the pool: runs finishing their step during shutdown keep
 	// their leases until they are released.
 	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
@@ -593,6 +597,7 @@ func (e *Engine) Start(ctx context.Context) {
 	go func() {
 		defer close(e.stopped)
 		pool.Run(ctx)
+		e.pool.Store(nil)
 		stopBeat()
 		bg.Wait()
 	}()
@@ -625,6 +630,34 @@ func (e *Engine) claimRuns(ctx context.Context, n int) ([]store.Run, error) {
 	}
 	e.attachEvents(ctx, keep)
 	return keep, err
+}
+
+// reserveWorker takes an idle worker of this process for a run of wf about to be
+// ingested (direct dispatch) and returns the run's lease owner, or false when the run
+// must be queued for a claim: no worker is idle, the process has none (serve
+// --workers 0), or the workflow has a concurrency cap, whose count and arrival order only
+// a claim checks against the database. A true must be followed by dispatch or
+// unreserveWorker.
+func (e *Engine) reserveWorker(wf *workflow.Compiled) (*queue.Pool[store.Run], bool) {
+	if wf.Def.Concurrency != 0 {
+		return nil, false
+	}
+	pool := e.pool.Load()
+	if pool == nil || !pool.Reserve() {
+		return nil, false
+	}
+	return pool, true
+}
+
+// dispatch hands a run ingested already leased to this process to the worker reserved
+// for it, with its event in memory: no claim, no wake-up, no query for the event. It is
+// registered in flight first, so the heartbeat renews its lease.
+func (e *Engine) dispatch(pool *queue.Pool[store.Run], run *store.Run, ev *store.Event) {
+	e.inflight.Store(run.ID, run.Attempt)
+	e.metrics.dispatched.Inc()
+	r := *run
+	r.Event = ev
+	pool.Submit(r)
 }
 
 // gatherWait is how long a busy worker pool waits for more free workers before claiming:

@@ -58,3 +58,13 @@ func (e *Engine) ConnectionCredentials(ctx context.Context, name string) (connec
 	}
 	return c.Credentials, nil
 }
+
+// IdleWorkers returns how many of the engine's workers are idle now: direct dispatch
+// needs one.
+func (e *Engine) IdleWorkers() int {
+	pool := e.pool.Load()
+	if pool == nil {
+		return 0
+	}
+	return pool.Idle()
+}

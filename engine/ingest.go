@@ -236,7 +236,22 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	ev := e.newEvent(w, wh, req, headers, now)
 	ev.DedupeKey, ev.Verdict = dedupeKey, store.VerdictAccepted
 	run := e.queuedRun(w.ID, w.Version, ev.ID, wf, now)
+	// Direct dispatch: with a worker idle here, the run is stored already leased to this
+	// process and handed to that worker after the commit.
+	pool, direct := e.reserveWorker(wf)
+	if direct {
+		run.Leased(e.owner, now, now.Add(e.cfg.Lease))
+	}
 	err := e.store.IngestEvent(ctx, ev, run)
+	if direct {
+		if err == nil {
+			e.dispatch(pool, run, ev)
+		} else {
+			// Not stored (a duplicate, a failed batch): no run for the worker. Should a
+			// failed commit have stored it after all, its lease expires and a claim takes it.
+			pool.Unreserve()
+		}
+	}
 	if errors.Is(err, store.ErrDuplicate) {
 		orig, runID, err := e.store.OriginalDelivery(ctx, w.ID, *dedupeKey)
 		if err != nil {
@@ -252,7 +267,9 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 		return nil, err
 	}
 	e.metrics.webhooks.WithLabelValues(store.VerdictAccepted).Inc()
-	e.notifier.Notify()
+	if !direct {
+		e.notifier.Notify()
+	}
 	res := &IngestResult{WorkflowID: w.ID, EventID: ev.ID, RunID: run.ID}
 	if st := acceptedStatus(wh); st != 0 {
 		// The sender wants another status than 202 (Tilda: 200); the body stays the ids.

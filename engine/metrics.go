@@ -25,6 +25,7 @@ type metrics struct {
 	triggers     *prometheus.CounterVec
 	runsFinished *prometheus.CounterVec
 	runsClaimed  prometheus.Counter
+	dispatched   prometheus.Counter
 	claims       prometheus.Counter
 	steps        *prometheus.CounterVec
 	stepDuration *prometheus.HistogramVec
@@ -51,6 +52,9 @@ func newMetrics() *metrics {
 		}, []string{"status"}),
 		runsClaimed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookflow_runs_claimed_total", Help: "Runs claimed by this process's workers (takeovers and resumptions included).",
+		}),
+		dispatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookflow_runs_dispatched_total", Help: "Runs handed straight to an idle worker of the process that ingested them, without a claim.",
 		}),
 		claims: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookflow_claims_total", Help: "Claim transactions by this process's workers; runs claimed per claim shows how well claims batch.",
@@ -85,7 +89,7 @@ func newMetrics() *metrics {
 		}, []string{"poller", "outcome"}),
 	}
 	m.reg.MustRegister(m.retries, m.outbound, m.polls)
-	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.authFailures, m.pruned,
+	m.reg.MustRegister(m.webhooks, m.triggers, m.runsFinished, m.runsClaimed, m.dispatched, m.claims, m.steps, m.stepDuration, m.inFlight, m.unrecorded, m.authFailures, m.pruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -64,6 +64,58 @@ type Pool[T any] struct {
 	Logger     *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	// The state Reserve and Submit share with Run, set while Run claims jobs.
+	mu      sync.Mutex
+	running bool
+	free    chan struct{}
+	jobCtx  context.Context
+	wg      sync.WaitGroup
+}
+
+// Reserve takes an idle worker for a job the caller is about to hand over with Submit
+// (direct dispatch: a job created in this process goes to an idle worker in memory,
+// without a claim). It reports false when every worker is busy or the pool is not
+// running. Each true must be followed by exactly one Submit or Unreserve; until then the
+// pool's shutdown waits.
+func (p *Pool[T]) Reserve() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running {
+		return false
+	}
+	select {
+	case <-p.free:
+		p.wg.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+// Submit runs job on the worker Reserve took.
+func (p *Pool[T]) Submit(job T) {
+	go func() {
+		defer p.wg.Done()
+		defer func() { p.free <- struct{}{} }()
+		p.Handle(p.jobCtx, job)
+	}()
+}
+
+// Idle returns how many workers are idle now (0 when the pool is not running).
+func (p *Pool[T]) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running {
+		return 0
+	}
+	return len(p.free)
+}
+
+// Unreserve gives back the worker Reserve took, for a job that will not come.
+func (p *Pool[T]) Unreserve() {
+	p.free <- struct{}{}
+	p.wg.Done()
 }
 
 // Run claims and runs jobs until ctx is done, then waits for the jobs in flight (up to
@@ -94,7 +146,10 @@ func (p *Pool[T]) Run(ctx context.Context) {
 	for range p.Workers {
 		free <- struct{}{}
 	}
-	var wg sync.WaitGroup
+	p.mu.Lock()
+	p.free, p.jobCtx, p.running = free, jobCtx, true
+	p.mu.Unlock()
+	wg := &p.wg
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	backoff := poll
@@ -103,7 +158,7 @@ func (p *Pool[T]) Run(ctx context.Context) {
 		// Wait for at least one free worker.
 		select {
 		case <-ctx.Done():
-			p.drain(&wg, cancelJobs, log)
+			p.drain(wg, cancelJobs, log)
 			return
 		case <-free:
 		}
@@ -170,7 +225,7 @@ func (p *Pool[T]) Run(ctx context.Context) {
 			timer.Reset(sleep)
 			select {
 			case <-ctx.Done():
-				p.drain(&wg, cancelJobs, log)
+				p.drain(wg, cancelJobs, log)
 				return
 			case <-wake:
 			case <-timer.C:
@@ -181,6 +236,10 @@ func (p *Pool[T]) Run(ctx context.Context) {
 }
 
 func (p *Pool[T]) drain(wg *sync.WaitGroup, cancelJobs context.CancelFunc, log *slog.Logger) {
+	// No reservation after this point, so wg.Wait below sees every job handed out.
+	p.mu.Lock()
+	p.running = false
+	p.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()

@@ -203,3 +203,48 @@ func TestClaimErrorsBackOff(t *testing.T) {
 	require.Less(t, q.claims, 15)
 	require.Greater(t, q.claims, 1)
 }
+
+// TestDirectJobs: Reserve takes only idle workers, a submitted job runs on the reserved
+// worker, the worker comes back when it ends or is unreserved, and shutdown waits for a
+// reservation to be settled.
+func TestDirectJobs(t *testing.T) {
+	t.Parallel()
+	q := &fakeQueue{}
+	release := make(chan struct{})
+	var ran sync.Map
+	p := &Pool[int]{Workers: 2, Claim: q.claim, PollInterval: time.Hour, ShutdownGrace: time.Hour,
+		Handle: func(ctx context.Context, job int) {
+			ran.Store(job, true)
+			<-release
+		}}
+	require.False(t, p.Reserve(), "no worker before Run")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	waitFor(t, "both workers idle after the first claim", func() bool { return p.Idle() == 2 })
+
+	require.True(t, p.Reserve())
+	require.True(t, p.Reserve())
+	require.False(t, p.Reserve(), "both workers are taken")
+	p.Submit(7)
+	waitFor(t, "the direct job to run", func() bool { _, ok := ran.Load(7); return ok })
+	p.Unreserve()
+	require.Equal(t, 1, p.Idle(), "the unreserved worker is idle again")
+	close(release)
+	waitFor(t, "the direct job's worker to come back", func() bool { return p.Idle() == 2 })
+
+	// A reservation pending at shutdown holds Run until it is settled.
+	require.True(t, p.Reserve())
+	cancel()
+	select {
+	case <-done:
+		t.Fatal("Run returned with a reservation pending")
+	case <-time.After(20 * time.Millisecond):
+	}
+	waitFor(t, "the pool to stop lending workers", func() bool { return p.Idle() == 0 })
+	require.False(t, p.Reserve(), "no reservation once stopping")
+	p.Submit(8)
+	<-done
+	_, ok := ran.Load(8)
+	require.True(t, ok, "the job submitted during shutdown ran")
+}

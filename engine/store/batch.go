@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Group commit. Concurrent webhooks share one transaction, so one fsync acknowledges
@@ -182,10 +183,13 @@ const sqliteChunkRows = 8
 
 const (
 	eventCols = "id, workflow_id, received_at, method, headers, query, content_type, body, dedupe_key, verdict, reason, body_size"
-	runCols   = "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of"
+	// A run is inserted queued, or already leased to the ingesting process (direct
+	// dispatch): the lease columns are those a claim would set.
+	runCols = "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of, " +
+		"attempt, lease_owner, lease_until, started_at"
 	// eventColCount and runColCount are the number of columns above.
 	eventColCount = 12
-	runColCount   = 11
+	runColCount   = 15
 )
 
 // appendEvent appends an event's values in the order of eventCols.
@@ -197,7 +201,16 @@ func appendEvent(args []any, e *Event) []any {
 // appendRun appends a queued run's values in the order of runCols.
 func appendRun(args []any, r *Run) []any {
 	return append(args, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
-		r.UpdatedAt, r.DeadlineAt, r.ReplayOf)
+		r.UpdatedAt, r.DeadlineAt, r.ReplayOf, r.Attempt, r.LeaseOwner, r.LeaseUntil, r.StartedAt)
+}
+
+// Leased sets a run about to be ingested to start leased to owner until leaseUntil, as
+// a claim at now would: status running, its first attempt. The ingesting process hands
+// it to an idle worker of its own after the commit (direct dispatch); should the process
+// die first, the lease expires and another claim takes the run over, fencing this one.
+func (r *Run) Leased(owner string, now, leaseUntil time.Time) {
+	r.Status, r.Attempt = RunRunning, 1
+	r.LeaseOwner, r.LeaseUntil, r.StartedAt = &owner, &leaseUntil, &now
 }
 
 func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
@@ -259,7 +272,32 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 			return nil, err
 		}
 	}
-	if len(runs) > 0 && s.dialect == Postgres {
+	queued, leased := false, []any(nil)
+	for _, r := range runs {
+		if r.Status == RunRunning {
+			leased = append(leased, r.ID)
+		} else {
+			queued = true
+		}
+	}
+	if len(leased) > 0 {
+		// A workflow deleted through another process while this one's cache still had its
+		// webhook: a claim would skip the run, so its direct worker must not run it either.
+		// DeleteWorkflow flags the runs in flight, which this transaction's runs may not be
+		// yet; flag them here and tell their workers.
+		q := `UPDATE runs SET cancel_requested = ? WHERE id IN (?` + strings.Repeat(",?", len(leased)-1) + `)
+			AND workflow_id IN (SELECT id FROM workflows WHERE deleted_at IS NOT NULL) RETURNING id`
+		rows, err := tx.QueryContext(ctx, s.rebind(q), append([]any{true}, leased...)...)
+		cancelled := map[string]bool{}
+		if err := collectIDs(rows, err, cancelled); err != nil {
+			return nil, err
+		}
+		for _, r := range runs {
+			r.CancelRequested = r.CancelRequested || cancelled[r.ID]
+		}
+	}
+	// Only queued runs need a claim; leased ones already have their worker.
+	if queued && s.dialect == Postgres {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
 			return nil, err
 		}

@@ -328,3 +328,91 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	slices.Sort(d)
 	return d[min(len(d)-1, int(float64(len(d))*p))]
 }
+
+// BenchmarkRunLifecycle stores one webhook's event and run and ends the run, one at a
+// time, as a process at a moderate rate does: "claimed" queues the run, claims it, loads
+// its event and finishes it; "dispatched" stores it leased to the process (direct
+// dispatch) and finishes it. The difference is what a claim costs per run.
+func BenchmarkRunLifecycle(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		for _, mode := range []string{"claimed", "dispatched"} {
+			b.Run(string(d)+"/"+mode, func(b *testing.B) {
+				s := storetest.Open(b, d)
+				w := seedWorkflowB(b, s)
+				ctx := context.Background()
+				body := []byte(`{"id":1,"amount":150,"email":"lead@example.com"}`)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					now := time.Now().UTC()
+					ev := &store.Event{ID: newID(), WorkflowID: w.ID, ReceivedAt: now, Method: "POST", Headers: "{}",
+						ContentType: "application/json", Body: body, BodySize: int64(len(body)), Verdict: store.VerdictAccepted}
+					r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: 1, EventID: &ev.ID, Status: store.RunQueued,
+						RunAt: now, CreatedAt: now, UpdatedAt: now}
+					if mode == "dispatched" {
+						r.Leased("bench", now, now.Add(time.Minute))
+					}
+					if err := s.IngestEvent(ctx, ev, r); err != nil {
+						b.Fatal(err)
+					}
+					if mode == "claimed" {
+						runs, err := s.ClaimRuns(ctx, "bench", now, now.Add(time.Minute), 1, nil)
+						if err != nil || len(runs) != 1 {
+							b.Fatalf("claim: %d runs, %v", len(runs), err)
+						}
+						r = &runs[0]
+						if _, err := s.EventsByID(ctx, []string{*r.EventID}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := s.FinishRun(ctx, store.LeaseOf(r), store.Outcome{Status: store.RunSucceeded, Now: now}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkSaveStep checkpoints steps of running runs from 32 goroutines per CPU, as the
+// workers of a busy process do between the steps of multi-step workflows: each op is one
+// step's record and the run's progress, fenced by the run's lease.
+func BenchmarkSaveStep(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			s := storetest.Open(b, d)
+			w := seedWorkflowB(b, s)
+			ctx := context.Background()
+			now := time.Now().UTC()
+			const runs = 256
+			leases := make([]store.Lease, runs)
+			for i := range leases {
+				ev := &store.Event{ID: newID(), WorkflowID: w.ID, ReceivedAt: now, Method: "POST", Headers: "{}", Verdict: store.VerdictAccepted}
+				r := &store.Run{ID: newID(), WorkflowID: w.ID, Version: 1, EventID: &ev.ID, RunAt: now, CreatedAt: now, UpdatedAt: now}
+				r.Leased("bench", now, now.Add(time.Hour))
+				if err := s.IngestEvent(ctx, ev, r); err != nil {
+					b.Fatal(err)
+				}
+				leases[i] = store.LeaseOf(r)
+			}
+			output := `{"status":200,"body":{"ok":true}}`
+			var n atomic.Int64
+			b.SetParallelism(32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					l := leases[i%runs]
+					at := time.Now().UTC()
+					st := &store.StepRun{ID: newID(), RunID: l.RunID, StepID: fmt.Sprintf("s%d", i), Position: int(i), Status: store.StepSucceeded,
+						Attempts: 1, Output: &output, StartedAt: at, FinishedAt: &at}
+					if _, err := s.SaveStep(ctx, l, st, int(i), at, at.Add(time.Hour)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -322,25 +323,66 @@ func upsertStep(tx *gorm.DB, st *StepRun) error {
 // SaveStep records a step's result and moves the run to nextIndex, in one transaction,
 // provided the lease is still the run's latest claim. A finished step is thus never lost,
 // and a worker that lost its lease cannot overwrite the new holder's progress. It reports
-// whether a cancel was requested meanwhile.
+// whether a cancel was requested meanwhile. Checkpoints of runs saved together share one
+// transaction (group commit), as outcomes do; each caller returns once its own is
+// committed.
 func (s *Store) SaveStep(ctx context.Context, l Lease, st *StepRun, nextIndex int, now, leaseUntil time.Time) (cancel bool, err error) {
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var rows []struct{ CancelRequested bool }
-		if err := tx.Raw(`UPDATE runs SET step_index = ?, updated_at = ?, lease_until = ?
-			WHERE id = ? AND lease_owner = ? AND attempt = ? AND status = ? RETURNING cancel_requested`,
-			nextIndex, now, leaseUntil, l.RunID, l.Owner, l.Attempt, RunRunning).Scan(&rows).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return ErrLeaseLost
-		}
-		cancel = rows[0].CancelRequested
-		return upsertStep(tx, st)
-	})
-	if err != nil {
+	it := &checkpointItem{lease: l, step: st, next: nextIndex, now: now, leaseUntil: leaseUntil}
+	if err := s.checkpoints.do(ctx, it); err != nil {
 		return false, fmt.Errorf("save step %s of run %s: %w", st.StepID, st.RunID, err)
 	}
-	return cancel, nil
+	return it.cancel, nil
+}
+
+// checkpointItem is one step's checkpoint; cancel is the run's cancel_requested, set by
+// the commit.
+type checkpointItem struct {
+	lease           Lease
+	step            *StepRun
+	next            int
+	now, leaseUntil time.Time
+	cancel          bool
+}
+
+func (s *Store) writeCheckpoints(items []*checkpointItem) ([]error, error) {
+	ctx := context.Background()
+	tx, err := s.closer[0].BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	// One fenced UPDATE per run, in run id order (the order every process locks rows in,
+	// as outcomes do), then the step records of those still held, several per statement.
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].lease.RunID, items[b].lease.RunID) })
+	errs := make([]error, len(items))
+	steps := make([]*StepRun, 0, len(items))
+	q := s.rebind(`UPDATE runs SET step_index = ?, updated_at = ?, lease_until = ?
+		WHERE id = ? AND lease_owner = ? AND attempt = ? AND status = 'running' RETURNING cancel_requested`)
+	for _, i := range order {
+		it := items[i]
+		var cancel bool
+		err := tx.QueryRowContext(ctx, q, it.next, it.now, it.leaseUntil, it.lease.RunID, it.lease.Owner, it.lease.Attempt).Scan(&cancel)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			errs[i] = ErrLeaseLost // this run only; the batch goes on
+			continue
+		case err != nil:
+			return nil, err
+		}
+		it.cancel = cancel
+		steps = append(steps, it.step)
+	}
+	if err := s.upsertSteps(ctx, tx, steps); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 // SuspendRun records a step that waits (a retry's backoff or a delay) and puts the run
@@ -485,6 +527,18 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 			}
 		}
 	}
+	if err := s.upsertSteps(ctx, tx, steps); err != nil {
+		return nil, fmt.Errorf("save last steps: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// upsertSteps writes step records, several per statement, replacing those of earlier
+// attempts.
+func (s *Store) upsertSteps(ctx context.Context, tx *sql.Tx, steps []*StepRun) error {
 	for from := 0; from < len(steps); from += sqliteChunkRows {
 		part := steps[from:min(from+sqliteChunkRows, len(steps))]
 		args := make([]any, 0, len(part)*13)
@@ -497,13 +551,10 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 			input = excluded.input, output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
 			duration_ms = excluded.duration_ms, attempt_errors = excluded.attempt_errors`
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return nil, fmt.Errorf("save last steps: %w", err)
+			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	return errs, nil
+	return nil
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.

@@ -165,9 +165,10 @@ type Store struct {
 	takeovers atomic.Int64
 	// capped caches whether any workflow has a concurrency cap.
 	capped *flagCache
-	// Group committers: webhooks and run outcomes each share transactions.
-	ingests  *committer[ingestItem]
-	finishes *committer[finishItem]
+	// Group committers: webhooks, step checkpoints and run outcomes each share transactions.
+	ingests     *committer[ingestItem]
+	finishes    *committer[finishItem]
+	checkpoints *committer[*checkpointItem]
 }
 
 // Open connects to the database described by cfg. It does not migrate: call Migrate.
@@ -240,6 +241,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.ingests = newCommitter(parallel, s.writeIngests)
 	s.finishes = newCommitter(parallel, s.writeFinishes)
+	s.checkpoints = newCommitter(parallel, s.writeCheckpoints)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -339,6 +341,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.ingests.close()
 	s.finishes.close()
+	s.checkpoints.close()
 	var errs []error
 	for _, db := range s.closer {
 		errs = append(errs, db.Close())
