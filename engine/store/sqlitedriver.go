@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/ncruces/go-sqlite3"
 	ncruces "github.com/ncruces/go-sqlite3/driver" // registers the database/sql driver "sqlite3"
 	"gorm.io/gorm"
@@ -37,7 +36,7 @@ func sqliteDialector(dsn string) (gorm.Dialector, *sql.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return sqlite.Dialector{Conn: db}, db, nil
+	return liteDialect{conn: db}, db, nil
 }
 
 // isSQLiteUnique recognises SQLite's duplicate key error by its extended code.
