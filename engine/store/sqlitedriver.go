@@ -64,15 +64,15 @@ func (liteDriver) Open(name string) (driver.Conn, error) {
 
 // OpenConnector lets database/sql parse the name once.
 func (liteDriver) OpenConnector(name string) (driver.Connector, error) {
-	// Times are written as text by utcValue, so the driver sees none to encode. "sqlite"
-	// reads any format SQLite knows (ours and datetime('now')'s among them) and, unlike
-	// the default, never turns a text that looks like RFC 3339 into a time.
+	// Times are written as text by utcValue, so the driver encodes none. Reading, the
+	// driver parses a DATETIME column with this one layout, a single attempt; liteRows
+	// parses the rare other text (goose's and datetime('now')'s) itself.
 	u, err := url.Parse(name)
 	if err != nil {
 		return nil, fmt.Errorf("parse sqlite dsn: %w", err)
 	}
 	q := u.Query()
-	q.Set("_timefmt", "sqlite")
+	q.Set("_timefmt", sqliteTimeLayout)
 	u.RawQuery = q.Encode()
 	inner, err := (&ncruces.SQLite{}).OpenConnector(u.String())
 	if err != nil {
@@ -242,7 +242,7 @@ func (s *liteStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 		_ = r.Close()
 		return nil, fmt.Errorf("sqlite rows %T lack the column type methods", r)
 	}
-	return liteRows{nr}, nil
+	return &liteRows{ncrucesRows: nr}, nil
 }
 
 type ncrucesRows interface {
@@ -254,16 +254,45 @@ type ncrucesRows interface {
 
 // liteRows reads times in UTC, as the store wrote them: the driver parses the stored
 // "+00:00" into a zone of its own.
-type liteRows struct{ ncrucesRows }
+type liteRows struct {
+	ncrucesRows
+	timeCols []bool // which columns are declared as times; loaded on first need
+}
 
-func (r liteRows) Next(dest []driver.Value) error {
+func (r *liteRows) Next(dest []driver.Value) error {
 	if err := r.ncrucesRows.Next(dest); err != nil {
 		return err
 	}
 	for i, v := range dest {
-		if t, ok := v.(time.Time); ok {
-			dest[i] = t.UTC()
+		switch v := v.(type) {
+		case time.Time:
+			dest[i] = v.UTC()
+		case string:
+			// The driver left as text what its layout could not parse; in a time column
+			// that is another format SQLite knows, such as "2006-01-02 15:04:05".
+			if looksLikeDate(v) && r.timeColumn(i) {
+				if t, err := sqlite3.TimeFormatAuto.Decode(v); err == nil {
+					dest[i] = t.UTC()
+				}
+			}
 		}
 	}
 	return nil
+}
+
+func looksLikeDate(s string) bool {
+	return len(s) >= len("2006-01-02") && s[4] == '-' && s[7] == '-'
+}
+
+func (r *liteRows) timeColumn(i int) bool {
+	if r.timeCols == nil {
+		r.timeCols = make([]bool, len(r.Columns()))
+		for j := range r.timeCols {
+			switch r.ColumnTypeDatabaseTypeName(j) {
+			case "DATE", "DATETIME", "TIMESTAMP":
+				r.timeCols[j] = true
+			}
+		}
+	}
+	return r.timeCols[i]
 }

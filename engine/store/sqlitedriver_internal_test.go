@@ -99,4 +99,15 @@ func TestStmtCache(t *testing.T) {
 	require.False(t, has(ins), "the least recently used evicted")
 	_, err = db.ExecContext(ctx, ins, 9, at)
 	require.NoError(t, err, "an evicted statement is prepared again")
+
+	// Text in another format SQLite knows, as datetime('now') writes it, reads as a time
+	// in a time column and stays text in a text one.
+	_, err = db.ExecContext(ctx, "INSERT INTO t (n, at) VALUES (10, '2030-01-02 03:04:05')")
+	require.NoError(t, err)
+	var got time.Time
+	var same string
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT at, CAST(at AS TEXT) FROM t WHERE n = 10").Scan(&got, &same))
+	require.True(t, got.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), "read %v", got)
+	require.Equal(t, time.UTC, got.Location())
+	require.Equal(t, "2030-01-02 03:04:05", same)
 }
