@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/glebarez/go-sqlite"  // database/sql driver "sqlite", to break the test database on purpose
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/stretchr/testify/require"
 
@@ -20,7 +21,7 @@ import (
 // database error or a crash at that moment would, until the returned function is called.
 func blockRuns(t *testing.T, d store.Dialect, url, workflowID string) (unblock func()) {
 	t.Helper()
-	driver := store.SQLitePlainDriver // to break the test database on purpose
+	driver := "sqlite"
 	stmts := []string{fmt.Sprintf(`CREATE TRIGGER block_runs BEFORE INSERT ON runs WHEN NEW.workflow_id = '%s'
 		BEGIN SELECT RAISE(ABORT, 'inserts of runs blocked by the test'); END`, workflowID)}
 	undo := []string{"DROP TRIGGER block_runs"}

@@ -3,8 +3,15 @@ package store
 import (
 	"errors"
 
+	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+)
+
+// SQLite's extended result codes for a duplicate key (the driver turns extended codes on).
+const (
+	sqliteConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE: a UNIQUE column or index
+	sqliteConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
 )
 
 // pgUniqueViolation is PostgreSQL's SQLSTATE for a duplicate key, primary or unique.
@@ -20,8 +27,9 @@ func isUniqueViolation(err error) bool {
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == pgUniqueViolation
 	}
-	if isSQLiteUnique(err) {
-		return true
+	var liteErr *gosqlite.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.Code() == sqliteConstraintUnique || liteErr.Code() == sqliteConstraintPrimaryKey
 	}
 	return errors.Is(err, gorm.ErrDuplicatedKey)
 }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/glebarez/sqlite"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -243,29 +244,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.dialect == SQLite {
-		if err := s.sqliteFilesPrivate(ctx, cfg); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
 	return s, nil
-}
-
-// sqliteFilesPrivate reads the schema, so the WAL and shared-memory files exist, then
-// makes them the owner's only. The driver creates the WAL with the database file's mode
-// (modeof), but the shared-memory file with the umask's; it holds only the WAL's index,
-// never row data, and nothing deletes it while the store has connections open.
-func (s *Store) sqliteFilesPrivate(ctx context.Context, cfg Config) error {
-	path, err := sqlitePath(cfg.URL, cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	var version int64
-	if err := s.closer[0].QueryRowContext(ctx, "PRAGMA schema_version").Scan(&version); err != nil {
-		return fmt.Errorf("read sqlite schema version: %w", err)
-	}
-	return privateFiles(path)
 }
 
 // privateFiles makes the database file, and its WAL and shared-memory files where they
@@ -319,16 +298,14 @@ func openSQLite(path string, gcfg *gorm.Config, conns int, txlock string) (*gorm
 		fmt.Sprintf("_pragma=busy_timeout(%d)", SQLiteBusyTimeoutDefault.Milliseconds()),
 		"_pragma=synchronous(FULL)",
 		"_pragma=foreign_keys(1)",
-		"modeof=" + url.QueryEscape(path),
 		txlock,
 	}, "&")
-	dialector, sqlDB, err := sqliteDialector(dsn)
+	db, err := gorm.Open(sqlite.Dialector{DriverName: sqliteDriverName, DSN: dsn}, gcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db, err := gorm.Open(dialector, gcfg)
+	sqlDB, err := db.DB()
 	if err != nil {
-		sqlDB.Close()
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	sqlDB.SetMaxOpenConns(conns)

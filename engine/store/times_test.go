@@ -69,9 +69,9 @@ func TestMigrationMovesTimesToUTC(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	require.NoError(t, s.MigrateTo(ctx, 5))
 
-	// Times go in as the text the store once wrote: each in its own offset. Foreign keys
-	// are off on this plain connection, so one row per table needs no others.
-	old, err := sql.Open(store.SQLitePlainDriver, "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(0)")
+	// The plain driver writes a time in its own offset, as the store once did. Foreign
+	// keys are off on this connection, so one row per table needs no others.
+	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	require.NoError(t, err)
 	t.Cleanup(func() { old.Close() })
 
@@ -101,7 +101,7 @@ func TestMigrationMovesTimesToUTC(t *testing.T) {
 				v := instant(len(cells))
 				mine = append(mine, len(cells))
 				cells = append(cells, cell{table: table, column: c.name, want: v})
-				args = append(args, v.Format(sqliteTimeLayout))
+				args = append(args, v)
 			case c.typ == "TEXT" && (c.name == "id" || strings.HasSuffix(c.name, "_id")):
 				args = append(args, "fixture") // keys line up across tables
 			case c.typ == "TEXT":
@@ -125,7 +125,7 @@ func TestMigrationMovesTimesToUTC(t *testing.T) {
 	// Two runs whose text order is the reverse of their instants'.
 	for id, at := range map[string]time.Time{"late": t0.Add(time.Hour).In(minus5), "early": t0.In(plus3)} {
 		_, err := old.ExecContext(ctx, `INSERT INTO runs (id, workflow_id, version, status, run_at, created_at, updated_at)
-			VALUES (?, 'fixture', 1, 'queued', ?, ?, ?)`, id, at.Format(sqliteTimeLayout), at.Format(sqliteTimeLayout), at.Format(sqliteTimeLayout))
+			VALUES (?, 'fixture', 1, 'queued', ?, ?, ?)`, id, at, at, at)
 		require.NoError(t, err)
 	}
 	require.Equal(t, cells[0].want.Format(sqliteTimeLayout), rawText(t, old, cells[0].table, cells[0].column, cells[0].rowid),

@@ -12,11 +12,13 @@ import (
 	"github.com/hookflow/hookflow/engine/store/storetest"
 )
 
-// TestSQLiteReadsOldDriverText: a database whose times were written by the earlier driver
-// (glebarez/go-sqlite: UTC text in sqliteTimeLayout, the fraction's trailing zeros cut)
-// reads back to the same instants, in UTC, and its due runs are claimed in time order;
-// times the store writes now are the same text, so old and new rows sort together.
-func TestSQLiteReadsOldDriverText(t *testing.T) {
+// TestSQLiteTimeTextIsStable: a database whose times were written as the store has
+// written them since migration 6 (UTC text, "2006-01-02 15:04:05.999999999-07:00", the
+// fraction's trailing zeros cut) reads back to the same instants, in UTC, and its due runs
+// are claimed in time order; times the store writes now are the same text, so old and new
+// rows sort together. A change of SQLite driver must keep this test passing unchanged:
+// existing databases are compared as text in leases, due times and retention.
+func TestSQLiteTimeTextIsStable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := storetest.URL(t, store.SQLite)
@@ -26,11 +28,11 @@ func TestSQLiteReadsOldDriverText(t *testing.T) {
 	require.NoError(t, s.Migrate(ctx))
 	w := seedWorkflow(t, s)
 
-	old, err := sql.Open(store.SQLitePlainDriver, "file:"+path+"?_pragma=busy_timeout(5000)")
+	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	require.NoError(t, err)
 	t.Cleanup(func() { old.Close() })
 	base := t0.UTC()
-	// The text the earlier driver wrote for each instant, spelled out rather than
+	// The text the store writes for each instant, spelled out rather than
 	// formatted, so the fixture does not depend on the layout the code uses.
 	day := base.Format("2006-01-02 15:04:05")
 	fixture := []struct {
@@ -62,7 +64,7 @@ func TestSQLiteReadsOldDriverText(t *testing.T) {
 	fresh := queueRun(t, s, w, base.Add(250*time.Millisecond).In(plus3))
 	var text string
 	require.NoError(t, old.QueryRowContext(ctx, "SELECT CAST(run_at AS TEXT) FROM runs WHERE id = ?", fresh.ID).Scan(&text))
-	require.Equal(t, day+".25+00:00", text, "written as the earlier driver wrote it")
+	require.Equal(t, day+".25+00:00", text, "written as the rows before it")
 
 	var order []string
 	for range 5 {
@@ -118,7 +120,7 @@ func TestSQLitePragmas(t *testing.T) {
 	tx, err := s.WriterDB().BeginTx(ctx, nil)
 	require.NoError(t, err)
 	defer tx.Rollback()
-	other, err := sql.Open(store.SQLitePlainDriver, "file:"+path+"?_pragma=busy_timeout(0)")
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
 	require.NoError(t, err)
 	defer other.Close()
 	_, err = other.ExecContext(ctx, "BEGIN IMMEDIATE")
