@@ -25,3 +25,6 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 	}
 	return nil
 }
+
+// ReaderDB returns the store's reading pool (on PostgreSQL, the only pool).
+func (s *Store) ReaderDB() *sql.DB { return s.closer[len(s.closer)-1] }
