@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"golang.org/x/crypto/acme/autocert"
 
@@ -38,7 +39,11 @@ func (c acmeCache) Get(ctx context.Context, name string) ([]byte, error) {
 	}
 	data, err := box.Open(sealed)
 	if err != nil {
-		return nil, fmt.Errorf("open acme cache %s: %w", name, err)
+		// Sealed with another key (a database restored beside a new secret key) or
+		// damaged: a miss makes autocert order again and overwrite it, where an error
+		// would fail every handshake for the name.
+		c.e.log.Warn("ACME cache entry cannot be opened; treating it as missing", slog.String("name", name), slog.Any("err", err))
+		return nil, autocert.ErrCacheMiss
 	}
 	return []byte(data), nil
 }

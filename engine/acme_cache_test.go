@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/hookflow/hookflow/engine/enginetest"
+	"github.com/hookflow/hookflow/engine/secrets"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/store/storetest"
 )
@@ -52,6 +53,16 @@ func TestACMECache(t *testing.T) {
 		require.NotContains(t, sealed, string(pem.EncodeToMemory(&pem.Block{Type: "X", Bytes: der}))[len("-----BEGIN X-----\n"):][:40],
 			"the key's base64 is not there either")
 		require.Regexp(t, `^v1:`, sealed, "sealed as connection secrets are")
+
+		// A value this key cannot open (sealed with another key, or damaged) is a miss,
+		// so autocert orders anew instead of failing every handshake.
+		other, err := secrets.NewBox([]byte("another install's 32-byte key..."))
+		require.NoError(t, err)
+		foreign, err := other.Seal(string(value))
+		require.NoError(t, err)
+		require.NoError(t, st.PutACME(ctx, "other-key.example.test", foreign, storetest.ClockStart()))
+		_, err = cache.Get(ctx, "other-key.example.test")
+		require.ErrorIs(t, err, autocert.ErrCacheMiss)
 
 		require.NoError(t, cache.Delete(ctx, "hooks.example.test"))
 		_, err = cache.Get(ctx, "hooks.example.test")
