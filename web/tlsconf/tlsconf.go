@@ -106,7 +106,7 @@ func New(c Config) (*Setup, error) {
 		cfg := m.TLSConfig() // GetCertificate, and acme-tls/1 among NextProtos
 		cfg.MinVersion = tls.VersionTLS12
 		if c.Lock != nil {
-			g := &orderGate{m: m, lock: c.Lock, hosts: map[string]bool{}, ready: map[string]bool{}, log: log}
+			g := &orderGate{m: m, lock: c.Lock, hosts: map[string]bool{}, ready: map[string]bool{}}
 			for _, h := range c.Hosts {
 				g.hosts[strings.ToLower(h)] = true
 			}
@@ -126,7 +126,6 @@ type orderGate struct {
 	m     *autocert.Manager
 	lock  func(ctx context.Context, host string) (func(), error)
 	hosts map[string]bool // read only
-	log   *slog.Logger
 
 	mu    sync.Mutex
 	ready map[string]bool
