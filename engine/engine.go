@@ -787,9 +787,13 @@ func (e *Engine) failOverdue(ctx context.Context) {
 		e.log.Warn("Failed runs past their maximum duration", slog.Int("runs", n))
 		e.metrics.runsFinished.WithLabelValues(store.RunFailed).Add(float64(n))
 	}
-	for _, r := range failed {
+	for i, r := range failed {
 		if alerts[r.ID] != nil {
 			e.alerted()
+		}
+		// No worker ends these runs, so the run span (with its error) is recorded here.
+		if e.cfg.Tracer.Enabled() {
+			e.runner.RunSpan(ctx, &failed[i], store.RunFailed, store.OverdueError)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine/expr"
 	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/trace"
 	"github.com/hookflow/hookflow/engine/trigger"
 	"github.com/hookflow/hookflow/engine/workflow"
 )
@@ -381,7 +382,13 @@ func (e *Engine) pollOnce(ctx context.Context, s *scheduled) {
 	}
 	log := e.log.With(slog.String("workflow_id", s.id))
 	next := s.wf.Schedule.Next(now)
+	// A poll is a trace of its own: the poller's outbound calls are its children. With
+	// tracing off, span is nil and every call on it is free.
+	ctx, span := e.cfg.Tracer.Start(ctx, "poll", trace.KindInternal)
 	items, cursor, err := e.poll(ctx, s, st, log)
+	span.SetString("hookflow.workflow.id", s.id)
+	span.SetString("hookflow.poll.uses", s.wf.Def.Trigger.Poll.Uses)
+	span.SetInt("hookflow.poll.items", int64(len(items)))
 	done := e.cfg.Now()
 	if err == nil {
 		var polled []store.PolledItem
@@ -397,14 +404,19 @@ func (e *Engine) pollOnce(ctx context.Context, s *scheduled) {
 					e.notifier.Notify()
 				}
 				log.Debug("Polled", slog.Int("items", len(items)), slog.Int("new", res.New), slog.Int("runs", res.Started))
+				span.SetInt("hookflow.poll.new", int64(res.New))
+				span.SetInt("hookflow.poll.runs", int64(res.Started))
+				span.EndOK()
 				return
 			}
 			if errors.Is(err, store.ErrPollLost) || ctx.Err() != nil {
+				span.End(err)
 				s.setNext(next)
 				return
 			}
 		}
 	}
+	span.End(err)
 	if ctx.Err() != nil {
 		return // shutting down: the lease lapses and another process polls
 	}

@@ -84,7 +84,7 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 	if err != nil {
 		return err
 	}
-	tlsSetup, err := opts.tlsSetup(log)
+	tlsConf, err := opts.tlsConfig(log)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 			h := web.New(eng, web.Config{BaseURL: opts.BaseURL, MaxInFlight: opts.WebhookInFlight,
 				MaxInFlightBytes: int64(opts.WebhookInFlightBytes), WebhookReadTimeout: opts.WebhookReadTimeout,
 				MaxHeaders: opts.WebhookMaxHeaders, Logger: log})
-			if tlsSetup != nil {
+			if tlsConf != nil {
 				h = tlsconf.HSTS(h, opts.TLS.HSTSMaxAge)
 			}
 			return h
@@ -110,8 +110,8 @@ func serve(cmd *cobra.Command, opts *Options, addr string) error {
 	if p.addr == "" {
 		p.addr = ServeAddrDefault
 	}
-	if tlsSetup != nil {
-		p.tls, p.httpAddr, p.baseURL = tlsSetup, opts.TLS.httpAddr(), opts.BaseURL
+	if tlsConf != nil {
+		p.tls, p.httpAddr, p.baseURL = tlsConf, opts.TLS.httpAddr(), opts.BaseURL
 		if addr == "" {
 			p.addr = ServeTLSAddrDefault
 		}
@@ -225,7 +225,7 @@ type process struct {
 	ready func(context.Context, *engine.Engine, *slog.Logger)
 	// tls, when set, makes addr an HTTPS listener; httpAddr ("" for none) then serves
 	// ACME HTTP-01 and redirects to https (on baseURL when it is an https URL).
-	tls      *tlsconf.Setup
+	tls      *tlsconf.Config
 	httpAddr string
 	baseURL  string
 }
@@ -267,6 +267,13 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 			return err
 		}
 	}
+	var tlsSetup *tlsconf.Setup
+	if p.tls != nil {
+		// After the engine: the ACME cache may be its database.
+		if tlsSetup, err = opts.tlsSetup(*p.tls, eng, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
 		return listenHint(p.addr, err)
@@ -280,8 +287,8 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	srv := web.NewServer(p.handler(eng, log), log)
 	var plain *http.Server
 	if p.tls != nil {
-		srv.TLSConfig = p.tls.TLS
-		if plain, err = startPlain(eng, p, ln.Addr(), log); err != nil {
+		srv.TLSConfig = tlsSetup.TLS
+		if plain, err = startPlain(eng, p, tlsSetup, ln.Addr(), log); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -335,7 +342,7 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 
 // startPlain opens p's plain HTTP listener beside the HTTPS one at httpsAddr, or
 // returns nil when it is off.
-func startPlain(eng *engine.Engine, p process, httpsAddr net.Addr, log *slog.Logger) (*http.Server, error) {
+func startPlain(eng *engine.Engine, p process, tlsSetup *tlsconf.Setup, httpsAddr net.Addr, log *slog.Logger) (*http.Server, error) {
 	if p.httpAddr == "" {
 		return nil, nil
 	}
@@ -348,7 +355,7 @@ func startPlain(eng *engine.Engine, p process, httpsAddr net.Addr, log *slog.Log
 		return nil, err
 	}
 	_, port, _ := net.SplitHostPort(httpsAddr.String())
-	srv := web.NewServer(p.tls.HTTPHandler(p.baseURL, port), log)
+	srv := web.NewServer(tlsSetup.HTTPHandler(p.baseURL, port), log)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("Plain HTTP listener stopped", slog.String("addr", ln.Addr().String()), slog.Any("err", err))

@@ -24,6 +24,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hookflow/hookflow/engine/enginetest"
+	"github.com/hookflow/hookflow/engine/store"
+	"github.com/hookflow/hookflow/engine/store/storetest"
 	"github.com/hookflow/hookflow/web/tlsconf/acmetest"
 )
 
@@ -55,18 +58,40 @@ var (
 type tlsServer struct {
 	https, plain string // listen addresses
 	token        string // an admin's API token
+	logs         *lockedBuffer
 }
 
 // startTLSServe creates an admin and a token in dataDir, runs serve with args on loopback
 // and waits until both listeners are up; the cleanup stops it as SIGTERM would.
 func startTLSServe(t *testing.T, dataDir string, args ...string) tlsServer {
 	t.Helper()
+	token := adminToken(t, dataDir, args...)
+	s := runTLSServe(t, dataDir, args...)
+	s.token = token
+	return s
+}
+
+// adminToken creates an admin and an API token through the CLI; args carry the database
+// settings serve was given (--database-url, --secret-key), if any.
+func adminToken(t *testing.T, dataDir string, args ...string) string {
+	t.Helper()
 	base := []string{"--data-dir", dataDir, "--log-level", "warn"}
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--database-url" || args[i] == "--secret-key" {
+			base = append(base, args[i], args[i+1])
+		}
+	}
 	code, _, errOut := runCLI(t, append(base, "user", "create", "--email", "ops@example.com", "--password", "long enough")...)
 	require.Equal(t, ExitOK, code, errOut)
 	code, tok, errOut := runCLI(t, append(base, "token", "create", "--email", "ops@example.com", "--name", "tls")...)
 	require.Equal(t, ExitOK, code, errOut)
+	return strings.TrimSpace(tok)
+}
 
+// runTLSServe runs serve with args on loopback and waits until both listeners are up;
+// the cleanup stops it as SIGTERM would.
+func runTLSServe(t *testing.T, dataDir string, args ...string) tlsServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lockedBuffer{}
 	done := make(chan int, 1)
@@ -76,7 +101,7 @@ func startTLSServe(t *testing.T, dataDir string, args ...string) tlsServer {
 		cancel()
 		<-done
 	})
-	s := tlsServer{token: strings.TrimSpace(tok)}
+	var s tlsServer
 	require.Eventually(t, func() bool {
 		h, p := httpsLine.FindStringSubmatch(logs.String()), plainLine.FindStringSubmatch(logs.String())
 		if h == nil || p == nil {
@@ -92,6 +117,7 @@ func startTLSServe(t *testing.T, dataDir string, args ...string) tlsServer {
 		s.https, s.plain = h[1], p[1]
 		return true
 	}, 30*time.Second, 10*time.Millisecond, "serve did not start:\n%s", logs.String())
+	s.logs = logs
 	return s
 }
 
@@ -267,4 +293,74 @@ func TestServeHTTPSACME(t *testing.T) {
 			require.Contains(t, names, host, "the certificate is cached in DATA_DIR/acme")
 		})
 	}
+}
+
+// TestServeHTTPSACMECluster: two serve processes on one PostgreSQL share the ACME cache
+// in the database (the default there). Handshakes reach both at once, yet only one
+// certificate order reaches the CA, both serve that same certificate, and the CA's
+// HTTP-01 check is answered by the process that did not order, from the shared cache,
+// as behind a load balancer. The cached rows are sealed: no PEM in the table.
+func TestServeHTTPSACMECluster(t *testing.T) {
+	const host = "cluster.example.test"
+	ca := acmetest.NewCAServer(t).ChallengeTypes("http-01").Start()
+	dbArgs := []string{"--database-url", storetest.URL(t, store.Postgres), "--secret-key", enginetest.SecretKey}
+	args := append([]string{"--tls-hosts", host, "--acme-directory", ca.URL(), "--acme-email", "ops@example.com"}, dbArgs...)
+	token := adminToken(t, t.TempDir(), dbArgs...)
+	servers := []tlsServer{runTLSServe(t, t.TempDir(), args...), runTLSServe(t, t.TempDir(), args...)}
+	// Every HTTP-01 check goes to the second process, so an order by the first is
+	// validated through the token it put in the database.
+	ca.Resolve(host, servers[1].plain)
+
+	type answer struct {
+		server int
+		serial string
+		err    error
+	}
+	answers := make(chan answer, 2*len(servers))
+	for i, s := range servers {
+		for range 2 {
+			go func() {
+				dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, s.https)
+				}
+				c := trustingClient(ca.Roots(), dial)
+				_, port, _ := net.SplitHostPort(s.https)
+				res, err := c.Get("https://" + net.JoinHostPort(host, port) + "/healthz")
+				if err != nil {
+					answers <- answer{server: i, err: err}
+					return
+				}
+				_ = res.Body.Close()
+				answers <- answer{server: i, serial: res.TLS.PeerCertificates[0].SerialNumber.String()}
+			}()
+		}
+	}
+	serials := map[string]bool{}
+	for range 2 * len(servers) {
+		a := <-answers
+		require.NoError(t, a.err, "server %d", a.server)
+		serials[a.serial] = true
+	}
+	require.Len(t, serials, 1, "both processes serve the same certificate")
+	require.Equal(t, 1, ca.Orders(), "one certificate order for the cluster")
+
+	var path string
+	for i, s := range servers {
+		dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, s.https)
+		}
+		c := trustingClient(ca.Roots(), dial)
+		_, port, err := net.SplitHostPort(s.https)
+		require.NoError(t, err)
+		base := "https://" + net.JoinHostPort(host, port)
+		if path == "" {
+			path = strings.TrimPrefix(createHook(t, c, base, token), base)
+		}
+		res := postHook(t, c, base+path)
+		require.Equal(t, http.StatusAccepted, res.StatusCode, "server %d", i)
+		require.NoError(t, res.TLS.PeerCertificates[0].VerifyHostname(host))
+		require.True(t, serials[res.TLS.PeerCertificates[0].SerialNumber.String()])
+		require.Contains(t, s.logs.String(), "cache=db", "PostgreSQL's default is the database cache")
+	}
+	require.Equal(t, 1, ca.Orders())
 }

@@ -158,8 +158,8 @@ func (r *request) Run(ctx context.Context, call *connectors.Call) (any, error) {
 		}
 	}
 	auth := conn.String(connAuth)
-	sig, _ := newSigner(conn.String(connSignature), conn.String(connSigning)) // checked by validateConnection
-	allowed, _ := allowedHosts(setting(conn, connAllowedHosts))               // checked by validateConnection
+	sig, _ := newSigner(conn.String(connSignature), conn.String(connSigning), conn.String(connPrevSigning)) // checked by validateConnection
+	allowed, _ := allowedHosts(setting(conn, connAllowedHosts))                                             // checked by validateConnection
 	credentials := (auth != "" && auth != authNone) || sig != nil
 	target, err := resolveURL(in.rawURL, conn.String(connBaseURL), allowed, credentials)
 	if err != nil {

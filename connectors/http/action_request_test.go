@@ -28,7 +28,7 @@ func TestSpecRegistered(t *testing.T) {
 	require.False(t, c.ConnectionRequired)
 	spec := c.Spec()
 	require.NoError(t, spec.Lint())
-	require.ElementsMatch(t, []string{connPassword, connToken, connHeaderValue, connSigning}, spec.SecretFields())
+	require.ElementsMatch(t, []string{connPassword, connToken, connHeaderValue, connSigning, connPrevSigning}, spec.SecretFields())
 }
 
 func TestRequestJSONBody(t *testing.T) {

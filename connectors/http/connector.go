@@ -31,6 +31,7 @@ const (
 	connHeaderValue  = "header_value"
 	connSigning      = "signing_secret"
 	connSignature    = "signature"
+	connPrevSigning  = "previous_signing_secret"
 )
 
 // Values of the auth connection field.
@@ -86,6 +87,11 @@ func init() {
 					"Webhooks the secret is whsec_ followed by base64 (whsec_ may be left out); GitHub's HMAC key is the secret " +
 					"exactly as written. Like credentials, a signing secret needs base_url or allowed_hosts.",
 				Examples: []any{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+			{Name: connPrevSigning, Type: connectors.TypeString, Title: "Previous signing secret", Secret: true,
+				Description: "During a rotation of signing_secret: the secret receivers knew until now. Standard Webhooks " +
+					"requests then carry two v1 entries in webhook-signature (space-separated, as the spec allows), one per " +
+					"secret, so receivers verify with either while they switch; GitHub's X-Hub-Signature-256 holds one " +
+					"signature and is made with signing_secret only. Remove it once every receiver has the new secret."},
 			{Name: connSignature, Type: connectors.TypeString, Title: "Signature scheme",
 				Description: "Which signature headers a signing secret adds: standard-webhooks (webhook-id, webhook-timestamp, " +
 					"webhook-signature v1), github (X-Hub-Signature-256: sha256=<hex HMAC of the body>) or both. " +
@@ -139,7 +145,7 @@ func validateConnection(config map[string]any) error {
 			"their connection names", auth))
 	}
 	signing, scheme := get(connSigning), get(connSignature)
-	if _, signErr := newSigner(scheme, signing); signErr != nil {
+	if _, signErr := newSigner(scheme, signing, get(connPrevSigning)); signErr != nil {
 		errs = append(errs, signErr)
 	}
 	if signing != "" && base == "" && len(allowed) == 0 && err == nil {
@@ -273,6 +279,7 @@ func hostAllowed(u *url.URL, allowed []string) bool {
 // the encoded header value, which a service echoing its request would show.
 func credentialSecrets(conn *connectors.Connection) []string {
 	secrets := append(conn.SecretValues(), signingSecrets(conn.String(connSigning))...)
+	secrets = append(secrets, signingSecrets(conn.String(connPrevSigning))...)
 	if conn.String(connAuth) == authBasic {
 		// A receiver echoing the header would show the password only base64-encoded.
 		user, pass := conn.String(connUsername), conn.String(connPassword)

@@ -41,11 +41,16 @@ type signer struct {
 	key []byte
 	// raw is the secret as written, GitHub's HMAC key.
 	raw string
+	// previous is the Standard Webhooks key of previous_signing_secret during a
+	// rotation, nil otherwise: requests carry a second v1 signature made with it, so
+	// receivers still holding the old secret keep verifying until they switch.
+	previous []byte
 }
 
-// newSigner checks a signing secret against the scheme and returns its signer; a nil
-// signer and no error when secret is empty. An empty scheme is standard-webhooks.
-func newSigner(scheme, secret string) (*signer, error) {
+// newSigner checks a signing secret (and the previous one, during a rotation) against
+// the scheme and returns its signer; a nil signer and no error when secret is empty. An
+// empty scheme is standard-webhooks.
+func newSigner(scheme, secret, previous string) (*signer, error) {
 	if scheme == "" {
 		scheme = signStandard
 	}
@@ -55,6 +60,10 @@ func newSigner(scheme, secret string) (*signer, error) {
 		return nil, fmt.Errorf("signature %q is not one of %s, %s, %s", scheme, signStandard, signGitHub, signBoth)
 	}
 	if secret == "" {
+		if previous != "" {
+			return nil, errors.New("previous_signing_secret needs a signing_secret: during a rotation requests are signed " +
+				"with the new secret and the previous one")
+		}
 		return nil, nil
 	}
 	s := &signer{scheme: scheme, raw: secret}
@@ -65,7 +74,14 @@ func newSigner(scheme, secret string) (*signer, error) {
 				"the output of openssl rand -base64 32): %w", scheme, err)
 		}
 		s.key = key
+		if previous != "" {
+			if s.previous, err = standardWebhooksKey(previous); err != nil {
+				return nil, fmt.Errorf("previous_signing_secret for %s must be whsec_ followed by base64: %w", scheme, err)
+			}
+		}
 	}
+	// GitHub's header holds one signature: it is made with the current secret only, and
+	// the previous one is not used (nor checked) for github alone.
 	return s, nil
 }
 
@@ -90,7 +106,12 @@ func (s *signer) sign(h http.Header, id string, now time.Time, body []byte) {
 		ts := now.Unix()
 		h.Set(headerWebhookID, id)
 		h.Set(headerWebhookTimestamp, strconv.FormatInt(ts, 10))
-		h.Set(headerWebhookSignature, standardSignature(s.key, id, ts, body))
+		sig := standardSignature(s.key, id, ts, body)
+		if s.previous != nil {
+			// The spec's list form: space-separated entries, any one of which verifies.
+			sig += " " + standardSignature(s.previous, id, ts, body)
+		}
+		h.Set(headerWebhookSignature, sig)
 	}
 	if s.scheme != signStandard {
 		h.Set(headerHubSignature256, githubSignature(s.raw, body))

@@ -26,6 +26,8 @@ import (
 const (
 	fakeSigningSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	fakeGitHubSecret  = "gh-sign-5d2c7e1a-secret"
+	// fakePreviousSecret is the secret being rotated out.
+	fakePreviousSecret = "whsec_cHJldmlvdXMtc2lnbmluZy1rZXktOWYzYTdiMmM="
 )
 
 // fakeClock is a settable clock starting from the real time.
@@ -118,7 +120,7 @@ func TestSignatureVectors(t *testing.T) {
 			`{"test": 2432232314}`, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
 	}
 	for _, v := range standard {
-		s, err := newSigner(signStandard, v.secret)
+		s, err := newSigner(signStandard, v.secret, "")
 		require.NoError(t, err)
 		require.Equal(t, v.want, standardSignature(s.key, v.id, v.ts, []byte(v.body)))
 
@@ -132,7 +134,7 @@ func TestSignatureVectors(t *testing.T) {
 
 	require.Equal(t, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
 		githubSignature("It's a Secret to Everybody", []byte("Hello, World!")))
-	s, err := newSigner(signGitHub, "It's a Secret to Everybody")
+	s, err := newSigner(signGitHub, "It's a Secret to Everybody", "")
 	require.NoError(t, err, "github signing takes any secret")
 	h := http.Header{}
 	s.sign(h, "id", time.Unix(1700000000, 0), []byte("Hello, World!"))
@@ -144,9 +146,9 @@ func TestNewSigner(t *testing.T) {
 	t.Parallel()
 
 	tests := []struct {
-		scheme, secret string
-		err            string
-		nilSigner      bool
+		scheme, secret, previous string
+		err                      string
+		nilSigner                bool
 	}{
 		{scheme: "", secret: fakeSigningSecret},
 		{scheme: signBoth, secret: fakeSigningSecret},
@@ -158,12 +160,20 @@ func TestNewSigner(t *testing.T) {
 		{scheme: signStandard, secret: "whsec_", err: "the key is empty"},
 		{scheme: "hmac", secret: fakeSigningSecret, err: `signature "hmac" is not one of`},
 		{scheme: "hmac", secret: "", err: `signature "hmac" is not one of`},
+		{scheme: signStandard, secret: fakeSigningSecret, previous: fakePreviousSecret},
+		{scheme: signBoth, secret: fakeSigningSecret, previous: fakePreviousSecret},
+		{scheme: signGitHub, secret: fakeGitHubSecret, previous: "old plain text"},
+		{scheme: signStandard, secret: fakeSigningSecret, previous: "whsec_old not base64!", err: "previous_signing_secret for standard-webhooks must be whsec_ followed by base64"},
+		{scheme: signStandard, secret: "", previous: fakePreviousSecret, err: "previous_signing_secret needs a signing_secret"},
 	}
 	for _, tt := range tests {
-		s, err := newSigner(tt.scheme, tt.secret)
+		s, err := newSigner(tt.scheme, tt.secret, tt.previous)
 		if tt.err != "" {
 			require.ErrorContains(t, err, tt.err, "%s %q", tt.scheme, tt.secret)
 			require.NotContains(t, err.Error(), tt.secret+"!", "the error must not quote the secret")
+			if tt.previous != "" {
+				require.NotContains(t, err.Error(), tt.previous)
+			}
 			continue
 		}
 		require.NoError(t, err, "%s %q", tt.scheme, tt.secret)
@@ -377,4 +387,92 @@ func TestRequestSigningSecretDoesNotLeak(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, connectors.IsPermanent(err))
 	require.Zero(t, other.count(), "no signed request may reach another host")
+}
+
+// During a rotation, Standard Webhooks requests carry one v1 entry per secret in
+// webhook-signature; receivers holding either secret verify them by the reference rules
+// and by Hookflow's own verifier, a third secret does not, and a changed body fails for
+// both. GitHub's header is made with the current secret only.
+func TestRequestSigningSecretRotation(t *testing.T) {
+	t.Parallel()
+
+	// The signing function itself, on the spec's vector: the first entry is the
+	// current secret's, exactly as without a rotation.
+	s, err := newSigner(signStandard, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", fakePreviousSecret)
+	require.NoError(t, err)
+	h := http.Header{}
+	s.sign(h, "msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
+	entries := strings.Fields(h.Get("webhook-signature"))
+	require.Len(t, entries, 2)
+	require.Equal(t, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", entries[0])
+
+	for _, scheme := range []string{signStandard, signBoth, signGitHub} {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			clock := newFakeClock()
+			rec := newSignedReceiver(t, 0)
+			current := fakeSigningSecret
+			if scheme == signGitHub {
+				current = fakeGitHubSecret
+			}
+			call := connectortest.NewCall(t, map[string]any{inMethod: "POST", inURL: "/hook", inBody: map[string]any{"n": 1}},
+				connectortest.NewConnection(httpConnector(t), map[string]any{connBaseURL: rec.URL, connSigning: current,
+					connPrevSigning: fakePreviousSecret, connSignature: scheme}))
+			_, err := connectortest.Invoke(t.Context(), signedAction(clock), call)
+			require.NoError(t, err)
+			got := rec.last(t)
+			req := &signature.Request{Method: got.Method, Header: got.Header, Body: got.Body}
+
+			if scheme == signGitHub {
+				require.NoError(t, verifyGitHub(current, got.Header, got.Body))
+				require.Error(t, verifyGitHub(fakePreviousSecret, got.Header, got.Body), "GitHub style signs with the current secret only")
+				require.Empty(t, got.Header.Get("webhook-signature"))
+				return
+			}
+			require.Len(t, got.Header.Values("webhook-signature"), 1, "one header, entries separated by a space")
+			require.Len(t, strings.Fields(got.Header.Get("webhook-signature")), 2)
+			for _, secret := range []string{fakeSigningSecret, fakePreviousSecret} {
+				require.NoError(t, verifyStandardWebhooks(secret, got.Header, got.Body, clock.Now()))
+				require.NoError(t, signature.Verify(signature.Config{Type: signature.TypeStandardWebhooks, Secrets: []string{secret}},
+					req, clock.Now()))
+				require.Error(t, verifyStandardWebhooks(secret, got.Header, append(got.Body, ' '), clock.Now()))
+			}
+			require.Error(t, verifyStandardWebhooks("whsec_"+base64.StdEncoding.EncodeToString([]byte("a third key")),
+				got.Header, got.Body, clock.Now()))
+			if scheme == signBoth {
+				require.NoError(t, verifyGitHub(current, got.Header, got.Body))
+				require.Error(t, verifyGitHub(fakePreviousSecret, got.Header, got.Body))
+			}
+		})
+	}
+}
+
+// The previous secret is a secret like the current one: in both its forms it stays out
+// of outputs, errors and logs when a receiver echoes it.
+func TestPreviousSigningSecretDoesNotLeak(t *testing.T) {
+	t.Parallel()
+
+	field := false
+	for _, f := range httpConnector(t).Connection {
+		if f.Name == connPrevSigning {
+			field = f.Secret
+		}
+	}
+	require.True(t, field, "previous_signing_secret is a secret field: encrypted at rest, masked by the API")
+
+	bare := strings.TrimPrefix(fakePreviousSecret, "whsec_")
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", fakePreviousSecret)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{"old": fakePreviousSecret, "key": bare})
+	})
+	logger, logs := connectortest.NewCaptureLogger(t)
+	call := connectortest.NewCall(t, map[string]any{inMethod: "POST", inURL: "/x", inBody: map[string]any{"a": 1}},
+		connectortest.NewConnection(httpConnector(t), map[string]any{connBaseURL: rec.URL, connSigning: fakeSigningSecret,
+			connPrevSigning: fakePreviousSecret}))
+	call.Logger = logger
+	out, err := connectortest.Invoke(t.Context(), signedAction(newFakeClock()), call)
+	require.Error(t, err)
+	connectortest.AssertNoSecrets(t, []string{fakePreviousSecret, bare}, out, err, logs.String())
 }

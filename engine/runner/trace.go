@@ -52,6 +52,13 @@ func (r *Runner) endRunSpan(ctx context.Context, run *store.Run, out outcome, er
 	span.EndOK()
 }
 
+// RunSpan records the span of a run that ended outside Execute: the watchdog failed it
+// while it was queued or waiting. Like Execute's, its ids come from the run id, so it is
+// the parent of the step spans the run's claims recorded.
+func (r *Runner) RunSpan(ctx context.Context, run *store.Run, status, errText string) {
+	r.endRunSpan(ctx, run, outcome{status: status}, errText)
+}
+
 // endStepSpan records one attempt of a step.
 func endStepSpan(span *trace.Span, cs *workflow.CompiledStep, res stepResult) {
 	if span == nil {

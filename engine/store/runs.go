@@ -651,7 +651,8 @@ func (s *Store) OverdueRuns(ctx context.Context, now time.Time, limit int) ([]Ru
 // FailOverdue fails those of runs that are still queued or waiting past their deadline:
 // the watchdog's sweep. Running runs are failed by their worker, or by the next one after
 // a takeover. Each failure's alert (alerts, by run id) is started in the same
-// transaction. It returns the runs it failed.
+// transaction. It returns the runs it failed (id, workflow, version, event and creation
+// time: what their trace spans need).
 func (s *Store) FailOverdue(ctx context.Context, now time.Time, runs []Run, alerts map[string]*Started) ([]Run, error) {
 	if len(runs) == 0 {
 		return nil, nil
@@ -663,7 +664,7 @@ func (s *Store) FailOverdue(ctx context.Context, now time.Time, runs []Run, aler
 	var failed []Run
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Raw(`UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?
-			WHERE id IN ? AND `+overdue+` RETURNING id, workflow_id, version, event_id`,
+			WHERE id IN ? AND `+overdue+` RETURNING id, workflow_id, version, event_id, created_at`,
 			RunFailed, OverdueError, now, now, ids, now).Scan(&failed).Error; err != nil {
 			return err
 		}

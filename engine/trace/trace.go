@@ -1,6 +1,6 @@
 // Package trace records OpenTelemetry spans and exports them over OTLP/HTTP with the
 // JSON encoding. It is a small exporter of its own rather than the OpenTelemetry SDK:
-// Hookflow needs three kinds of span (run, step, outbound call), W3C traceparent
+// Hookflow needs four kinds of span (run, step, poll, outbound call), W3C traceparent
 // parsing and a bounded batch queue, and the SDK with its protobuf exporter would add
 // megabytes to the one binary for that.
 //

@@ -6,6 +6,7 @@ package tlsconf
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +40,13 @@ type Config struct {
 	ACMEDirectory string // default LetsEncrypt
 	ACMEEmail     string // optional contact for expiry notices
 	CacheDir      string // account key and certificates (autocert.DirCache)
-	Logger        *slog.Logger
+	// Cache, when set, replaces CacheDir: the database cache a cluster shares.
+	Cache autocert.Cache
+	// Lock, when set, serializes the first certificate order of a host across the
+	// processes sharing Cache: the first process orders, the others wait and then find
+	// the certificate in the cache instead of ordering their own.
+	Lock   func(ctx context.Context, host string) (unlock func(), err error)
+	Logger *slog.Logger
 }
 
 // Enabled reports whether c asks for HTTPS at all.
@@ -77,8 +85,12 @@ func New(c Config) (*Setup, error) {
 				return nil, fmt.Errorf("HOOKFLOW_TLS_HOSTS: %q is not a DNS name ACME can issue for", h)
 			}
 		}
-		if c.CacheDir == "" {
-			return nil, errors.New("ACME needs a cache directory")
+		cache := c.Cache
+		if cache == nil {
+			if c.CacheDir == "" {
+				return nil, errors.New("ACME needs a cache directory")
+			}
+			cache = autocert.DirCache(c.CacheDir)
 		}
 		dir := c.ACMEDirectory
 		if dir == "" {
@@ -86,16 +98,70 @@ func New(c Config) (*Setup, error) {
 		}
 		m := &autocert.Manager{
 			Prompt:     autocert.AcceptTOS,
-			Cache:      autocert.DirCache(c.CacheDir),
+			Cache:      cache,
 			HostPolicy: autocert.HostWhitelist(c.Hosts...),
 			Email:      c.ACMEEmail,
 			Client:     &acme.Client{DirectoryURL: dir, UserAgent: "hookflow"},
 		}
 		cfg := m.TLSConfig() // GetCertificate, and acme-tls/1 among NextProtos
 		cfg.MinVersion = tls.VersionTLS12
+		if c.Lock != nil {
+			g := &orderGate{m: m, lock: c.Lock, hosts: map[string]bool{}, ready: map[string]bool{}}
+			for _, h := range c.Hosts {
+				g.hosts[strings.ToLower(h)] = true
+			}
+			cfg.GetCertificate = g.getCertificate
+		}
 		return &Setup{TLS: cfg, manager: m}, nil
 	}
 	return nil, errors.New("no certificate source: set HOOKFLOW_TLS_CERT and HOOKFLOW_TLS_KEY, or HOOKFLOW_TLS_HOSTS")
+}
+
+// orderGate puts a shared lock around a host's first certificate: autocert checks its
+// cache before ordering, but two processes that both miss would both order (and soon
+// meet the CA's rate limits). Under the lock, the second one finds the first one's
+// certificate in the cache. Once a host has a certificate in this process, handshakes
+// go straight to autocert, which keeps it in memory: no lock per handshake.
+type orderGate struct {
+	m     *autocert.Manager
+	lock  func(ctx context.Context, host string) (func(), error)
+	hosts map[string]bool // read only
+
+	mu    sync.Mutex
+	ready map[string]bool
+}
+
+// orderTimeout bounds a first handshake that waits for another process's order; it is
+// autocert's own bound on an order.
+const orderTimeout = 5 * time.Minute
+
+func (g *orderGate) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
+	// TLS-ALPN-01 answers come from the cache and must never wait: the CA may be
+	// validating the very order that holds the lock.
+	if slices.Contains(hello.SupportedProtos, acme.ALPNProto) || !g.hosts[name] {
+		return g.m.GetCertificate(hello)
+	}
+	g.mu.Lock()
+	ready := g.ready[name]
+	g.mu.Unlock()
+	if ready {
+		return g.m.GetCertificate(hello)
+	}
+	ctx, cancel := context.WithTimeout(hello.Context(), orderTimeout)
+	defer cancel()
+	unlock, err := g.lock(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("wait for the certificate order of %s: %w", name, err)
+	}
+	defer unlock()
+	crt, err := g.m.GetCertificate(hello)
+	if err == nil {
+		g.mu.Lock()
+		g.ready[name] = true
+		g.mu.Unlock()
+	}
+	return crt, err
 }
 
 // HTTPHandler is the plain listener's handler: ACME HTTP-01 challenges when certificates
