@@ -212,7 +212,11 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 		if r.overdue(run) {
 			return outcome{status: store.RunFailed, err: r.overdueError(run)}
 		}
-		sctx, span := r.cfg.Tracer.Start(ctx, "step "+cs.ID, trace.KindInternal)
+		sctx, span := ctx, (*trace.Span)(nil)
+		if r.cfg.Tracer.Enabled() {
+			// Guarded so that the span's name is not built when tracing is off.
+			sctx, span = r.cfg.Tracer.Start(ctx, "step "+cs.ID, trace.KindInternal)
+		}
 		res := r.runStep(sctx, run, cs, env, records[cs.ID], b, log)
 		endStepSpan(span, cs, res)
 		if ctx.Err() != nil {
