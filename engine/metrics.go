@@ -153,7 +153,11 @@ type outboundObserver struct {
 
 // Request implements httpclient.Observer.
 func (o outboundObserver) Request(ctx context.Context, req *http.Request) func(int, error) {
-	_, span := o.tracer.Start(ctx, "HTTP "+req.Method, trace.KindClient)
+	var span *trace.Span
+	if o.tracer.Enabled() {
+		// Guarded so that the span's name is not built when tracing is off.
+		_, span = o.tracer.Start(ctx, "HTTP "+req.Method, trace.KindClient)
+	}
 	if span != nil {
 		req.Header.Set("Traceparent", span.Context().Traceparent())
 		span.SetString("http.request.method", req.Method)

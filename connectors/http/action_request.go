@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -120,6 +121,10 @@ type request struct {
 	client *httpclient.Client
 	// now is the signing clock; tests inject a fake one.
 	now func() time.Time
+	// validated is the input Validate parsed and checked, parsed its result: Run reuses
+	// it for the same map instead of encoding and checking the inputs a second time.
+	validated map[string]any
+	parsed    *requestInput
 }
 
 // requestInput is the checked, encoded form of the step's inputs.
@@ -137,17 +142,22 @@ type requestInput struct {
 // Validate checks the inputs offline: method, URL shape, headers, query, body encoding
 // and timeout. A relative URL passes, since only the connection knows the base URL.
 func (r *request) Validate(input map[string]any) error {
-	if _, err := parseInput(input); err != nil {
+	in, err := parseInput(input)
+	if err != nil {
 		return connectors.Permanent(err)
 	}
+	r.validated, r.parsed = input, in
 	return nil
 }
 
 // Run sends the request and returns the response as output for a 2xx status.
 func (r *request) Run(ctx context.Context, call *connectors.Call) (any, error) {
-	in, err := parseInput(call.Input)
-	if err != nil {
-		return nil, connectors.Permanent(fmt.Errorf("invalid input for step %s: %w", call.StepID, err))
+	in := r.parsed
+	if in == nil || !sameMap(r.validated, call.Input) {
+		var err error
+		if in, err = parseInput(call.Input); err != nil {
+			return nil, connectors.Permanent(fmt.Errorf("invalid input for step %s: %w", call.StepID, err))
+		}
 	}
 	conn := call.Connection
 	if conn != nil {
@@ -227,6 +237,11 @@ func logger(call *connectors.Call) *slog.Logger {
 		return call.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// sameMap reports whether a and b are the same map (not merely equal ones).
+func sameMap(a, b map[string]any) bool {
+	return a != nil && b != nil && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // parseInput checks and encodes every input. Errors are plain; callers mark them permanent.

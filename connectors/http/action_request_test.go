@@ -679,3 +679,29 @@ func TestOutputRedactsEchoedSecrets(t *testing.T) {
 	require.Equal(t, map[string]any{"auth": "Basic ******", "******": int64(1)}, m[outBody])
 	require.Equal(t, "Basic ******", m[outHeaders].(map[string]any)["x-echo-auth"])
 }
+
+// TestRequestRunParsesOtherInput: Run reuses what Validate parsed only for the very map
+// Validate saw; a call with other inputs is parsed and sent as given.
+func TestRequestRunParsesOtherInput(t *testing.T) {
+	t.Parallel()
+	first, second := newRecorder(t, nil), newRecorder(t, nil)
+	action := requestAction.New()
+	v, ok := action.(connectors.Validator)
+	require.True(t, ok)
+	require.NoError(t, v.Validate(map[string]any{inMethod: "POST", inURL: first.URL + "/a", inBody: "one"}))
+	call := newCall(t, map[string]any{inMethod: "PUT", inURL: second.URL + "/b", inBody: "two"}, nil)
+	_, err := action.Run(t.Context(), call)
+	require.NoError(t, err)
+	require.Equal(t, 0, first.count(), "the validated input was sent instead of the call's")
+	got := second.last(t)
+	require.Equal(t, http.MethodPut, got.Method)
+	require.Equal(t, "/b", got.Path)
+	require.Equal(t, "two", string(got.Body))
+
+	// The same map: sent as validated.
+	same := map[string]any{inMethod: "POST", inURL: first.URL + "/c", inBody: "three"}
+	require.NoError(t, v.Validate(same))
+	_, err = action.Run(t.Context(), newCall(t, same, nil))
+	require.NoError(t, err)
+	require.Equal(t, "/c", first.last(t).Path)
+}

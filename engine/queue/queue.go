@@ -71,7 +71,16 @@ type Pool[T any] struct {
 	free    chan struct{}
 	jobCtx  context.Context
 	wg      sync.WaitGroup
+	// jobs hands a job to a worker goroutine that finished its last one and waits for
+	// another (see worker).
+	jobs chan T
 }
+
+// workerLinger is how long a worker goroutine waits for its next job before it exits.
+// Reusing a goroutine saves starting one per job and, more, growing its stack again
+// (a run's call depth takes a fresh 8 KB stack through several copies); exiting once
+// the load stops keeps an idle process's stacks small.
+const workerLinger = 5 * time.Second
 
 // Reserve takes an idle worker for a job the caller is about to hand over with Submit
 // (direct dispatch: a job created in this process goes to an idle worker in memory,
@@ -95,11 +104,42 @@ func (p *Pool[T]) Reserve() bool {
 
 // Submit runs job on the worker Reserve took.
 func (p *Pool[T]) Submit(job T) {
-	go func() {
-		defer p.wg.Done()
-		defer func() { p.free <- struct{}{} }()
-		p.Handle(p.jobCtx, job)
-	}()
+	p.start(job, p.jobs, p.free, p.jobCtx)
+}
+
+// start runs job, counted in p.wg by the caller, on a waiting worker goroutine or a new
+// one.
+func (p *Pool[T]) start(job T, jobs chan T, free chan struct{}, ctx context.Context) {
+	select {
+	case jobs <- job:
+	default:
+		go p.worker(job, jobs, free, ctx)
+	}
+}
+
+// worker runs job, then the jobs start hands it, until none comes for workerLinger or
+// ctx (the jobs' context, cancelled when Run returns) ends.
+func (p *Pool[T]) worker(job T, jobs chan T, free chan struct{}, ctx context.Context) {
+	var linger *time.Timer
+	for {
+		p.Handle(ctx, job)
+		free <- struct{}{}
+		p.wg.Done()
+		if linger == nil {
+			linger = time.NewTimer(workerLinger)
+		} else {
+			linger.Reset(workerLinger)
+		}
+		select {
+		case job = <-jobs:
+			linger.Stop()
+		case <-linger.C:
+			return
+		case <-ctx.Done():
+			linger.Stop()
+			return
+		}
+	}
 }
 
 // Idle returns how many workers are idle now (0 when the pool is not running).
@@ -146,8 +186,9 @@ func (p *Pool[T]) Run(ctx context.Context) {
 	for range p.Workers {
 		free <- struct{}{}
 	}
+	jobs := make(chan T)
 	p.mu.Lock()
-	p.free, p.jobCtx, p.running = free, jobCtx, true
+	p.free, p.jobCtx, p.jobs, p.running = free, jobCtx, jobs, true
 	p.mu.Unlock()
 	wg := &p.wg
 	timer := time.NewTimer(0)
@@ -188,20 +229,18 @@ func (p *Pool[T]) Run(ctx context.Context) {
 				break more
 			}
 		}
-		jobs, err := p.Claim(ctx, n)
+		claimed, err := p.Claim(ctx, n)
 		if err != nil && ctx.Err() == nil {
 			log.Error("Claim jobs failed", slog.Any("err", err))
 		}
-		for range n - len(jobs) {
+		for range n - len(claimed) {
 			free <- struct{}{}
 		}
-		for _, job := range jobs {
-			wg.Go(func() {
-				defer func() { free <- struct{}{} }()
-				p.Handle(jobCtx, job)
-			})
+		for _, job := range claimed {
+			wg.Add(1)
+			p.start(job, jobs, free, jobCtx)
 		}
-		busy = len(jobs) == n && err == nil
+		busy = len(claimed) == n && err == nil
 		if busy {
 			backoff = poll
 			continue // there may be more due right now

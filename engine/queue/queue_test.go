@@ -3,6 +3,8 @@ package queue
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -247,4 +249,45 @@ func TestDirectJobs(t *testing.T) {
 	<-done
 	_, ok := ran.Load(8)
 	require.True(t, ok, "the job submitted during shutdown ran")
+}
+
+// TestWorkerGoroutinesReused: jobs run one after another reuse a waiting worker
+// goroutine instead of starting one each (a new goroutine grows its stack again for
+// every run), and the goroutines exit when the pool stops.
+func TestWorkerGoroutinesReused(t *testing.T) {
+	t.Parallel()
+	const jobs = 50
+	ids := make(chan string, jobs)
+	p := &Pool[int]{Workers: 1, Claim: (&fakeQueue{}).claim, PollInterval: time.Hour, ShutdownGrace: time.Hour,
+		Handle: func(ctx context.Context, job int) { ids <- goroutineID() }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	seen := map[string]bool{}
+	for i := range jobs {
+		waitFor(t, "the worker to be idle", p.Reserve)
+		p.Submit(i)
+		seen[<-ids] = true
+	}
+	require.Less(t, len(seen), jobs, "every job ran on a goroutine of its own")
+	cancel()
+	<-done
+	waitFor(t, "the worker goroutines to exit", func() bool {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		for id := range seen {
+			if strings.Contains(stacks, "goroutine "+id+" [") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// goroutineID returns the id of the calling goroutine as its stack trace shows it.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf, false)]), "goroutine ")
+	id, _, _ := strings.Cut(s, " ")
+	return id
 }

@@ -127,7 +127,7 @@ var ErrStopping = errors.New("worker shutting down")
 // could not be recorded (the database failed or the lease was lost); the run is then
 // left for another claim.
 func (r *Runner) Execute(ctx context.Context, run *store.Run) error {
-	log := r.log.With(slog.String("run_id", run.ID), slog.String("workflow_id", run.WorkflowID))
+	log := withAttrs(r.log, slog.String("run_id", run.ID), slog.String("workflow_id", run.WorkflowID))
 	out := r.execute(ctx, run, log)
 	if out.status == "" {
 		return out.err
@@ -212,7 +212,11 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 		if r.overdue(run) {
 			return outcome{status: store.RunFailed, err: r.overdueError(run)}
 		}
-		sctx, span := r.cfg.Tracer.Start(ctx, "step "+cs.ID, trace.KindInternal)
+		sctx, span := ctx, (*trace.Span)(nil)
+		if r.cfg.Tracer.Enabled() {
+			// Guarded so that the span's name is not built when tracing is off.
+			sctx, span = r.cfg.Tracer.Start(ctx, "step "+cs.ID, trace.KindInternal)
+		}
 		res := r.runStep(sctx, run, cs, env, records[cs.ID], b, log)
 		endStepSpan(span, cs, res)
 		if ctx.Err() != nil {
@@ -606,7 +610,7 @@ func (r *Runner) call(ctx context.Context, run *store.Run, cs *workflow.Compiled
 		IdempotencyKey: run.ID + ":" + key,
 		Input:          input,
 		Connection:     conn,
-		Logger:         log.With(slog.String("step_id", cs.ID), slog.String("connector", cs.Connector.Name)),
+		Logger:         withAttrs(log, slog.String("step_id", cs.ID), slog.String("connector", cs.Connector.Name)),
 	}
 	output, err := action.Run(callCtx, call)
 	if err != nil {

@@ -47,11 +47,11 @@ func EventEnv(ev *store.Event, preset string) (map[string]any, error) {
 	if ev.ContentType == InternalContentType {
 		return InternalEnv(ev.ID, ev.Body), nil
 	}
-	headers, err := DecodeHeaders(ev.Headers)
+	headers, err := decodeHeadersEnv(ev.Headers)
 	if err != nil {
 		return nil, err
 	}
-	wh := Webhook{EventID: ev.ID, Method: ev.Method, Headers: headers, Query: ev.Query,
+	wh := Webhook{EventID: ev.ID, Method: ev.Method, Query: ev.Query,
 		ContentType: ev.ContentType, Body: ev.Body, ReceivedAt: ev.ReceivedAt, Preset: preset}
-	return wh.Env(), nil
+	return wh.env(headers), nil
 }

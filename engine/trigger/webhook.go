@@ -48,6 +48,25 @@ func EncodeHeaders(h map[string]string) string {
 	return string(b)
 }
 
+// decodeHeadersEnv reads headers stored by EncodeHeaders straight into the form of
+// trigger.headers, without the map of strings DecodeHeaders returns and a copy of it:
+// every run of a webhook does this.
+func decodeHeadersEnv(s string) (map[string]any, error) {
+	out := map[string]any{}
+	if s == "" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("decode stored headers: %w", err)
+	}
+	for k, v := range out {
+		if _, ok := v.(string); !ok {
+			return nil, fmt.Errorf("decode stored headers: %s is %T, not a string", k, v)
+		}
+	}
+	return out, nil
+}
+
 // DecodeHeaders reads headers stored by EncodeHeaders.
 func DecodeHeaders(s string) (map[string]string, error) {
 	out := map[string]string{}
@@ -92,12 +111,17 @@ func QueryValues(raw string) map[string]any {
 // is decoded by its content type (engine/trigger/body): JSON, nested forms, multipart
 // fields, or text.
 func (w *Webhook) Env() map[string]any {
-	decoded := body.Decode(w.ContentType, w.Body, body.Options{})
-	bodyValue, malformed := shapeBody(w.Preset, decoded.Value), decoded.Malformed
 	headers := make(map[string]any, len(w.Headers))
 	for k, v := range w.Headers {
 		headers[k] = v
 	}
+	return w.env(headers)
+}
+
+// env is Env with trigger.headers already built (w.Headers is not read).
+func (w *Webhook) env(headers map[string]any) map[string]any {
+	decoded := body.Decode(w.ContentType, w.Body, body.Options{})
+	bodyValue, malformed := shapeBody(w.Preset, decoded.Value), decoded.Malformed
 	env := map[string]any{
 		"type":        workflow.TriggerWebhook,
 		"event_id":    w.EventID,

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookflow/hookflow/engine/store"
 )
 
 func TestQueryValues(t *testing.T) {
@@ -40,4 +42,30 @@ func TestWebhookEnv(t *testing.T) {
 	env = w.Env()
 	require.Equal(t, `{"a":`, env["body"], "invalid JSON is kept as text")
 	require.Equal(t, true, env["body_malformed"])
+}
+
+// TestEventEnvMatchesWebhookEnv: a stored event gives the runner the trigger data the
+// request gave (EventEnv reads the stored headers straight into trigger.headers), and a
+// stored header that is not a string is an error, as it was through DecodeHeaders.
+func TestEventEnvMatchesWebhookEnv(t *testing.T) {
+	t.Parallel()
+	received := time.Now().UTC()
+	headers := FlattenHeaders(http.Header{"Content-Type": {"application/json"}, "X-Tag": {"a", "b"}})
+	wh := Webhook{EventID: "e1", Method: "POST", Headers: headers, Query: "x=1",
+		ContentType: "application/json", Body: []byte(`{"amount":150}`), ReceivedAt: received}
+	ev := &store.Event{ID: "e1", Method: "POST", Headers: EncodeHeaders(headers), Query: "x=1",
+		ContentType: "application/json", Body: []byte(`{"amount":150}`), ReceivedAt: received}
+	got, err := EventEnv(ev, "")
+	require.NoError(t, err)
+	require.Equal(t, wh.Env(), got)
+	require.Equal(t, "a, b", got["headers"].(map[string]any)["x-tag"])
+
+	empty, err := EventEnv(&store.Event{ID: "e2", Method: "GET", ReceivedAt: received}, "")
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{}, empty["headers"])
+
+	_, err = EventEnv(&store.Event{ID: "e3", Headers: `{"x-n":1}`, ReceivedAt: received}, "")
+	require.ErrorContains(t, err, "not a string")
+	_, err = EventEnv(&store.Event{ID: "e4", Headers: `{`, ReceivedAt: received}, "")
+	require.ErrorContains(t, err, "decode stored headers")
 }
