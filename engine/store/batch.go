@@ -214,6 +214,9 @@ func (r *Run) Leased(owner string, now, leaseUntil time.Time) {
 }
 
 func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
+	if s.dialect == Postgres {
+		return s.writeIngestsPG(batch)
+	}
 	ctx := context.Background()
 	chunk := len(batch)
 	if s.dialect == SQLite {

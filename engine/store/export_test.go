@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // IsUniqueViolation exposes isUniqueViolation to the store's tests.
@@ -28,3 +29,37 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 
 // ReaderDB returns the store's reading pool (on PostgreSQL, the only pool).
 func (s *Store) ReaderDB() *sql.DB { return s.closer[len(s.closer)-1] }
+
+// CheckpointBatch writes checkpoints of the leased runs as one group commit, as the
+// committer does with whatever is queued together, and returns each one's verdict and
+// the cancel flag it read.
+func (s *Store) CheckpointBatch(leases []Lease, steps []*StepRun, next int, now, leaseUntil time.Time) ([]error, []bool, error) {
+	items := make([]*checkpointItem, len(leases))
+	for i, l := range leases {
+		items[i] = &checkpointItem{lease: l, step: steps[i], next: next, now: now, leaseUntil: leaseUntil}
+	}
+	errs, err := s.writeCheckpoints(items)
+	cancels := make([]bool, len(items))
+	for i, it := range items {
+		cancels[i] = it.cancel
+	}
+	return errs, cancels, err
+}
+
+// FinishBatch writes outcomes as one group commit.
+func (s *Store) FinishBatch(leases []Lease, outs []Outcome) ([]error, error) {
+	items := make([]finishItem, len(leases))
+	for i, l := range leases {
+		items[i] = finishItem{lease: l, Outcome: outs[i]}
+	}
+	return s.writeFinishes(items)
+}
+
+// IngestBatch stores events with their runs (nil for none) as one group commit.
+func (s *Store) IngestBatch(evs []*Event, runs []*Run) ([]error, error) {
+	items := make([]ingestItem, len(evs))
+	for i, ev := range evs {
+		items[i] = ingestItem{ev: ev, run: runs[i]}
+	}
+	return s.writeIngests(items)
+}

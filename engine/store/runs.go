@@ -345,6 +345,9 @@ type checkpointItem struct {
 }
 
 func (s *Store) writeCheckpoints(items []*checkpointItem) ([]error, error) {
+	if s.dialect == Postgres {
+		return s.writeCheckpointsPG(items)
+	}
 	ctx := context.Background()
 	tx, err := s.closer[0].BeginTx(ctx, nil)
 	if err != nil {
@@ -456,21 +459,18 @@ type finishItem struct {
 	Outcome
 }
 
-func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
-	ctx := context.Background()
-	tx, err := s.closer[0].BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	// Runs ending the same way (most end succeeded with no error) are finished by one
-	// statement; RETURNING names those whose lease the caller still held. Groups run in
-	// a fixed order and each locks its rows in id order, the same in every process, so two
-	// processes finishing the same runs (one of them after a takeover) cannot deadlock.
-	type groupKey struct {
-		owner, status, errText string
-		attempt                int
-	}
+// groupKey is what the runs finished by one statement share.
+type groupKey struct {
+	owner, status, errText string
+	attempt                int
+}
+
+// finishGroups groups outcomes by groupKey, the groups in a fixed order: runs ending
+// the same way (most end succeeded with no error) are finished by one statement.
+// Groups run in this order and each locks its rows in id order, the same in every
+// process, so two processes finishing the same runs (one of them after a takeover)
+// cannot deadlock.
+func finishGroups(items []finishItem) ([]groupKey, map[groupKey][]int) {
 	groups := map[groupKey][]int{}
 	var keys []groupKey
 	for i, it := range items {
@@ -486,6 +486,21 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 		}
 		return a.attempt - b.attempt
 	})
+	return keys, groups
+}
+
+func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
+	if s.dialect == Postgres && !slices.ContainsFunc(items, func(it finishItem) bool { return it.Alert != nil }) {
+		return s.writeFinishesPG(items)
+	}
+	ctx := context.Background()
+	tx, err := s.closer[0].BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	// RETURNING names the runs whose lease the caller still held.
+	keys, groups := finishGroups(items)
 	// finished is by item, not by run id: two claims of one run may end in the same batch,
 	// and only the latest claim's outcome may be written.
 	finished := make([]bool, len(items))
