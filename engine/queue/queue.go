@@ -220,8 +220,12 @@ func (p *Pool[T]) Run(ctx context.Context) {
 			}
 			gather.Stop()
 		}
+		// After a short claim the queue was empty: probe with the one worker, and leave
+		// the other idle workers to direct dispatch (Reserve), which a claim holding every
+		// free worker would refuse for its whole round trip. A full claim means more are
+		// due: then take every free worker.
 	more:
-		for n < p.Workers {
+		for busy && n < p.Workers {
 			select {
 			case <-free:
 				n++
