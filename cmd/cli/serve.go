@@ -20,8 +20,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/cmd/cli/memtrim"
+	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/web"
 	"github.com/hookflow/hookflow/web/ingress"
 	"github.com/hookflow/hookflow/web/tlsconf"
