@@ -16,7 +16,7 @@ import (
 // MADV_DONTNEED on a private file mapping without private copies only drops the page table
 // entries: the pages stay in the page cache, shared with any other process, and the next
 // touch maps them again. (MADV_PAGEOUT would also evict them from the page cache, so their
-// next touch reads the disk, and it only acts for the file's owner; MADV_COLD leaves them
+// next touch reads the disk, and it acts only for a user who may write the file; MADV_COLD leaves them
 // mapped and resident.) Errors are returned for a debug log: nothing depends on it.
 func Release(ctx context.Context, log *slog.Logger) (released int64, err error) {
 	exe, err := os.Readlink("/proc/self/exe")
@@ -42,7 +42,7 @@ func Release(ctx context.Context, log *slog.Logger) (released int64, err error) 
 			return released, fmt.Errorf("madvise %x-%x %s: %w", r.Start, r.End, r.Perms, errno)
 		}
 		released += r.RssKB << 10
-		log.Debug("Released start-up pages", slog.String("perms", r.Perms), slog.Int64("resident_kb", r.RssKB))
+		log.Debug("Released a start-up mapping", slog.String("perms", r.Perms), slog.Int64("resident_kb", r.RssKB))
 	}
 	return released, nil
 }
