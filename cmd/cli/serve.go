@@ -13,12 +13,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookflow/hookflow/cmd/cli/memtrim"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/web"
 	"github.com/hookflow/hookflow/web/ingress"
@@ -183,6 +185,23 @@ func localURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// releaseStartupPages reads HOOKFLOW_RELEASE_STARTUP_PAGES: whether the executable's pages
+// that start-up touched are released once the process listens (docs/performance.md).
+func releaseStartupPages() (bool, error) {
+	v := strings.TrimSpace(os.Getenv("HOOKFLOW_RELEASE_STARTUP_PAGES"))
+	if v == "" {
+		return releaseStartupPagesDefault, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("HOOKFLOW_RELEASE_STARTUP_PAGES=%q: want true or false", v)
+	}
+	return on, nil
+}
+
+// releaseStartupPagesDefault is HOOKFLOW_RELEASE_STARTUP_PAGES when it is not set.
+const releaseStartupPagesDefault = true
+
 // loopbackAddr checks that addr (host:port) listens on loopback only: profiling
 // endpoints show memory contents and may stall the process, so they never face a network.
 func loopbackAddr(addr string) error {
@@ -235,6 +254,10 @@ type process struct {
 // is also stored), then stop the workers, whose runs finish their current step and go
 // back to the queue.
 func runProcess(cmd *cobra.Command, opts *Options, p process) error {
+	releasePages, err := releaseStartupPages()
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
 	pprofAddr := os.Getenv("HOOKFLOW_PPROF_ADDR")
 	if pprofAddr != "" {
 		if err := loopbackAddr(pprofAddr); err != nil {
@@ -321,6 +344,13 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	// templates checked) that stays resident until a later GC and the background
 	// scavenger return it, minutes later on an idle server: return it now, once.
 	debug.FreeOSMemory()
+	if releasePages {
+		if n, err := memtrim.Release(ctx, log); err != nil {
+			log.Debug("Release start-up pages failed", slog.Any("err", err))
+		} else {
+			log.Debug("Released start-up pages", slog.Int64("bytes", n))
+		}
+	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve http: %w", err)

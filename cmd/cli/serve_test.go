@@ -63,3 +63,16 @@ func TestConnectorsReloadSetting(t *testing.T) {
 	require.Equal(t, ExitUsage, code)
 	require.Contains(t, errOut, `HOOKFLOW_CONNECTORS_RELOAD="often" is not a duration`)
 }
+
+func TestReleaseStartupPagesSetting(t *testing.T) {
+	for v, want := range map[string]bool{"": releaseStartupPagesDefault, "false": false, "0": false, "true": true, " 1 ": true} {
+		t.Setenv("HOOKFLOW_RELEASE_STARTUP_PAGES", v)
+		got, err := releaseStartupPages()
+		require.NoError(t, err, v)
+		require.Equal(t, want, got, v)
+	}
+	t.Setenv("HOOKFLOW_RELEASE_STARTUP_PAGES", "sometimes")
+	code, _, errOut := runCLI(t, "--data-dir", t.TempDir(), "serve")
+	require.Equal(t, ExitUsage, code)
+	require.Contains(t, errOut, `HOOKFLOW_RELEASE_STARTUP_PAGES="sometimes": want true or false`)
+}
