@@ -64,8 +64,16 @@ func (f *feedAPI) setBroken(b bool) {
 // returns the trigger state it left.
 func pollStep(t *testing.T, eng *enginetest.Engine, clock *enginetest.Clock, workflowID string) *engine.TriggerState {
 	t.Helper()
-	before, err := eng.GetTriggerState(context.Background(), workflowID)
-	require.NoError(t, err)
+	// Settle first: a poll already due (the seeding poll of a new workflow, or the next one
+	// of a poll whose commit the caller saw before its next time was due) would otherwise
+	// run inside this step, and the step would see two polls as one.
+	var before *engine.TriggerState
+	var err error
+	require.Eventually(t, func() bool {
+		before, err = eng.GetTriggerState(context.Background(), workflowID)
+		require.NoError(t, err)
+		return before.Polling == "" && before.NextPollAt != nil && before.NextPollAt.After(clock.Now())
+	}, 20*time.Second, 10*time.Millisecond, "a poll already due never ran")
 	clock.Advance(time.Second)
 	eng.WakeScheduler()
 	var st *engine.TriggerState
