@@ -166,29 +166,41 @@ func (c Config) normalize() (Config, error) {
 		if c.DatabaseURL != "" {
 			return c, errors.New("a database URL applies only to a server the bench starts, not to a target")
 		}
-		u, err := loopbackURL(c.Target)
+		u, err := LoopbackURL(c.Target)
 		if err != nil {
 			return c, err
 		}
 		c.Target = u
 		return c, nil
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return c, errors.New("database URL must be postgres://...; leave it empty for SQLite in a temporary data dir")
+	bin, err := ServerSettings(c.DatabaseURL, c.Binary)
+	if err != nil {
+		return c, err
 	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return c, fmt.Errorf("find the hookflow binary: %w", err)
-		}
-		c.Binary = exe
-	}
+	c.Binary = bin
 	return c, nil
 }
 
-// loopbackURL checks that raw is an http URL on a loopback address and returns it
-// without a trailing slash: the bench sends traffic nowhere else.
-func loopbackURL(raw string) (string, error) {
+// ServerSettings checks the settings of a server child process, for the bench and the
+// soak: databaseURL is empty (SQLite in a temporary data dir) or postgres://; binary
+// defaults to this executable, which it returns.
+func ServerSettings(databaseURL, binary string) (string, error) {
+	if databaseURL != "" && !strings.HasPrefix(databaseURL, "postgres://") && !strings.HasPrefix(databaseURL, "postgresql://") {
+		return "", errors.New("database URL must be postgres://...; leave it empty for SQLite in a temporary data dir")
+	}
+	if binary != "" {
+		return binary, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find the hookflow binary: %w", err)
+	}
+	return exe, nil
+}
+
+// LoopbackURL checks that raw is an http URL on a loopback address and returns it
+// without a trailing slash: the bench and the soak send traffic nowhere else.
+func LoopbackURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil {
 		return "", fmt.Errorf("parse target %q: %w", raw, err)
@@ -198,7 +210,7 @@ func loopbackURL(raw string) (string, error) {
 	}
 	host := u.Hostname()
 	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
-		return "", fmt.Errorf("target %q is not on loopback: the bench sends traffic only to 127.0.0.0/8, ::1 or localhost", raw)
+		return "", fmt.Errorf("target %q is not on loopback: traffic goes only to 127.0.0.0/8, ::1 or localhost", raw)
 	}
 	return u.String(), nil
 }

@@ -12,11 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
-	"net/url"
-	"os"
-	"strings"
 	"time"
+
+	"github.com/hookflow/hookflow/cmd/cli/benchmark"
 )
 
 // Defaults of Config's zero fields.
@@ -150,7 +148,7 @@ func (c Config) normalize() (Config, error) {
 		if c.DatabaseURL != "" {
 			return c, errors.New("a database URL applies only to a server the soak starts, not to a target")
 		}
-		u, err := loopbackURL(c.Target)
+		u, err := benchmark.LoopbackURL(c.Target)
 		if err != nil {
 			return c, err
 		}
@@ -160,32 +158,10 @@ func (c Config) normalize() (Config, error) {
 	if c.Token != "" || c.MetricsToken != "" {
 		return c, errors.New("--token and --metrics-token apply only with --target")
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return c, errors.New("database URL must be postgres://...; leave it empty for SQLite in a temporary data dir")
-	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return c, fmt.Errorf("find the hookflow binary: %w", err)
-		}
-		c.Binary = exe
-	}
-	return c, nil
-}
-
-// loopbackURL checks that raw is an http URL on a loopback address: the soak sends
-// traffic nowhere else.
-func loopbackURL(raw string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	bin, err := benchmark.ServerSettings(c.DatabaseURL, c.Binary)
 	if err != nil {
-		return "", fmt.Errorf("parse target %q: %w", raw, err)
+		return c, err
 	}
-	if u.Scheme != "http" || u.Host == "" {
-		return "", fmt.Errorf("target %q must be an http:// base URL", raw)
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
-		return "", fmt.Errorf("target %q is not on loopback: the soak sends traffic only to 127.0.0.0/8, ::1 or localhost", raw)
-	}
-	return u.String(), nil
+	c.Binary = bin
+	return c, nil
 }
