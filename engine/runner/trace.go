@@ -40,7 +40,9 @@ func (r *Runner) endRunSpan(ctx context.Context, run *store.Run, out outcome, er
 	}
 	caller := callerContext(run.Event)
 	span := r.cfg.Tracer.StartWith(trace.RunContext(run.ID, caller), caller.SpanID, "run", trace.KindInternal)
-	span.SetStart(run.CreatedAt)
+	if !run.CreatedAt.IsZero() {
+		span.StartedAgo(r.cfg.Now().Sub(run.CreatedAt))
+	}
 	span.SetString("hookflow.workflow.id", run.WorkflowID)
 	span.SetInt("hookflow.workflow.version", int64(run.Version))
 	span.SetString("hookflow.run.id", run.ID)
