@@ -313,35 +313,42 @@ func (a *api) deleteWorkflow(ctx context.Context, id string) error {
 
 // do sends one API request; want 0 accepts any 2xx.
 func (a *api) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
+	return APIRequest(ctx, a.client, a.base, a.token, method, path, body, want, out)
+}
+
+// APIRequest sends one request to the REST API at base with token, for the bench and the
+// soak: a JSON body when body is not nil, the answer's JSON decoded into out when out is
+// not nil; want 0 accepts any 2xx. The request is bounded by 30 s, the answer by 4 MiB.
+func APIRequest(ctx context.Context, client *http.Client, base, token, method, path string, body []byte, want int, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := a.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("read the answer: %w", err)
+		return fmt.Errorf("%s %s: read the answer: %w", method, path, err)
 	}
 	if (want != 0 && resp.StatusCode != want) || (want == 0 && resp.StatusCode/100 != 2) {
-		return fmt.Errorf("%s %s answered %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+		return fmt.Errorf("%s %s answered %s: %.300s", method, path, resp.Status, strings.TrimSpace(string(b)))
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("decode the answer: %w", err)
+			return fmt.Errorf("%s %s: decode the answer: %w", method, path, err)
 		}
 	}
 	return nil
