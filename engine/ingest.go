@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/connectors"
+	"github.com/hookflow/hookflow/engine/expr"
+	"github.com/hookflow/hookflow/engine/queue"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/trigger"
 	"github.com/hookflow/hookflow/engine/trigger/signature"
@@ -236,11 +238,17 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	ev := e.newEvent(w, wh, req, headers, now)
 	ev.DedupeKey, ev.Verdict = dedupeKey, store.VerdictAccepted
 	run := e.queuedRun(w.ID, w.Version, ev.ID, wf, now)
-	// Direct dispatch: with a worker idle here, the run is stored already leased to this
-	// process and handed to that worker after the commit.
-	pool, direct := e.reserveWorker(wf)
-	if direct {
-		run.Leased(e.owner, now, now.Add(e.cfg.Lease))
+	filtered := e.filteredAtIngress(ctx, w, wf, run, ev)
+	var pool *queue.Pool[store.Run]
+	direct := false
+	if filtered {
+		run.Filtered(now)
+	} else {
+		// Direct dispatch: with a worker idle here, the run is stored already leased to
+		// this process and handed to that worker after the commit.
+		if pool, direct = e.reserveWorker(wf); direct {
+			run.Leased(e.owner, now, now.Add(e.cfg.Lease))
+		}
 	}
 	err := e.store.IngestEvent(ctx, ev, run)
 	if direct {
@@ -267,7 +275,10 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 		return nil, err
 	}
 	e.metrics.webhooks.WithLabelValues(store.VerdictAccepted).Inc()
-	if !direct {
+	switch {
+	case filtered:
+		e.metrics.runsFinished.WithLabelValues(store.RunFiltered).Inc()
+	case !direct:
 		e.notifier.Notify()
 	}
 	res := &IngestResult{WorkflowID: w.ID, EventID: ev.ID, RunID: run.ID}
@@ -291,6 +302,39 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 		}
 	}
 	return res, nil
+}
+
+// filteredAtIngress evaluates the workflow's filter on a request about to be stored, in
+// the environment its run's worker would give it (the stored event as trigger, no steps,
+// the run's id and first attempt, the workflow, the same expression memory limit). False
+// means the filter drops the event: the run is stored already ended filtered, in the
+// event's own commit, and no claim, worker or second write is spent on it. An error,
+// like a pass, leaves the decision to the worker, which records a failing filter as the
+// run's failure, as it always did.
+func (e *Engine) filteredAtIngress(ctx context.Context, w *store.Workflow, wf *workflow.Compiled, run *store.Run, ev *store.Event) bool {
+	if wf.Filter == nil {
+		return false
+	}
+	stored := ev
+	if e.store.Dialect() == store.Postgres {
+		// The worker reads received_at back from a timestamptz, which keeps microseconds.
+		c := *ev
+		c.ReceivedAt = ev.ReceivedAt.Truncate(time.Microsecond)
+		stored = &c
+	}
+	trig, err := trigger.EventEnv(stored, trigger.PresetOf(wf.Def))
+	if err != nil {
+		return false
+	}
+	lim := wf.Def.Limits.Or(*e.cfg.limits())
+	ctx = expr.WithMemoryLimit(ctx, int64(lim.ExpressionMemory))
+	pass, err := wf.Filter.EvalBool(ctx, map[string]any{
+		"trigger":  trig,
+		"steps":    map[string]any{},
+		"run":      map[string]any{"id": run.ID, "attempt": int64(1)},
+		"workflow": map[string]any{"id": w.ID, "name": wf.Def.Name, "version": int64(run.Version)},
+	})
+	return err == nil && !pass
 }
 
 // newEvent builds the stored form of a request: headers and token query parameters

@@ -192,8 +192,10 @@ func (r *Runner) execute(ctx context.Context, run *store.Run, log *slog.Logger) 
 	if err := resumable(run, wf, records, b.lim); err != nil {
 		return outcome{status: store.RunFailed, err: err}
 	}
-	// The filter runs in the worker, not at ingress, so the webhook path stays a single
-	// insert; a filtered run is recorded and cheap.
+	// A webhook's filter already ran at ingress, where a drop stored the run ended
+	// filtered; a run that got here passed it there or failed to evaluate it, and is
+	// checked again so that its failure is recorded here. Runs of other triggers (cron,
+	// polls, replays) are filtered only here.
 	if run.StepIndex == 0 && len(records) == 0 && wf.Filter != nil {
 		pass, err := wf.Filter.EvalBool(ctx, env)
 		if err != nil {

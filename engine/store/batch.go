@@ -183,13 +183,14 @@ const sqliteChunkRows = 8
 
 const (
 	eventCols = "id, workflow_id, received_at, method, headers, query, content_type, body, dedupe_key, verdict, reason, body_size"
-	// A run is inserted queued, or already leased to the ingesting process (direct
-	// dispatch): the lease columns are those a claim would set.
+	// A run is inserted queued, already leased to the ingesting process (direct
+	// dispatch: the lease columns are those a claim would set), or already ended filtered
+	// (its filter was evaluated at ingress).
 	runCols = "id, workflow_id, version, event_id, status, run_at, step_index, created_at, updated_at, deadline_at, replay_of, " +
-		"attempt, lease_owner, lease_until, started_at"
+		"attempt, lease_owner, lease_until, started_at, finished_at"
 	// eventColCount and runColCount are the number of columns above.
 	eventColCount = 12
-	runColCount   = 15
+	runColCount   = 16
 )
 
 // appendEvent appends an event's values in the order of eventCols.
@@ -201,7 +202,7 @@ func appendEvent(args []any, e *Event) []any {
 // appendRun appends a queued run's values in the order of runCols.
 func appendRun(args []any, r *Run) []any {
 	return append(args, r.ID, r.WorkflowID, r.Version, r.EventID, r.Status, r.RunAt, r.StepIndex, r.CreatedAt,
-		r.UpdatedAt, r.DeadlineAt, r.ReplayOf, r.Attempt, r.LeaseOwner, r.LeaseUntil, r.StartedAt)
+		r.UpdatedAt, r.DeadlineAt, r.ReplayOf, r.Attempt, r.LeaseOwner, r.LeaseUntil, r.StartedAt, r.FinishedAt)
 }
 
 // Leased sets a run about to be ingested to start leased to owner until leaseUntil, as
@@ -211,6 +212,14 @@ func appendRun(args []any, r *Run) []any {
 func (r *Run) Leased(owner string, now, leaseUntil time.Time) {
 	r.Status, r.Attempt = RunRunning, 1
 	r.LeaseOwner, r.LeaseUntil, r.StartedAt = &owner, &leaseUntil, &now
+}
+
+// Filtered sets a run about to be ingested to end filtered at now, as a worker's
+// first attempt would record it: the webhook's filter, evaluated at ingress on the same
+// environment, dropped the event, so no worker needs to take the run.
+func (r *Run) Filtered(now time.Time) {
+	r.Status, r.Attempt = RunFiltered, 1
+	r.StartedAt, r.FinishedAt = &now, &now
 }
 
 func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
