@@ -102,14 +102,16 @@ func TestSQLitePragmas(t *testing.T) {
 		}
 		for i, c := range held {
 			var mode string
-			var sync, fk, busy int
+			var sync, fk, busy, temp int
 			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode))
+			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp))
 			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync))
 			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk))
 			require.NoError(t, c.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy))
 			require.Equal(t, "wal", mode, "%s %d", name, i)
 			require.Equal(t, 2, sync, "%s %d: synchronous=FULL", name, i)
 			require.Equal(t, 1, fk, "%s %d", name, i)
+			require.Equal(t, 2, temp, "%s %d: temp_store=MEMORY keeps statement journals off disk", name, i)
 			require.Equal(t, int(store.SQLiteBusyTimeoutDefault.Milliseconds()), busy, "%s %d", name, i)
 		}
 		for _, c := range held {

@@ -300,6 +300,10 @@ func openSQLite(path string, gcfg *gorm.Config, conns int, txlock string) (*gorm
 		fmt.Sprintf("_pragma=busy_timeout(%d)", SQLiteBusyTimeoutDefault.Milliseconds()),
 		"_pragma=synchronous(FULL)",
 		"_pragma=foreign_keys(1)",
+		// Statement journals in memory: a multi-row INSERT of a group commit journals
+		// every page it changes, and past 64 KiB SQLite spilled that to a temporary file
+		// created and deleted per statement (open, write, close: 3 % of server CPU).
+		"_pragma=temp_store(MEMORY)",
 		txlock,
 	}, "&")
 	db, err := gorm.Open(sqlite.Dialector{DriverName: sqliteDriverName, DSN: dsn}, gcfg)
