@@ -238,7 +238,7 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	ev := e.newEvent(w, wh, req, headers, now)
 	ev.DedupeKey, ev.Verdict = dedupeKey, store.VerdictAccepted
 	run := e.queuedRun(w.ID, w.Version, ev.ID, wf, now)
-	filtered := e.filteredAtIngress(ctx, w, wf, run, ev)
+	filtered, trig := e.filteredAtIngress(ctx, w, wf, run, ev)
 	var pool *queue.Pool[store.Run]
 	direct := false
 	if filtered {
@@ -253,6 +253,7 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	err := e.store.IngestEvent(ctx, ev, run)
 	if direct {
 		if err == nil {
+			run.Trigger = trig
 			e.dispatch(pool, run, ev)
 		} else {
 			// Not stored (a duplicate, a failed batch): no run for the worker. Should a
@@ -310,10 +311,11 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 // means the filter drops the event: the run is stored already ended filtered, in the
 // event's own commit, and no claim, worker or second write is spent on it. An error,
 // like a pass, leaves the decision to the worker, which records a failing filter as the
-// run's failure, as it always did.
-func (e *Engine) filteredAtIngress(ctx context.Context, w *store.Workflow, wf *workflow.Compiled, run *store.Run, ev *store.Event) bool {
+// run's failure, as it always did. trig is the trigger environment it built, for a run
+// dispatched to a worker here; nil when there is no filter.
+func (e *Engine) filteredAtIngress(ctx context.Context, w *store.Workflow, wf *workflow.Compiled, run *store.Run, ev *store.Event) (filtered bool, trig map[string]any) {
 	if wf.Filter == nil {
-		return false
+		return false, nil
 	}
 	stored := ev
 	if e.store.Dialect() == store.Postgres {
@@ -324,7 +326,7 @@ func (e *Engine) filteredAtIngress(ctx context.Context, w *store.Workflow, wf *w
 	}
 	trig, err := trigger.EventEnv(stored, trigger.PresetOf(wf.Def))
 	if err != nil {
-		return false
+		return false, nil
 	}
 	lim := wf.Def.Limits.Or(*e.cfg.limits())
 	ctx = expr.WithMemoryLimit(ctx, int64(lim.ExpressionMemory))
@@ -334,7 +336,7 @@ func (e *Engine) filteredAtIngress(ctx context.Context, w *store.Workflow, wf *w
 		"run":      map[string]any{"id": run.ID, "attempt": int64(1)},
 		"workflow": map[string]any{"id": w.ID, "name": wf.Def.Name, "version": int64(run.Version)},
 	})
-	return err == nil && !pass
+	return err == nil && !pass, trig
 }
 
 // newEvent builds the stored form of a request: headers and token query parameters

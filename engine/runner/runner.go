@@ -294,7 +294,10 @@ func (r *Runner) overdueError(run *store.Run) error {
 // the run by step id, so a waiting step knows its attempts so far.
 func (r *Runner) environment(ctx context.Context, run *store.Run, wf *workflow.Compiled) (map[string]any, map[string]*store.StepRun, error) {
 	trig := map[string]any{}
-	if run.EventID != nil {
+	if run.Trigger != nil {
+		// Built by the ingress from this run's event; a run resumed or claimed has none.
+		trig = run.Trigger
+	} else if run.EventID != nil {
 		ev := run.Event
 		if ev == nil {
 			var err error

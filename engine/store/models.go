@@ -114,6 +114,10 @@ type Run struct {
 	DeadlineAt *time.Time
 	// Event, when loaded with the claim, spares the runner a query. Not a column.
 	Event *Event `gorm:"-"`
+	// Trigger is the trigger environment the ingress built from Event to evaluate the
+	// filter; handed over with a dispatched run, it spares the runner decoding the body
+	// again. Not a column.
+	Trigger map[string]any `gorm:"-"`
 }
 
 // StepRun is the record of one step of one run.
