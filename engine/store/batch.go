@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,14 @@ type committer[T any] struct {
 	// single connection; several on PostgreSQL, where a commit waits on the server's
 	// WAL flush and concurrent commits share it.
 	parallel int
+	// shared, when set, commits this committer's batches in its rounds, together with
+	// other committers' (SQLite), instead of loops of the committer's own; writeTx then
+	// writes a batch inside the round's transaction.
+	shared  *writer
+	writeTx func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error)
+	// held is the batch of the shared writer's current round, and its verdicts.
+	held     []*pending[T]
+	heldErrs []error
 }
 
 type pending[T any] struct {
@@ -51,7 +60,8 @@ type pending[T any] struct {
 }
 
 func newCommitter[T any](parallel int, write func([]T) ([]error, error)) *committer[T] {
-	return &committer[T]{stop: make(chan struct{}), write: write, parallel: max(parallel, 1)}
+	return &committer[T]{stop: make(chan struct{}), write: write, parallel: max(parallel, 1),
+		queue: make(chan *pending[T], 4*ingestBatchMax)}
 }
 
 // do queues item and waits for the commit of its batch.
@@ -65,7 +75,10 @@ func (c *committer[T]) do(ctx context.Context, item T) error {
 	// The loops start under the shared lock, so they are all started (wg counted) before
 	// close can take the lock alone and wait for them.
 	c.once.Do(func() {
-		c.queue = make(chan *pending[T], 4*ingestBatchMax)
+		if c.shared != nil {
+			c.shared.start()
+			return
+		}
 		for range c.parallel {
 			c.wg.Go(c.loop)
 		}
@@ -80,12 +93,16 @@ func (c *committer[T]) do(ctx context.Context, item T) error {
 		return errStoreClosed
 	}
 	c.mu.RUnlock()
+	if c.shared != nil {
+		c.shared.poke()
+	}
 	// Once queued the item is committed or failed whatever the caller's context says, so
 	// wait for the verdict rather than guess it.
 	return <-p.done
 }
 
-// close commits what is queued and stops the loop.
+// close commits what is queued and stops the loop. A committer of a shared writer is
+// only marked closed: the writer's close commits what is queued.
 func (c *committer[T]) close() {
 	c.mu.Lock()
 	c.closed = true
@@ -124,11 +141,16 @@ func (c *committer[T]) loop() {
 	}
 }
 
-func (c *committer[T]) commit(batch []*pending[T]) {
+func itemsOf[T any](batch []*pending[T]) []T {
 	items := make([]T, len(batch))
 	for i, p := range batch {
 		items[i] = p.item
 	}
+	return items
+}
+
+func (c *committer[T]) commit(batch []*pending[T]) {
+	items := itemsOf(batch)
 	errs, err := c.write(items)
 	if err != nil && len(items) > 1 {
 		// One item's failure (or a deadlock with another process) must not sink the others:
@@ -144,6 +166,11 @@ func (c *committer[T]) commit(batch []*pending[T]) {
 			}
 		}
 	}
+	deliver(batch, errs, err)
+}
+
+// deliver hands each caller of a batch its verdict: err for all, or its own of errs.
+func deliver[T any](batch []*pending[T], errs []error, err error) {
 	for i, p := range batch {
 		switch {
 		case err != nil:
@@ -154,6 +181,184 @@ func (c *committer[T]) commit(batch []*pending[T]) {
 			p.done <- nil
 		}
 	}
+}
+
+// take moves up to n queued items into held and reports whether it holds any.
+func (c *committer[T]) take(n int) bool {
+	c.held, c.heldErrs = c.held[:0], nil
+	for len(c.held) < n {
+		select {
+		case p := <-c.queue:
+			c.held = append(c.held, p)
+		default:
+			return len(c.held) > 0
+		}
+	}
+	return true
+}
+
+func (c *committer[T]) holds() bool { return len(c.held) > 0 }
+
+// writeHeld writes the held batch in tx, keeping each item's verdict for deliverHeld.
+func (c *committer[T]) writeHeld(ctx context.Context, tx *sql.Tx) error {
+	errs, err := c.writeTx(ctx, tx, itemsOf(c.held))
+	c.heldErrs = errs
+	return err
+}
+
+// deliverHeld hands the verdicts of a committed round to the held batch's callers.
+func (c *committer[T]) deliverHeld() {
+	deliver(c.held, c.heldErrs, nil)
+	c.held, c.heldErrs = c.held[:0], nil
+}
+
+// commitHeld commits the held batch in transactions of its own, as a loop of the
+// committer would (one item's failure sinks no other).
+func (c *committer[T]) commitHeld() {
+	c.commit(c.held)
+	c.held, c.heldErrs = c.held[:0], nil
+}
+
+// writer commits the batches of several committers in shared transactions. SQLite has a
+// single writer connection, so webhooks, run outcomes and step checkpoints committed
+// separately took turns on it, each round with its own BEGIN, COMMIT and fsync, and each
+// writing again the pages they share (the newest rows of runs and their indexes). A round
+// of the writer takes what every committer has queued and commits it in one transaction;
+// each caller still returns only once its own rows are committed.
+type writer struct {
+	db    *sql.DB
+	parts []roundPart
+	// wake is poked after each item queued; one token stands for any number of them.
+	wake           chan struct{}
+	stop           chan struct{}
+	once, stopOnce sync.Once
+	wg             sync.WaitGroup
+	// rounds counts committed shared transactions and parts the batches in them, for tests.
+	rounds, parted atomic.Int64
+}
+
+// roundPart is one committer's side of a writer round.
+type roundPart interface {
+	take(n int) bool
+	holds() bool
+	writeHeld(ctx context.Context, tx *sql.Tx) error
+	deliverHeld()
+	commitHeld()
+	close()
+}
+
+func newWriter(db *sql.DB) *writer {
+	return &writer{db: db, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+}
+
+// join makes c commit through w: writeTx writes a batch inside w's transaction.
+func join[T any](w *writer, c *committer[T], writeTx func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error)) {
+	c.shared, c.writeTx = w, writeTx
+	w.parts = append(w.parts, c)
+}
+
+func (w *writer) start() { w.once.Do(func() { w.wg.Go(w.loop) }) }
+
+func (w *writer) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close marks every committer closed, so nothing more is queued, then commits what is
+// queued and stops the loop.
+func (w *writer) close() {
+	for _, p := range w.parts {
+		p.close()
+	}
+	w.stopOnce.Do(func() { close(w.stop) })
+	w.wg.Wait()
+}
+
+func (w *writer) loop() {
+	for {
+		stopping := false
+		select {
+		case <-w.wake:
+		case <-w.stop:
+			stopping = true
+		}
+		// Rounds until every queue is empty: what queued during a commit is next.
+		for {
+			held := false
+			for _, p := range w.parts {
+				held = p.take(ingestBatchMax) || held
+			}
+			if !held {
+				break
+			}
+			w.round()
+		}
+		if stopping {
+			return
+		}
+	}
+}
+
+// round commits the held batches in one transaction. If that fails, each batch is
+// committed on its own (and item by item after that), so that one committer's failure
+// sinks no other's items.
+func (w *writer) round() {
+	var held []roundPart
+	for _, p := range w.parts {
+		if p.holds() {
+			held = append(held, p)
+		}
+	}
+	if len(held) == 1 {
+		held[0].commitHeld()
+		return
+	}
+	ctx := context.Background()
+	err := func() error {
+		tx, err := w.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		for _, p := range held {
+			if err := p.writeHeld(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		for _, p := range held {
+			p.commitHeld()
+		}
+		return
+	}
+	w.rounds.Add(1)
+	w.parted.Add(int64(len(held)))
+	for _, p := range held {
+		p.deliverHeld()
+	}
+}
+
+// inTx runs write in a transaction of db and commits it: a committer's write of its own
+// batch.
+func inTx(db *sql.DB, write func(ctx context.Context, tx *sql.Tx) ([]error, error)) ([]error, error) {
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	errs, err := write(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 var errStoreClosed = errors.New("store closed")
@@ -226,7 +431,11 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 	if s.dialect == Postgres {
 		return s.writeIngestsPG(batch)
 	}
-	ctx := context.Background()
+	return inTx(s.closer[0], func(ctx context.Context, tx *sql.Tx) ([]error, error) { return s.writeIngestsTx(ctx, tx, batch) })
+}
+
+// writeIngestsTx writes a batch of webhooks in tx.
+func (s *Store) writeIngestsTx(ctx context.Context, tx *sql.Tx, batch []ingestItem) ([]error, error) {
 	chunk := len(batch)
 	if s.dialect == SQLite {
 		chunk = sqliteChunkRows
@@ -235,11 +444,6 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 	for _, it := range batch {
 		withKey = withKey || it.ev.DedupeKey != nil
 	}
-	tx, err := s.closer[0].BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
 
 	// Events first. With delivery ids, only events whose id is new are inserted, and
 	// RETURNING names them: the others are duplicates (also of each other in the batch).
@@ -313,9 +517,6 @@ func (s *Store) writeIngests(batch []ingestItem) ([]error, error) {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil {
 			return nil, err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
 	}
 	return errs, nil
 }

@@ -348,12 +348,11 @@ func (s *Store) writeCheckpoints(items []*checkpointItem) ([]error, error) {
 	if s.dialect == Postgres {
 		return s.writeCheckpointsPG(items)
 	}
-	ctx := context.Background()
-	tx, err := s.closer[0].BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return inTx(s.closer[0], func(ctx context.Context, tx *sql.Tx) ([]error, error) { return s.writeCheckpointsTx(ctx, tx, items) })
+}
+
+// writeCheckpointsTx writes a batch of checkpoints in tx.
+func (s *Store) writeCheckpointsTx(ctx context.Context, tx *sql.Tx, items []*checkpointItem) ([]error, error) {
 	// One fenced UPDATE per run, in run id order (the order every process locks rows in,
 	// as outcomes do), then the step records of those still held, several per statement.
 	order := make([]int, len(items))
@@ -380,9 +379,6 @@ func (s *Store) writeCheckpoints(items []*checkpointItem) ([]error, error) {
 		steps = append(steps, it.step)
 	}
 	if err := s.upsertSteps(ctx, tx, steps); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	return errs, nil
@@ -493,12 +489,11 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 	if s.dialect == Postgres && !slices.ContainsFunc(items, func(it finishItem) bool { return it.Alert != nil }) {
 		return s.writeFinishesPG(items)
 	}
-	ctx := context.Background()
-	tx, err := s.closer[0].BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return inTx(s.closer[0], func(ctx context.Context, tx *sql.Tx) ([]error, error) { return s.writeFinishesTx(ctx, tx, items) })
+}
+
+// writeFinishesTx writes a batch of outcomes in tx.
+func (s *Store) writeFinishesTx(ctx context.Context, tx *sql.Tx, items []finishItem) ([]error, error) {
 	// RETURNING names the runs whose lease the caller still held.
 	keys, groups := finishGroups(items)
 	// finished is by item, not by run id: two claims of one run may end in the same batch,
@@ -544,9 +539,6 @@ func (s *Store) writeFinishes(items []finishItem) ([]error, error) {
 	}
 	if err := s.upsertSteps(ctx, tx, steps); err != nil {
 		return nil, fmt.Errorf("save last steps: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
 	}
 	return errs, nil
 }

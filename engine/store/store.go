@@ -169,6 +169,8 @@ type Store struct {
 	ingests     *committer[ingestItem]
 	finishes    *committer[finishItem]
 	checkpoints *committer[*checkpointItem]
+	// writer, on SQLite, commits the three committers' batches in shared transactions.
+	writer *writer
 }
 
 // Open connects to the database described by cfg. It does not migrate: call Migrate.
@@ -242,6 +244,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.ingests = newCommitter(parallel, s.writeIngests)
 	s.finishes = newCommitter(parallel, s.writeFinishes)
 	s.checkpoints = newCommitter(parallel, s.writeCheckpoints)
+	if s.dialect == SQLite {
+		s.writer = newWriter(s.closer[0])
+		join(s.writer, s.ingests, s.writeIngestsTx)
+		join(s.writer, s.finishes, s.writeFinishesTx)
+		join(s.writer, s.checkpoints, s.writeCheckpointsTx)
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -343,9 +351,13 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close commits what the group committer holds, then closes every connection.
 func (s *Store) Close() error {
-	s.ingests.close()
-	s.finishes.close()
-	s.checkpoints.close()
+	if s.writer != nil {
+		s.writer.close()
+	} else {
+		s.ingests.close()
+		s.finishes.close()
+		s.checkpoints.close()
+	}
 	var errs []error
 	for _, db := range s.closer {
 		errs = append(errs, db.Close())
