@@ -59,7 +59,9 @@ func TestWriterSharesTransactions(t *testing.T) {
 	var txs sync.Map
 	alone := func(kind string) func([]int) ([]error, error) {
 		return func(items []int) ([]error, error) {
-			return inTx(db, func(ctx context.Context, tx *sql.Tx) ([]error, error) { return insertRows(kind, &sync.Map{})(ctx, tx, items) })
+			return inTx(db, func(ctx context.Context, tx *sql.Tx) ([]error, error) {
+				return insertRows(kind, &sync.Map{})(ctx, tx, items)
+			})
 		}
 	}
 	a, b := newCommitter(1, alone("a")), newCommitter(1, alone("b"))
