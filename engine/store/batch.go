@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -488,28 +489,34 @@ func (s *Store) writeIngestsTx(ctx context.Context, tx *sql.Tx, batch []ingestIt
 			return nil, err
 		}
 	}
-	queued, leased := false, []any(nil)
+	queued := false
+	var leasedWorkflows []any
 	for _, r := range runs {
-		if r.Status == RunRunning {
-			leased = append(leased, r.ID)
-		} else {
-			queued = true
+		if r.Status != RunRunning {
+			queued = queued || r.Status == RunQueued
+		} else if !slices.Contains(leasedWorkflows, any(r.WorkflowID)) {
+			leasedWorkflows = append(leasedWorkflows, r.WorkflowID)
 		}
 	}
-	if len(leased) > 0 {
+	if len(leasedWorkflows) > 0 {
 		// A workflow deleted through another process while this one's cache still had its
 		// webhook: a claim would skip the run, so its direct worker must not run it either.
 		// DeleteWorkflow flags the runs in flight, which this transaction's runs may not be
-		// yet; flag them here and tell their workers.
-		q := `UPDATE runs SET cancel_requested = ? WHERE id IN (?` + strings.Repeat(",?", len(leased)-1) + `)
-			AND workflow_id IN (SELECT id FROM workflows WHERE deleted_at IS NOT NULL) RETURNING id`
-		rows, err := tx.QueryContext(ctx, s.rebind(q), append([]any{true}, leased...)...)
-		cancelled := map[string]bool{}
-		if err := collectIDs(rows, err, cancelled); err != nil {
+		// yet; flag them here and tell their workers. Looking the batch's few workflows up
+		// by key first spares the UPDATE in the usual case, where none is deleted.
+		q := `SELECT id FROM workflows WHERE deleted_at IS NOT NULL AND id IN (?` + strings.Repeat(",?", len(leasedWorkflows)-1) + `)`
+		rows, err := tx.QueryContext(ctx, s.rebind(q), leasedWorkflows...)
+		deleted := map[string]bool{}
+		if err := collectIDs(rows, err, deleted); err != nil {
 			return nil, err
 		}
 		for _, r := range runs {
-			r.CancelRequested = r.CancelRequested || cancelled[r.ID]
+			if r.Status == RunRunning && deleted[r.WorkflowID] {
+				if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE runs SET cancel_requested = ? WHERE id = ?`), true, r.ID); err != nil {
+					return nil, err
+				}
+				r.CancelRequested = true
+			}
 		}
 	}
 	// Only queued runs need a claim; leased ones already have their worker.
