@@ -254,3 +254,76 @@ func TestDirectRunTakenOverWhenItsProcessStalls(t *testing.T) {
 		require.Equal(t, store.StepSucceeded, again.Steps[0].Status)
 	})
 }
+
+// TestBacklogRunsOnceAfterTheirProcessStalls: with its one worker busy, a process takes a
+// second webhook's run into its backlog, leased to itself. It then stalls past the lease
+// (no heartbeat); another process takes both runs over and runs them. When the first
+// process wakes up, its worker finishes the first run (fenced out) and must not run the
+// backlogged one again: its lease is checked before it starts, and it was lost.
+func TestBacklogRunsOnceAfterTheirProcessStalls(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
+		clock := enginetest.NewClock(enginetest.ClockStart())
+		lease := time.Second
+		configure := func(c *engine.Config) { c.Now, c.Lease = clock.Now, lease }
+		first := enginetest.New(t, d, enginetest.Options{Workers: 1, Configure: func(c *engine.Config) { configure(c); noPoll(c) }})
+
+		var mu sync.Mutex
+		calls := map[string]int{}
+		gate, arrived := make(chan struct{}), make(chan struct{}, 8)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			calls[r.URL.Path]++
+			n := calls[r.URL.Path]
+			mu.Unlock()
+			arrived <- struct{}{}
+			if r.URL.Path == "/first" && n == 1 {
+				select {
+				case <-gate:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() {
+			select {
+			case <-gate:
+			default:
+				close(gate)
+			}
+		})
+		wf := createWorkflow(t, first.Engine, `{"name":"w","trigger":{"type":"webhook"},"steps":[
+		  {"id":"a","uses":"http.request","timeout":"60s","retry":{"max_attempts":1},"with":{"method":"POST","url":"%s/{{ trigger.body.path }}"}}]}`, srv.URL)
+		waitIdle(t, first.Engine, 1)
+		firstID := ingest(t, first.Engine, wf, `{"path": "first"}`).RunID
+		select {
+		case <-arrived:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the first call never arrived")
+		}
+		secondID := ingest(t, first.Engine, wf, `{"path": "second"}`).RunID
+		require.EqualValues(t, 2, metric(t, first.Engine, "hookflow_runs_dispatched_total"), "the second run went to the backlog")
+		waiting, err := first.GetRun(context.Background(), secondID)
+		require.NoError(t, err)
+		require.Equal(t, engine.RunRunning, waiting.Status, "a backlogged run is stored leased")
+		require.Equal(t, 1, waiting.Attempt)
+
+		first.PauseHeartbeat()
+		clock.Advance(3 * lease)
+		second := enginetest.New(t, d, enginetest.Options{DatabaseURL: first.DatabaseURL, DataDir: first.DataDir, Configure: configure})
+		for _, id := range []string{firstID, secondID} {
+			run := enginetest.WaitRun(t, second.Engine, id)
+			require.Equal(t, engine.RunSucceeded, run.Status, run.Error)
+			require.Equal(t, 2, run.Attempt, "taken over")
+		}
+
+		close(gate)
+		waitMetric(t, first.Engine, "hookflow_runs_in_flight", 0)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Equal(t, map[string]int{"/first": 2, "/second": 1}, calls,
+			"the stalled process ran no backlogged run after losing its lease")
+	})
+}

@@ -101,6 +101,10 @@ type Config struct {
 	// Workers is the number of runs executed at once by this process. Zero means
 	// WorkersDefault; a negative value means none (ingest only).
 	Workers int
+	// DispatchBacklog is how many runs ingested by this process may be dispatched to it
+	// while all its workers are busy, to wait in memory (leased) for the next free one;
+	// 0 means as many as Workers, negative none (every such run is queued for a claim).
+	DispatchBacklog int
 	// Registry holds the connectors compiled in; nil means connectors.Default. The
 	// engine works on its own copy, to which it adds the declarative connector files.
 	Registry *connectors.Registry
@@ -300,6 +304,19 @@ func (c Config) outboundPolicy() (*httpclient.Policy, error) {
 }
 
 // limits returns the run limits of the config as a workflow writes them.
+// dispatchBacklog is how many runs ingested here may wait in memory for this process's
+// workers: DispatchBacklog, by default as many as there are workers (a run waits for at
+// most about one run's time), none when negative.
+func (c Config) dispatchBacklog() int {
+	switch {
+	case c.DispatchBacklog < 0:
+		return 0
+	case c.DispatchBacklog == 0:
+		return c.Workers
+	}
+	return c.DispatchBacklog
+}
+
 func (c Config) limits() *workflow.Limits {
 	return &workflow.Limits{StepData: workflow.ByteSize(c.StepDataLimit), RunData: workflow.ByteSize(c.RunDataLimit),
 		ForEachItems: c.ForEachItemsLimit, ExpressionMemory: workflow.ByteSize(c.ExpressionMemoryLimit)}
@@ -566,6 +583,9 @@ func (e *Engine) Start(ctx context.Context) {
 				e.inflight.CompareAndDelete(run.ID, run.Attempt)
 				e.metrics.inFlight.Dec()
 			}()
+			if !e.stillLeased(ctx, &run) {
+				return
+			}
 			err := e.runner.Execute(ctx, &run)
 			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, runner.ErrStopping) {
 				// Its lease is no longer renewed: another worker takes it over when it lapses.
@@ -580,6 +600,7 @@ func (e *Engine) Start(ctx context.Context) {
 		GatherWait:    gatherWait,
 		Logger:        e.log,
 		Now:           e.cfg.Now,
+		Backlog:       e.cfg.dispatchBacklog(),
 	}
 	e.pool.Store(pool)
 	// The heartbeat outlives the pool: runs finishing their step during shutdown keep
@@ -638,26 +659,82 @@ func (e *Engine) claimRuns(ctx context.Context, n int) ([]store.Run, error) {
 // --workers 0), or the workflow has a concurrency cap, whose count and arrival order only
 // a claim checks against the database. A true must be followed by dispatch or
 // unreserveWorker.
-func (e *Engine) reserveWorker(wf *workflow.Compiled) (*queue.Pool[store.Run], bool) {
+//
+// With every worker busy, the run may still be dispatched, to the pool's backlog: a
+// bounded first-in, first-out list in memory that the next worker to free up takes from,
+// before claiming. Under a steady load that spares each run a claim and the query for its
+// event, which is most of what a run costs besides its steps. The run is leased to this
+// process like any dispatched run, so should the process die, the lease expires and
+// another process takes the run over; the heartbeat renews it meanwhile.
+func (e *Engine) reserveWorker(wf *workflow.Compiled) (reservation, bool) {
 	if wf.Def.Concurrency != 0 {
-		return nil, false
+		return reservation{}, false
 	}
 	pool := e.pool.Load()
-	if pool == nil || !pool.Reserve() {
-		return nil, false
+	switch {
+	case pool == nil:
+		return reservation{}, false
+	case pool.Reserve():
+		return reservation{pool: pool}, true
+	case pool.ReserveLater():
+		return reservation{pool: pool, later: true}, true
 	}
-	return pool, true
+	return reservation{}, false
+}
+
+// reservation is a worker, or a place in the backlog, reserved by reserveWorker.
+type reservation struct {
+	pool  *queue.Pool[store.Run]
+	later bool
+}
+
+// unreserve gives back a reservation whose run was not stored.
+func (r reservation) unreserve() {
+	if r.later {
+		r.pool.UnreserveLater()
+	} else {
+		r.pool.Unreserve()
+	}
 }
 
 // dispatch hands a run ingested already leased to this process to the worker reserved
-// for it, with its event in memory: no claim, no wake-up, no query for the event. It is
-// registered in flight first, so the heartbeat renews its lease.
-func (e *Engine) dispatch(pool *queue.Pool[store.Run], run *store.Run, ev *store.Event) {
+// for it (or to the backlog), with its event in memory: no claim, no wake-up, no query
+// for the event. It is registered in flight first, so the heartbeat renews its lease.
+func (e *Engine) dispatch(res reservation, run *store.Run, ev *store.Event) {
 	e.inflight.Store(run.ID, run.Attempt)
 	e.metrics.dispatched.Inc()
 	r := *run
 	r.Event = ev
-	pool.Submit(r)
+	if res.later {
+		r.BackloggedAt = e.cfg.Now()
+		res.pool.SubmitLater(r)
+	} else {
+		res.pool.Submit(r)
+	}
+}
+
+// stillLeased checks, for a run that waited in the backlog longer than a heartbeat's
+// interval, that its lease is still this process's, and renews it. A process stalled
+// past the lease (a long pause, a frozen VM) may have had its backlog taken over by
+// another process meanwhile: those runs must not run a second time here. A run that
+// waited less kept at least two thirds of the lease it was inserted with, as a run
+// handed to a worker at once does.
+func (e *Engine) stillLeased(ctx context.Context, run *store.Run) bool {
+	if run.BackloggedAt.IsZero() {
+		return true
+	}
+	now := e.cfg.Now()
+	if now.Sub(run.BackloggedAt) < e.cfg.Lease/3 {
+		return true
+	}
+	n, err := e.store.RenewLeases(ctx, e.owner, []store.Lease{store.LeaseOf(run)}, now.Add(e.cfg.Lease), now)
+	if err != nil || n == 0 {
+		// Not renewed (taken over, or the database failed): the run is left to the process
+		// holding it, or to the claim that takes it when the lease lapses.
+		e.log.Warn("Run left: its lease lapsed while it waited in the backlog", slog.String("run_id", run.ID), slog.Any("err", err))
+		return false
+	}
+	return true
 }
 
 // gatherWait is how long a busy worker pool waits for more free workers before claiming:

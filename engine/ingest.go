@@ -14,7 +14,6 @@ import (
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/engine/expr"
-	"github.com/hookflow/hookflow/engine/queue"
 	"github.com/hookflow/hookflow/engine/store"
 	"github.com/hookflow/hookflow/engine/trigger"
 	"github.com/hookflow/hookflow/engine/trigger/signature"
@@ -239,14 +238,14 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	ev.DedupeKey, ev.Verdict = dedupeKey, store.VerdictAccepted
 	run := e.queuedRun(w.ID, w.Version, ev.ID, wf, now)
 	filtered, trig := e.filteredAtIngress(ctx, w, wf, run, ev)
-	var pool *queue.Pool[store.Run]
+	var worker reservation
 	direct := false
 	if filtered {
 		run.Filtered(now)
 	} else {
-		// Direct dispatch: with a worker idle here, the run is stored already leased to
-		// this process and handed to that worker after the commit.
-		if pool, direct = e.reserveWorker(wf); direct {
+		// Direct dispatch: with a worker idle here (or a place in its backlog), the run is
+		// stored already leased to this process and handed to that worker after the commit.
+		if worker, direct = e.reserveWorker(wf); direct {
 			run.Leased(e.owner, now, now.Add(e.cfg.Lease))
 		}
 	}
@@ -254,11 +253,11 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	if direct {
 		if err == nil {
 			run.Trigger = trig
-			e.dispatch(pool, run, ev)
+			e.dispatch(worker, run, ev)
 		} else {
 			// Not stored (a duplicate, a failed batch): no run for the worker. Should a
 			// failed commit have stored it after all, its lease expires and a claim takes it.
-			pool.Unreserve()
+			worker.unreserve()
 		}
 	}
 	if errors.Is(err, store.ErrDuplicate) {

@@ -64,6 +64,9 @@ type Pool[T any] struct {
 	Logger     *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Backlog is how many jobs handed over with SubmitLater may wait in memory for a
+	// worker of this pool when none is idle, first in, first out. Zero: none.
+	Backlog int
 
 	// The state Reserve and Submit share with Run, set while Run claims jobs.
 	mu      sync.Mutex
@@ -74,6 +77,18 @@ type Pool[T any] struct {
 	// jobs hands a job to a worker goroutine that finished its last one and waits for
 	// another (see worker).
 	jobs chan T
+	// backlog holds the jobs submitted with SubmitLater, oldest first; later counts them
+	// and the reservations not yet submitted. lastClaim (the real clock: it only paces
+	// this process) is when the loop last claimed; a worker freed while the backlog is
+	// not empty takes from it, unless the loop has not claimed for a poll interval: then
+	// the worker goes back to the loop, which claims, so that the database's due jobs
+	// (other processes', retries, take-overs) are not starved by a steady backlog.
+	backlog   []T
+	later     int
+	lastClaim time.Time
+	poll      time.Duration
+	// kick wakes a loop sleeping after a short claim, for a job put in the backlog.
+	kick chan struct{}
 }
 
 // workerLinger is how long a worker goroutine waits for its next job before it exits.
@@ -107,6 +122,86 @@ func (p *Pool[T]) Submit(job T) {
 	p.start(job, p.jobs, p.free, p.jobCtx)
 }
 
+// ReserveLater takes a place in the backlog for a job the caller is about to hand over
+// with SubmitLater, when no worker is idle (Reserve said false). It reports false when
+// the backlog is full or the pool is not running. Each true must be followed by exactly
+// one SubmitLater or UnreserveLater; until then the pool's shutdown waits.
+func (p *Pool[T]) ReserveLater() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running || p.later >= p.Backlog {
+		return false
+	}
+	p.later++
+	p.wg.Add(1)
+	return true
+}
+
+// SubmitLater puts job in the backlog: the next worker to free up runs it. A pool shut
+// down meanwhile runs it at once, on a goroutine of its own, so that its handler can
+// give it back.
+func (p *Pool[T]) SubmitLater(job T) {
+	p.mu.Lock()
+	if !p.running {
+		p.later--
+		ctx := p.jobCtx
+		p.mu.Unlock()
+		go func() {
+			defer p.wg.Done()
+			p.Handle(ctx, job)
+		}()
+		return
+	}
+	p.backlog = append(p.backlog, job)
+	// An idle worker (whose token workers put back under mu) means the loop may be
+	// asleep with nobody to take the job: wake it. Without one, the next worker to free
+	// up takes it.
+	idle := len(p.free) > 0
+	kick := p.kick
+	p.mu.Unlock()
+	if idle {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// UnreserveLater gives back the backlog place ReserveLater took.
+func (p *Pool[T]) UnreserveLater() {
+	p.mu.Lock()
+	p.later--
+	p.mu.Unlock()
+	p.wg.Done()
+}
+
+// nextLater takes the oldest backlog job for a worker that just freed up, unless the
+// backlog is empty or a claim is due (see lastClaim). The job was counted in wg when it
+// was reserved. Without a job, a worker (free not nil) puts its token back, under mu so
+// that SubmitLater sees it.
+func (p *Pool[T]) nextLater(free chan struct{}) (T, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var zero T
+	if len(p.backlog) == 0 || time.Since(p.lastClaim) >= p.poll {
+		if free != nil {
+			free <- struct{}{}
+		}
+		return zero, false
+	}
+	job := p.backlog[0]
+	p.backlog[0] = zero
+	p.backlog = p.backlog[1:]
+	p.later--
+	return job, true
+}
+
+func (p *Pool[T]) backlogged() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.backlog) > 0
+}
+
 // start runs job, counted in p.wg by the caller, on a waiting worker goroutine or a new
 // one.
 func (p *Pool[T]) start(job T, jobs chan T, free chan struct{}, ctx context.Context) {
@@ -123,8 +218,11 @@ func (p *Pool[T]) worker(job T, jobs chan T, free chan struct{}, ctx context.Con
 	var linger *time.Timer
 	for {
 		p.Handle(ctx, job)
-		free <- struct{}{}
 		p.wg.Done()
+		if next, ok := p.nextLater(free); ok {
+			job = next
+			continue
+		}
 		if linger == nil {
 			linger = time.NewTimer(workerLinger)
 		} else {
@@ -189,6 +287,8 @@ func (p *Pool[T]) Run(ctx context.Context) {
 	jobs := make(chan T)
 	p.mu.Lock()
 	p.free, p.jobCtx, p.jobs, p.running = free, jobCtx, jobs, true
+	p.poll, p.kick, p.lastClaim = poll, make(chan struct{}, 1), time.Now()
+	kick := p.kick
 	p.mu.Unlock()
 	wg := &p.wg
 	timer := time.NewTimer(0)
@@ -202,6 +302,10 @@ func (p *Pool[T]) Run(ctx context.Context) {
 			p.drain(wg, cancelJobs, log)
 			return
 		case <-free:
+		}
+		if next, ok := p.nextLater(nil); ok {
+			p.start(next, jobs, free, jobCtx)
+			continue
 		}
 		n := 1
 		if busy && p.GatherWait > 0 {
@@ -233,6 +337,9 @@ func (p *Pool[T]) Run(ctx context.Context) {
 				break more
 			}
 		}
+		p.mu.Lock()
+		p.lastClaim = time.Now()
+		p.mu.Unlock()
 		claimed, err := p.Claim(ctx, n)
 		if err != nil && ctx.Err() == nil {
 			log.Error("Claim jobs failed", slog.Any("err", err))
@@ -248,6 +355,9 @@ func (p *Pool[T]) Run(ctx context.Context) {
 		if busy {
 			backoff = poll
 			continue // there may be more due right now
+		}
+		if err == nil && p.backlogged() {
+			continue // the backlog waits for the next free worker
 		}
 		sleep := poll
 		if err != nil {
@@ -271,6 +381,7 @@ func (p *Pool[T]) Run(ctx context.Context) {
 				p.drain(wg, cancelJobs, log)
 				return
 			case <-wake:
+			case <-kick:
 			case <-timer.C:
 			}
 			timer.Stop()
@@ -282,7 +393,17 @@ func (p *Pool[T]) drain(wg *sync.WaitGroup, cancelJobs context.CancelFunc, log *
 	// No reservation after this point, so wg.Wait below sees every job handed out.
 	p.mu.Lock()
 	p.running = false
+	// Jobs still in the backlog go to their handler now, which gives them back.
+	left := p.backlog
+	p.backlog, p.later = nil, p.later-len(left)
+	ctx := p.jobCtx
 	p.mu.Unlock()
+	for _, job := range left {
+		go func() {
+			defer wg.Done()
+			p.Handle(ctx, job)
+		}()
+	}
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()

@@ -118,6 +118,9 @@ type Run struct {
 	// filter; handed over with a dispatched run, it spares the runner decoding the body
 	// again. Not a column.
 	Trigger map[string]any `gorm:"-"`
+	// BackloggedAt is when, on the engine's clock, the run was dispatched to the worker
+	// pool's backlog; zero for a run handed to a worker at once or claimed. Not a column.
+	BackloggedAt time.Time `gorm:"-"`
 }
 
 // StepRun is the record of one step of one run.
