@@ -642,6 +642,7 @@ func (e *Engine) claimRuns(ctx context.Context, n int) ([]store.Run, error) {
 	e.metrics.claims.Inc()
 	keep := runs[:0]
 	for _, r := range runs {
+		r.TakenAt = now
 		if prev, busy := e.inflight.LoadOrStore(r.ID, r.Attempt); busy {
 			e.log.Error("Claimed a run already in flight in this process; leaving it",
 				slog.String("run_id", r.ID), slog.Int("attempt", r.Attempt), slog.Any("in_flight_attempt", prev))
@@ -705,26 +706,27 @@ func (e *Engine) dispatch(res reservation, run *store.Run, ev *store.Event) {
 	e.metrics.dispatched.Inc()
 	r := *run
 	r.Event = ev
+	r.TakenAt = e.cfg.Now()
 	if res.later {
-		r.BackloggedAt = e.cfg.Now()
 		res.pool.SubmitLater(r)
 	} else {
 		res.pool.Submit(r)
 	}
 }
 
-// stillLeased checks, for a run that waited in the backlog longer than a heartbeat's
-// interval, that its lease is still this process's, and renews it. A process stalled
+// stillLeased checks, for a run that waited in the backlog (dispatched there, or claimed
+// beyond the free workers) longer than a heartbeat's interval since this process took
+// its lease, that the lease is still this process's, and renews it. A process stalled
 // past the lease (a long pause, a frozen VM) may have had its backlog taken over by
 // another process meanwhile: those runs must not run a second time here. A run that
 // waited less kept at least two thirds of the lease it was inserted with, as a run
 // handed to a worker at once does.
 func (e *Engine) stillLeased(ctx context.Context, run *store.Run) bool {
-	if run.BackloggedAt.IsZero() {
+	if run.TakenAt.IsZero() {
 		return true
 	}
 	now := e.cfg.Now()
-	if now.Sub(run.BackloggedAt) < e.cfg.Lease/3 {
+	if now.Sub(run.TakenAt) < e.cfg.Lease/3 {
 		return true
 	}
 	n, err := e.store.RenewLeases(ctx, e.owner, []store.Lease{store.LeaseOf(run)}, now.Add(e.cfg.Lease), now)

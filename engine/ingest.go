@@ -279,6 +279,9 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 	case filtered:
 		e.metrics.runsFinished.WithLabelValues(store.RunFiltered).Inc()
 	case !direct:
+		if pool := e.pool.Load(); pool != nil {
+			pool.Queued()
+		}
 		e.notifier.Notify()
 	}
 	res := &IngestResult{WorkflowID: w.ID, EventID: ev.ID, RunID: run.ID}

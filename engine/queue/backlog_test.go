@@ -131,3 +131,79 @@ func TestBacklogHandedOverAtShutdown(t *testing.T) {
 	require.Equal(t, map[int]int{0: 1, 1: 1, 2: 1, 3: 1, 4: 1}, ran)
 	require.False(t, p.ReserveLater(), "a stopped pool takes no more")
 }
+
+// TestBacklogYieldsToQueuedJobs: once a job had to be queued in the database (the
+// backlog was full), the backlog takes nothing new and the queued jobs are claimed
+// before the backlog's, so that overflow is not served after every newer job.
+func TestBacklogYieldsToQueuedJobs(t *testing.T) {
+	t.Parallel()
+	q := &fakeQueue{}
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var ran []int
+	p := &Pool[int]{Workers: 1, Backlog: 1, Claim: q.claim, PollInterval: time.Hour,
+		Handle: func(_ context.Context, j int) {
+			if j == 0 {
+				<-release
+			}
+			mu.Lock()
+			ran = append(ran, j)
+			mu.Unlock()
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	waitFor(t, "the pool to run", func() bool { return p.Idle() == 1 })
+	require.True(t, p.Reserve())
+	p.Submit(0)
+	require.True(t, p.ReserveLater())
+	p.SubmitLater(1)
+	require.False(t, p.ReserveLater(), "the backlog is full")
+	q.push(100, 101) // queued in the database instead
+	p.Queued()
+	close(release)
+	waitFor(t, "every job to run", func() bool { mu.Lock(); defer mu.Unlock(); return len(ran) == 4 })
+	require.Equal(t, []int{0, 100, 101, 1}, ran)
+	require.True(t, p.ReserveLater(), "the queue was drained: the backlog takes jobs again")
+	p.UnreserveLater()
+	cancel()
+	<-done
+}
+
+// TestClaimsFillTheBacklog: while the queue keeps jobs due, a claim takes more than the
+// free workers, up to the backlog's free places, and those run next, in order: fewer
+// claims for the same jobs, each job once.
+func TestClaimsFillTheBacklog(t *testing.T) {
+	t.Parallel()
+	for _, backlog := range []int{0, 4} {
+		q := &fakeQueue{}
+		for i := range 40 {
+			q.push(i)
+		}
+		var mu sync.Mutex
+		var ran []int
+		p := &Pool[int]{Workers: 1, Backlog: backlog, Claim: q.claim, PollInterval: time.Hour,
+			Handle: func(_ context.Context, j int) {
+				mu.Lock()
+				ran = append(ran, j)
+				mu.Unlock()
+			}}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { p.Run(ctx); close(done) }()
+		waitFor(t, "every job to run", func() bool { mu.Lock(); defer mu.Unlock(); return len(ran) == 40 })
+		cancel()
+		<-done
+		for i, j := range ran {
+			require.Equal(t, i, j, "jobs run in the queue's order")
+		}
+		q.mu.Lock()
+		claims := q.claims
+		q.mu.Unlock()
+		if backlog == 0 {
+			require.GreaterOrEqual(t, claims, 40, "one job per claim without a backlog")
+		} else {
+			require.LessOrEqual(t, claims, 40/(1+backlog)+3, "claims also fill the backlog")
+		}
+	}
+}

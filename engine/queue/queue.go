@@ -86,7 +86,11 @@ type Pool[T any] struct {
 	backlog   []T
 	later     int
 	lastClaim time.Time
-	poll      time.Duration
+	// queued says this process queued a job in the database since the last claim that
+	// came back short: the backlog takes nothing new and yields to claims until then, so
+	// that jobs queued while it was full are taken in order, not after every newer one.
+	queued bool
+	poll   time.Duration
 	// kick wakes a loop sleeping after a short claim, for a job put in the backlog.
 	kick chan struct{}
 }
@@ -129,7 +133,7 @@ func (p *Pool[T]) Submit(job T) {
 func (p *Pool[T]) ReserveLater() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.running || p.later >= p.Backlog {
+	if !p.running || p.later >= p.Backlog || p.queued {
 		return false
 	}
 	p.later++
@@ -183,9 +187,16 @@ func (p *Pool[T]) nextLater(free chan struct{}) (T, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var zero T
-	if len(p.backlog) == 0 || time.Since(p.lastClaim) >= p.poll {
+	if len(p.backlog) == 0 || p.queued || time.Since(p.lastClaim) >= p.poll {
 		if free != nil {
 			free <- struct{}{}
+			if len(p.backlog) > 0 {
+				// The loop must claim first, then come back for the backlog: wake it.
+				select {
+				case p.kick <- struct{}{}:
+				default:
+				}
+			}
 		}
 		return zero, false
 	}
@@ -194,6 +205,15 @@ func (p *Pool[T]) nextLater(free chan struct{}) (T, bool) {
 	p.backlog = p.backlog[1:]
 	p.later--
 	return job, true
+}
+
+// Queued tells the pool that a job was queued in the database instead of being handed
+// over (no worker and no backlog place was free): claims go first until they have taken
+// what is due.
+func (p *Pool[T]) Queued() {
+	p.mu.Lock()
+	p.queued = true
+	p.mu.Unlock()
 }
 
 func (p *Pool[T]) backlogged() bool {
@@ -340,18 +360,37 @@ func (p *Pool[T]) Run(ctx context.Context) {
 		p.mu.Lock()
 		p.lastClaim = time.Now()
 		p.mu.Unlock()
-		claimed, err := p.Claim(ctx, n)
+		// While jobs keep coming, a claim also fills the backlog's free places: one claim
+		// then serves the workers that free up next too, in the queue's order.
+		want := n
+		if busy {
+			p.mu.Lock()
+			want += max(0, p.Backlog-p.later)
+			p.mu.Unlock()
+		}
+		claimed, err := p.Claim(ctx, want)
 		if err != nil && ctx.Err() == nil {
 			log.Error("Claim jobs failed", slog.Any("err", err))
 		}
-		for range n - len(claimed) {
+		started, rest := claimed[:min(len(claimed), n)], claimed[min(len(claimed), n):]
+		for range n - len(started) {
 			free <- struct{}{}
 		}
-		for _, job := range claimed {
+		for _, job := range started {
 			wg.Add(1)
 			p.start(job, jobs, free, jobCtx)
 		}
-		busy = len(claimed) == n && err == nil
+		p.mu.Lock()
+		if len(rest) > 0 {
+			p.backlog = append(p.backlog, rest...)
+			p.later += len(rest)
+			wg.Add(len(rest))
+		}
+		if len(claimed) < want && err == nil {
+			p.queued = false // nothing more due: what was queued has been taken
+		}
+		p.mu.Unlock()
+		busy = len(claimed) == want && err == nil
 		if busy {
 			backoff = poll
 			continue // there may be more due right now

@@ -118,9 +118,10 @@ type Run struct {
 	// filter; handed over with a dispatched run, it spares the runner decoding the body
 	// again. Not a column.
 	Trigger map[string]any `gorm:"-"`
-	// BackloggedAt is when, on the engine's clock, the run was dispatched to the worker
-	// pool's backlog; zero for a run handed to a worker at once or claimed. Not a column.
-	BackloggedAt time.Time `gorm:"-"`
+	// TakenAt is when, on the engine's clock, this process took the run's lease (claimed
+	// it, or dispatched it to itself): a run that waited in the worker pool's backlog
+	// checks its lease before it starts. Not a column.
+	TakenAt time.Time `gorm:"-"`
 }
 
 // StepRun is the record of one step of one run.
