@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -300,14 +299,19 @@ func openSQLite(path string, gcfg *gorm.Config, conns int, txlock string) (*gorm
 		fmt.Sprintf("_pragma=busy_timeout(%d)", SQLiteBusyTimeoutDefault.Milliseconds()),
 		"_pragma=synchronous(FULL)",
 		"_pragma=foreign_keys(1)",
+		// The text glebarez/go-sqlite wrote, which existing databases hold and compare;
+		// the driver's default is time.Time.String. Times read back are in UTC, as written.
+		"_time_format=sqlite",
+		"_timezone=UTC",
 		txlock,
 	}, "&")
-	db, err := gorm.Open(sqlite.Dialector{DriverName: sqliteDriverName, DSN: dsn}, gcfg)
+	sqlDB, err := sql.Open(sqliteDriverName, dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	sqlDB, err := db.DB()
+	db, err := gorm.Open(liteDialect{conn: sqlDB}, gcfg)
 	if err != nil {
+		_ = sqlDB.Close()
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	sqlDB.SetMaxOpenConns(conns)
