@@ -189,8 +189,8 @@ func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Ti
 		// queueing behind this one.
 		lock = " FOR UPDATE OF r SKIP LOCKED"
 	}
-	// The limit is a literal: SQLite plans with the value of a bound LIMIT, so its kept
-	// statement would be compiled again on every run with a new binding.
+	// The limit is a literal: SQLite plans with the value of a bound LIMIT, so binding it
+	// expires the kept statement and every run would compile it again.
 	// The status literals match the partial indexes of migrations/*/00002 (runs_ready,
 	// runs_expiring, runs_open), so the planner walks them in order and stops early.
 	q := `UPDATE runs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ?,
