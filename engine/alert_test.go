@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite"  // database/sql driver "sqlite", to break the test database on purpose
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", to break the test database on purpose
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/enginetest"

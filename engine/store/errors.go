@@ -3,12 +3,13 @@ package store
 import (
 	"errors"
 
-	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+	"modernc.org/sqlite"
 )
 
-// SQLite's extended result codes for a duplicate key (the driver turns extended codes on).
+// SQLite's extended result codes for a duplicate key (modernc.org/sqlite turns extended
+// codes on for every connection, and Error.Code reports the extended one).
 const (
 	sqliteConstraintUnique     = 2067 // SQLITE_CONSTRAINT_UNIQUE: a UNIQUE column or index
 	sqliteConstraintPrimaryKey = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
@@ -27,7 +28,7 @@ func isUniqueViolation(err error) bool {
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == pgUniqueViolation
 	}
-	var liteErr *gosqlite.Error
+	var liteErr *sqlite.Error
 	if errors.As(err, &liteErr) {
 		return liteErr.Code() == sqliteConstraintUnique || liteErr.Code() == sqliteConstraintPrimaryKey
 	}

@@ -63,3 +63,22 @@ func (s *Store) IngestBatch(evs []*Event, runs []*Run) ([]error, error) {
 	}
 	return s.writeIngests(items)
 }
+
+// SQLiteStmtStats reports how many statements a connection of the store's SQLite driver
+// has compiled so far and how many it keeps prepared.
+func SQLiteStmtStats(c *sql.Conn) (prepares int64, kept int, err error) {
+	err = c.Raw(func(dc any) error {
+		uc, ok := dc.(*utcConn)
+		if !ok {
+			return fmt.Errorf("connection %T is not the store's SQLite connection", dc)
+		}
+		uc.mu.Lock()
+		defer uc.mu.Unlock()
+		prepares, kept = uc.prepares, len(uc.stmts)
+		return nil
+	})
+	return prepares, kept, err
+}
+
+// SQLiteStmtCache is how many statements a SQLite connection keeps prepared.
+const SQLiteStmtCache = sqliteStmtCache

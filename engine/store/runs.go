@@ -189,20 +189,21 @@ func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Ti
 		// queueing behind this one.
 		lock = " FOR UPDATE OF r SKIP LOCKED"
 	}
+	// The limit is a literal: SQLite plans with the value of a bound LIMIT, so binding it
+	// expires the kept statement and every run would compile it again.
 	// The status literals match the partial indexes of migrations/*/00002 (runs_ready,
 	// runs_expiring, runs_open), so the planner walks them in order and stops early.
 	q := `UPDATE runs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ?,
 		started_at = COALESCE(started_at, ?), updated_at = ?
 		WHERE id IN (SELECT r.id FROM runs r JOIN workflows w ON w.id = r.workflow_id
 			WHERE w.deleted_at IS NULL AND ` + due + `
-			ORDER BY ` + order + ` LIMIT ?` + lock + `)
+			ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(limit) + lock + `)
 		RETURNING ` + runColumns
 	args := []any{owner, leaseUntil, now, now}
 	for range strings.Count(due, "?") - len(extra) {
 		args = append(args, now)
 	}
 	args = append(args, extra...)
-	args = append(args, limit)
 	// database/sql with a hand-written scan: this runs for every batch of runs, and gorm's
 	// reflection cost more than the query.
 	rows, err := s.closer[0].QueryContext(ctx, s.rebind(q), args...)

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -312,14 +311,19 @@ func openSQLite(path string, gcfg *gorm.Config, conns int, txlock string) (*gorm
 		// every page it changes, and past 64 KiB SQLite spilled that to a temporary file
 		// created and deleted per statement (open, write, close: 3 % of server CPU).
 		"_pragma=temp_store(MEMORY)",
+		// The text glebarez/go-sqlite wrote, which existing databases hold and compare;
+		// the driver's default is time.Time.String. Times read back are in UTC, as written.
+		"_time_format=sqlite",
+		"_timezone=UTC",
 		txlock,
 	}, "&")
-	db, err := gorm.Open(sqlite.Dialector{DriverName: sqliteDriverName, DSN: dsn}, gcfg)
+	sqlDB, err := sql.Open(sqliteDriverName, dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	sqlDB, err := db.DB()
+	db, err := gorm.Open(liteDialect{conn: sqlDB}, gcfg)
 	if err != nil {
+		_ = sqlDB.Close()
 		return nil, nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	sqlDB.SetMaxOpenConns(conns)

@@ -69,9 +69,10 @@ func TestMigrationMovesTimesToUTC(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	require.NoError(t, s.MigrateTo(ctx, 5))
 
-	// The plain driver writes a time in its own offset, as the store once did. Foreign
-	// keys are off on this connection, so one row per table needs no others.
-	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	// The plain driver writes a time in its own offset, as the store once did
+	// (_time_format=sqlite: the old driver's layout). Foreign keys are off on this
+	// connection, so one row per table needs no others.
+	old, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_time_format=sqlite")
 	require.NoError(t, err)
 	t.Cleanup(func() { old.Close() })
 
