@@ -367,6 +367,10 @@ func (p *Pool[T]) Run(ctx context.Context) {
 			p.mu.Lock()
 			want += max(0, p.Backlog-p.later)
 			p.mu.Unlock()
+			// In steps of 8: each limit is a statement text of its own, kept compiled.
+			if w := want &^ 7; w > n {
+				want = w
+			}
 		}
 		claimed, err := p.Claim(ctx, want)
 		if err != nil && ctx.Err() == nil {
