@@ -49,6 +49,8 @@ func TestFilterAtIngress(t *testing.T) {
 			{"test header", "", "test", `{"amount": 500}`, engine.RunFiltered, engine.RunFiltered},
 			{"query", "skip=yes", "", `{"amount": 500}`, engine.RunFiltered, engine.RunFiltered},
 			{"filter fails", "", "", `{"amount": "lots"}`, engine.RunQueued, engine.RunFailed},
+			// Too large to decode at ingress: its worker drops it.
+			{"large body", "", "site", `{"amount": 50, "pad": "` + strings.Repeat("x", engine.FilterAtIngressMaxBody) + `"}`, engine.RunQueued, engine.RunFiltered},
 		}
 		runs := make([]string, len(cases))
 		for i, c := range cases {

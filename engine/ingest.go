@@ -31,6 +31,11 @@ const (
 	// InspectorKeepDefault is how many recent requests per workflow the inspector keeps
 	// besides those that started runs.
 	InspectorKeepDefault = 200
+	// FilterAtIngressMaxBody is the largest body whose filter is evaluated at ingress.
+	// Decoding a body takes several times its size in memory, and up to 1,024 requests
+	// are taken at once: a larger body's run is queued, and its worker evaluates the
+	// filter as for every run, bounded by the worker count.
+	FilterAtIngressMaxBody = 64 << 10
 	// recordRate and recordBurst bound how many refused requests per second and workflow
 	// are recorded, so that a flood cannot turn recording into the bottleneck.
 	recordRate  = 10
@@ -316,7 +321,7 @@ func (e *Engine) IngestWebhook(ctx context.Context, hook *Webhook, req IngestReq
 // run's failure, as it always did. trig is the trigger environment it built, for a run
 // dispatched to a worker here; nil when there is no filter.
 func (e *Engine) filteredAtIngress(ctx context.Context, w *store.Workflow, wf *workflow.Compiled, run *store.Run, ev *store.Event) (filtered bool, trig map[string]any) {
-	if wf.Filter == nil {
+	if wf.Filter == nil || len(ev.Body) > FilterAtIngressMaxBody {
 		return false, nil
 	}
 	stored := ev
