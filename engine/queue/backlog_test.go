@@ -9,6 +9,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// runPool runs p until the returned stop is called, which waits for Run to return. It
+// first waits for every worker to be idle, so Reserve finds one.
+func runPool(t *testing.T, p *Pool[int]) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	waitFor(t, "the pool to run", func() bool { return p.Idle() == p.Workers })
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // TestBacklogRunsInOrderOnFreedWorkers: with the one worker busy, Reserve says no and
 // ReserveLater takes up to Backlog places; the jobs submitted there run once each, in
 // order, on the worker as it frees up, without a claim. A full backlog says no.
@@ -27,10 +41,7 @@ func TestBacklogRunsInOrderOnFreedWorkers(t *testing.T) {
 			ran = append(ran, j)
 			mu.Unlock()
 		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	waitFor(t, "the pool to run", func() bool { return p.Idle() == 1 })
+	stop := runPool(t, p)
 	require.True(t, p.Reserve())
 	p.Submit(0) // blocks the only worker
 	require.False(t, p.Reserve(), "no idle worker")
@@ -47,8 +58,7 @@ func TestBacklogRunsInOrderOnFreedWorkers(t *testing.T) {
 	require.Equal(t, before, claims(), "backlog jobs need no claim")
 	require.True(t, p.ReserveLater(), "places are given back as jobs start")
 	p.UnreserveLater()
-	cancel()
-	<-done
+	stop()
 }
 
 // TestBacklogLetsClaimsThrough: while a backlog is kept full, the pool still claims the
@@ -66,15 +76,13 @@ func TestBacklogLetsClaimsThrough(t *testing.T) {
 			ran[j] = true
 			mu.Unlock()
 		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	stop := make(chan struct{})
+	stop := runPool(t, p)
+	quit := make(chan struct{})
 	var feeder sync.WaitGroup
 	feeder.Go(func() {
 		for j := 0; ; j++ {
 			select {
-			case <-stop:
+			case <-quit:
 				return
 			default:
 			}
@@ -90,10 +98,9 @@ func TestBacklogLetsClaimsThrough(t *testing.T) {
 		defer mu.Unlock()
 		return ran[1000] && ran[1001] && ran[1002]
 	})
-	close(stop)
+	close(quit)
 	feeder.Wait()
-	cancel()
-	<-done
+	stop()
 }
 
 // TestBacklogHandedOverAtShutdown: jobs still in the backlog when the pool stops go to
@@ -150,10 +157,7 @@ func TestBacklogYieldsToQueuedJobs(t *testing.T) {
 			ran = append(ran, j)
 			mu.Unlock()
 		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	waitFor(t, "the pool to run", func() bool { return p.Idle() == 1 })
+	stop := runPool(t, p)
 	require.True(t, p.Reserve())
 	p.Submit(0)
 	require.True(t, p.ReserveLater())
@@ -166,8 +170,7 @@ func TestBacklogYieldsToQueuedJobs(t *testing.T) {
 	require.Equal(t, []int{0, 100, 101, 1}, ran)
 	require.True(t, p.ReserveLater(), "the queue was drained: the backlog takes jobs again")
 	p.UnreserveLater()
-	cancel()
-	<-done
+	stop()
 }
 
 // TestClaimsFillTheBacklog: while the queue keeps jobs due, a claim takes more than the
@@ -188,12 +191,9 @@ func TestClaimsFillTheBacklog(t *testing.T) {
 				ran = append(ran, j)
 				mu.Unlock()
 			}}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { p.Run(ctx); close(done) }()
+		stop := runPool(t, p)
 		waitFor(t, "every job to run", func() bool { mu.Lock(); defer mu.Unlock(); return len(ran) == 40 })
-		cancel()
-		<-done
+		stop()
 		for i, j := range ran {
 			require.Equal(t, i, j, "jobs run in the queue's order")
 		}
