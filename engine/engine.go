@@ -303,7 +303,6 @@ func (c Config) outboundPolicy() (*httpclient.Policy, error) {
 	})
 }
 
-// limits returns the run limits of the config as a workflow writes them.
 // dispatchBacklog is how many runs ingested here may wait in memory for this process's
 // workers: DispatchBacklog, by default as many as there are workers (a run waits for at
 // most about one run's time), none when negative.
@@ -317,6 +316,7 @@ func (c Config) dispatchBacklog() int {
 	return c.DispatchBacklog
 }
 
+// limits returns the run limits of the config as a workflow writes them.
 func (c Config) limits() *workflow.Limits {
 	return &workflow.Limits{StepData: workflow.ByteSize(c.StepDataLimit), RunData: workflow.ByteSize(c.RunDataLimit),
 		ForEachItems: c.ForEachItemsLimit, ExpressionMemory: workflow.ByteSize(c.ExpressionMemoryLimit)}
@@ -655,11 +655,11 @@ func (e *Engine) claimRuns(ctx context.Context, n int) ([]store.Run, error) {
 }
 
 // reserveWorker takes an idle worker of this process for a run of wf about to be
-// ingested (direct dispatch) and returns the run's lease owner, or false when the run
+// ingested (direct dispatch) and returns the reservation, or false when the run
 // must be queued for a claim: no worker is idle, the process has none (serve
 // --workers 0), or the workflow has a concurrency cap, whose count and arrival order only
 // a claim checks against the database. A true must be followed by dispatch or
-// unreserveWorker.
+// reservation.unreserve.
 //
 // With every worker busy, the run may still be dispatched, to the pool's backlog: a
 // bounded first-in, first-out list in memory that the next worker to free up takes from,

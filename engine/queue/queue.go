@@ -146,29 +146,36 @@ func (p *Pool[T]) ReserveLater() bool {
 // give it back.
 func (p *Pool[T]) SubmitLater(job T) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.running {
 		p.later--
-		ctx := p.jobCtx
-		p.mu.Unlock()
-		go func() {
-			defer p.wg.Done()
-			p.Handle(ctx, job)
-		}()
+		p.handOver(p.jobCtx, job)
 		return
 	}
 	p.backlog = append(p.backlog, job)
 	// An idle worker (whose token workers put back under mu) means the loop may be
 	// asleep with nobody to take the job: wake it. Without one, the next worker to free
 	// up takes it.
-	idle := len(p.free) > 0
-	kick := p.kick
-	p.mu.Unlock()
-	if idle {
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
+	if len(p.free) > 0 {
+		p.kickLocked()
 	}
+}
+
+// kickLocked wakes the loop if it sleeps; one token stands for any number of kicks.
+func (p *Pool[T]) kickLocked() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// handOver runs a job counted in wg on a goroutine of its own, outside the workers: a
+// backlog job once the pool has stopped, whose handler gives it back.
+func (p *Pool[T]) handOver(ctx context.Context, job T) {
+	go func() {
+		defer p.wg.Done()
+		p.Handle(ctx, job)
+	}()
 }
 
 // UnreserveLater gives back the backlog place ReserveLater took.
@@ -191,11 +198,7 @@ func (p *Pool[T]) nextLater(free chan struct{}) (T, bool) {
 		if free != nil {
 			free <- struct{}{}
 			if len(p.backlog) > 0 {
-				// The loop must claim first, then come back for the backlog: wake it.
-				select {
-				case p.kick <- struct{}{}:
-				default:
-				}
+				p.kickLocked() // the loop must claim first, then come back for the backlog
 			}
 		}
 		return zero, false
@@ -357,21 +360,19 @@ func (p *Pool[T]) Run(ctx context.Context) {
 				break more
 			}
 		}
-		p.mu.Lock()
-		p.lastClaim = time.Now()
-		p.mu.Unlock()
 		// While jobs keep coming, a claim also fills the backlog's free places: one claim
 		// then serves the workers that free up next too, in the queue's order.
 		want := n
+		p.mu.Lock()
+		p.lastClaim = time.Now()
 		if busy {
-			p.mu.Lock()
 			want += max(0, p.Backlog-p.later)
-			p.mu.Unlock()
 			// In steps of 8: each limit is a statement text of its own, kept compiled.
 			if w := want &^ 7; w > n {
 				want = w
 			}
 		}
+		p.mu.Unlock()
 		claimed, err := p.Claim(ctx, want)
 		if err != nil && ctx.Err() == nil {
 			log.Error("Claim jobs failed", slog.Any("err", err))
@@ -437,16 +438,12 @@ func (p *Pool[T]) drain(wg *sync.WaitGroup, cancelJobs context.CancelFunc, log *
 	p.mu.Lock()
 	p.running = false
 	// Jobs still in the backlog go to their handler now, which gives them back.
-	left := p.backlog
-	p.backlog, p.later = nil, p.later-len(left)
-	ctx := p.jobCtx
-	p.mu.Unlock()
-	for _, job := range left {
-		go func() {
-			defer wg.Done()
-			p.Handle(ctx, job)
-		}()
+	for _, job := range p.backlog {
+		p.handOver(p.jobCtx, job)
 	}
+	p.later -= len(p.backlog)
+	p.backlog = nil
+	p.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()

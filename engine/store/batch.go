@@ -235,8 +235,8 @@ type writer struct {
 	stop           chan struct{}
 	once, stopOnce sync.Once
 	wg             sync.WaitGroup
-	// rounds counts committed shared transactions and parts the batches in them, for tests.
-	rounds, parted atomic.Int64
+	// rounds counts committed shared transactions, for tests.
+	rounds atomic.Int64
 }
 
 // roundPart is one committer's side of a writer round.
@@ -338,7 +338,6 @@ func (w *writer) round() {
 		return
 	}
 	w.rounds.Add(1)
-	w.parted.Add(int64(len(held)))
 	for _, p := range held {
 		p.deliverHeld()
 	}
