@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // NormalizeNumbers converts the json.Number values of a decoded tree into int64 when
@@ -60,6 +61,9 @@ func DecodeJSON(data []byte) (any, error) {
 // encoding/json produces (map[string]any, []any, string, bool, json.Number, nil),
 // whatever Go types the engine's expressions or a test put in an input.
 func RoundTrip(v any) (any, error) {
+	if out, ok := plainCopy(v, 0); ok {
+		return out, nil
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -124,4 +128,74 @@ func Int64(v any) (int64, bool) {
 		return i, err == nil
 	}
 	return 0, false
+}
+
+// plainCopy is RoundTrip without the encoding for the values expressions produce (maps
+// of strings, slices, strings, numbers, booleans, nil): a copy with every number as the
+// json.Number its JSON text would decode to. ok is false for anything else (structs,
+// typed maps, invalid UTF-8, deep nesting), which RoundTrip then encodes.
+func plainCopy(v any, depth int) (any, bool) {
+	if depth > 100 {
+		return nil, false
+	}
+	switch x := v.(type) {
+	case nil, bool:
+		return x, true
+	case string:
+		return x, utf8.ValidString(x)
+	case json.Number:
+		return x, plainNumber(string(x))
+	case int:
+		return json.Number(strconv.Itoa(x)), true
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10)), true
+	case int32:
+		return json.Number(strconv.FormatInt(int64(x), 10)), true
+	case uint64:
+		return json.Number(strconv.FormatUint(x, 10)), true
+	case float64, float32:
+		data, err := json.Marshal(x) // its formatting rules (exponents, -0) are encoding/json's
+		if err != nil {
+			return nil, false
+		}
+		return json.Number(data), true
+	case map[string]any:
+		if x == nil {
+			return nil, true // encoded as null
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if !utf8.ValidString(k) {
+				return nil, false
+			}
+			c, ok := plainCopy(e, depth+1)
+			if !ok {
+				return nil, false
+			}
+			out[k] = c
+		}
+		return out, true
+	case []any:
+		if x == nil {
+			return nil, true // encoded as null
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, ok := plainCopy(e, depth+1)
+			if !ok {
+				return nil, false
+			}
+			out[i] = c
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// plainNumber reports whether s is a JSON number as encoding/json writes it unchanged.
+func plainNumber(s string) bool {
+	if s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') || s[len(s)-1] < '0' || s[len(s)-1] > '9' {
+		return false
+	}
+	return json.Valid([]byte(s))
 }

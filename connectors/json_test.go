@@ -1,6 +1,9 @@
 package connectors
 
 import (
+	"bytes"
+	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,4 +42,50 @@ func TestDecodeJSON(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// encodedRoundTrip is RoundTrip's encoding path, which plainCopy must agree with.
+func encodedRoundTrip(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out any
+	err = dec.Decode(&out)
+	return out, err
+}
+
+// TestRoundTripShortcutAgrees: for the values expressions produce, RoundTrip's copy
+// without encoding gives exactly what encoding and decoding give; for anything else it
+// takes the encoding path.
+func TestRoundTripShortcutAgrees(t *testing.T) {
+	t.Parallel()
+	type custom struct{ A int }
+	values := []any{
+		nil, true, "text", "<&>", "", int(-5), int64(1) << 60, int32(7), uint64(1) << 63, 1.5, -0.0, 1e21, 1e-7,
+		float32(0.1), 3.0, json.Number("12"), json.Number("-1.5e3"), map[string]any(nil), []any(nil),
+		map[string]any{"id": int64(3), "nested": map[string]any{"list": []any{"a", 2.25, nil, false}}},
+		[]any{map[string]any{}, []any{}, "x"},
+		// Not plain: the encoding path decides (replacement characters, errors, structs).
+		"bad \xff utf-8", map[string]any{"k\xfe": 1}, json.Number(" 1"), json.Number("01"), json.Number(""),
+		math.NaN(), custom{A: 1}, map[string]int{"a": 1}, []string{"a"}, map[string]any{"deep": []any{custom{}}},
+	}
+	for _, v := range values {
+		want, wantErr := encodedRoundTrip(v)
+		got, err := RoundTrip(v)
+		if wantErr != nil {
+			require.Error(t, err, "%#v", v)
+			continue
+		}
+		require.NoError(t, err, "%#v", v)
+		require.Equal(t, want, got, "%#v", v)
+	}
+	// A copy: changing it leaves the input alone.
+	in := map[string]any{"a": []any{"x"}}
+	out, err := RoundTrip(in)
+	require.NoError(t, err)
+	out.(map[string]any)["a"].([]any)[0] = "y"
+	require.Equal(t, "x", in["a"].([]any)[0])
 }
