@@ -124,6 +124,32 @@ var (
 // the connection for every argument of a query, an exec or a prepared statement, since
 // the driver's statements have no checker of their own.
 func (*utcConn) CheckNamedValue(nv *driver.NamedValue) error {
+	// The store's own argument types first: the default converter takes pointers and
+	// ints through reflection, an allocation per argument of every batch insert.
+	switch x := nv.Value.(type) {
+	case nil, string, []byte, int64, float64, bool:
+		return nil
+	case int:
+		nv.Value = int64(x)
+		return nil
+	case time.Time:
+		nv.Value = x.UTC()
+		return nil
+	case *string:
+		if x == nil {
+			nv.Value = nil
+		} else {
+			nv.Value = *x
+		}
+		return nil
+	case *time.Time:
+		if x == nil {
+			nv.Value = nil
+		} else {
+			nv.Value = x.UTC()
+		}
+		return nil
+	}
 	v, err := driver.DefaultParameterConverter.ConvertValue(nv.Value)
 	if err != nil {
 		return err
