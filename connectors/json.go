@@ -64,6 +64,11 @@ func RoundTrip(v any) (any, error) {
 	if out, ok := plainCopy(v, 0); ok {
 		return out, nil
 	}
+	return encodedRoundTrip(v)
+}
+
+// encodedRoundTrip is RoundTrip through encoding/json, for any value.
+func encodedRoundTrip(v any) (any, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
