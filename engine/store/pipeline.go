@@ -18,7 +18,8 @@ import (
 // a machine whose cores the database shares, each round trip costs two context switches
 // and a wake-up of the backend as well as the wait. Here a group commit's statements go
 // to the server in one pgx batch (a pipeline: all sent, then all results read), BEGIN and
-// COMMIT included, so a batch of webhooks, of outcomes or of checkpoints is one round
+// COMMIT included, so a round of the writer (batch.go), which takes the batches of
+// webhooks, outcomes and checkpoints queued together, is one transaction and one round
 // trip (two when the second half depends on the first: deliveries with dedupe keys).
 // Statements that used to depend on an earlier statement's RETURNING within the same
 // transaction are merged with it through a data-modifying WITH, which PostgreSQL runs

@@ -237,13 +237,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.db, s.rdb, s.closer = w, r, []*sql.DB{wsql, rsql}
 	}
-	parallel := 1
-	if s.dialect == Postgres {
-		parallel = postgresCommitters
-	}
-	s.ingests = newCommitter(parallel, s.writeIngests)
-	s.finishes = newCommitter(parallel, s.writeFinishes)
-	s.checkpoints = newCommitter(parallel, s.writeCheckpoints)
+	// The committers commit through the writer's rounds (joined below), not loops of
+	// their own; write is their batch's own transaction when a round's fails.
+	s.ingests = newCommitter(1, s.writeIngests)
+	s.finishes = newCommitter(1, s.writeFinishes)
+	s.checkpoints = newCommitter(1, s.writeCheckpoints)
 	if s.dialect == SQLite {
 		s.writer = newWriter(s.closer[0])
 		join(s.writer, s.ingests, s.writeIngestsTx)
@@ -364,13 +362,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close commits what the group committer holds, then closes every connection.
 func (s *Store) Close() error {
-	if s.writer != nil {
-		s.writer.close()
-	} else {
-		s.ingests.close()
-		s.finishes.close()
-		s.checkpoints.close()
-	}
+	s.writer.close()
 	var errs []error
 	for _, db := range s.closer {
 		errs = append(errs, db.Close())
