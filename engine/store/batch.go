@@ -42,18 +42,19 @@ type committer[T any] struct {
 	// write stores a batch in one transaction and returns one error per item (nil for
 	// success), or a single error for the whole batch.
 	write func(items []T) ([]error, error)
-	// parallel is how many batches may commit at once: one on SQLite, whose writer is a
-	// single connection; several on PostgreSQL, where a commit waits on the server's
-	// WAL flush and concurrent commits share it.
+	// parallel is how many batches may commit at once when the committer runs loops of
+	// its own.
 	parallel int
 	// shared, when set, commits this committer's batches in its rounds, together with
-	// other committers' (SQLite), instead of loops of the committer's own; writeTx then
-	// writes a batch inside the round's transaction.
+	// other committers', instead of loops of the committer's own. On SQLite writeTx
+	// writes a batch inside the round's transaction; on PostgreSQL writePG gives a
+	// batch's statements for the round's pipeline.
 	shared  *writer
 	writeTx func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error)
-	// held is the batch of the shared writer's current round, and its verdicts.
-	held     []*pending[T]
-	heldErrs []error
+	writePG func(items []T) *pgWrite
+	// alone, when set, names the items a round commits in a transaction of their own,
+	// after the shared one, rather than in it.
+	alone func(T) bool
 }
 
 type pending[T any] struct {
@@ -185,41 +186,70 @@ func deliver[T any](batch []*pending[T], errs []error, err error) {
 	}
 }
 
-// take moves up to n queued items into held and reports whether it holds any.
-func (c *committer[T]) take(n int) bool {
-	c.held, c.heldErrs = c.held[:0], nil
-	for len(c.held) < n {
+// take moves up to n queued items into batches of a round: shared, those to write in the
+// round's transaction, and alone, those to commit in one of their own (see alone). Each
+// is nil when it holds nothing. The batches belong to the round, so rounds of one writer
+// may run at once.
+func (c *committer[T]) take(n int) (shared, alone roundBatch) {
+	var in, out []*pending[T]
+	for range n {
+		var p *pending[T]
 		select {
-		case p := <-c.queue:
-			c.held = append(c.held, p)
+		case p = <-c.queue:
 		default:
-			return len(c.held) > 0
+		}
+		if p == nil {
+			break
+		}
+		if c.alone != nil && c.alone(p.item) {
+			out = append(out, p)
+		} else {
+			in = append(in, p)
 		}
 	}
-	return true
+	if len(in) > 0 {
+		shared = &held[T]{c: c, batch: in}
+	}
+	if len(out) > 0 {
+		alone = &held[T]{c: c, batch: out}
+	}
+	return shared, alone
 }
 
-func (c *committer[T]) holds() bool { return len(c.held) > 0 }
+// held is one committer's batch in a round of a writer, with the verdicts of its write.
+type held[T any] struct {
+	c     *committer[T]
+	batch []*pending[T]
+	errs  []error
+	pg    *pgWrite
+}
 
-// writeHeld writes the held batch in tx, keeping each item's verdict for deliverHeld.
-func (c *committer[T]) writeHeld(ctx context.Context, tx *sql.Tx) error {
-	errs, err := c.writeTx(ctx, tx, itemsOf(c.held))
-	c.heldErrs = errs
+// writeTx writes the batch in tx, keeping each item's verdict for deliver.
+func (h *held[T]) writeTx(ctx context.Context, tx *sql.Tx) error {
+	errs, err := h.c.writeTx(ctx, tx, itemsOf(h.batch))
+	h.errs = errs
 	return err
 }
 
-// deliverHeld hands the verdicts of a committed round to the held batch's callers.
-func (c *committer[T]) deliverHeld() {
-	deliver(c.held, c.heldErrs, nil)
-	c.held, c.heldErrs = c.held[:0], nil
+// writePG gives the batch's statements for the round's pipeline; their results set the
+// verdicts.
+func (h *held[T]) writePG() *pgWrite {
+	h.pg = h.c.writePG(itemsOf(h.batch))
+	return h.pg
 }
 
-// commitHeld commits the held batch in transactions of its own, as a loop of the
-// committer would (one item's failure sinks no other).
-func (c *committer[T]) commitHeld() {
-	c.commit(c.held)
-	c.held, c.heldErrs = c.held[:0], nil
+// deliver hands the verdicts of a committed round to the batch's callers.
+func (h *held[T]) deliver() {
+	errs := h.errs
+	if h.pg != nil {
+		errs = h.pg.errs
+	}
+	deliver(h.batch, errs, nil)
 }
+
+// commitAlone commits the batch in transactions of its own, as a loop of the committer
+// would (one item's failure sinks no other).
+func (h *held[T]) commitAlone() { h.c.commit(h.batch) }
 
 // writer commits the batches of several committers in shared transactions. SQLite has a
 // single writer connection, so webhooks, run outcomes and step checkpoints committed
@@ -227,9 +257,17 @@ func (c *committer[T]) commitHeld() {
 // writing again the pages they share (the newest rows of runs and their indexes). A round
 // of the writer takes what every committer has queued and commits it in one transaction;
 // each caller still returns only once its own rows are committed.
+//
+// On PostgreSQL a round is one pipeline (pgRound): BEGIN, every batch's statements and
+// COMMIT in one round trip, where each committer's batch used to be a pipeline and a
+// transaction of its own. There several rounds run at once, each on a connection of its
+// own: a commit waits on the server's WAL flush, and concurrent commits share it.
 type writer struct {
-	db    *sql.DB
 	parts []roundPart
+	// commit writes the batches of a round in one transaction.
+	commit func(batches []roundBatch) error
+	// parallel is how many rounds may run at once.
+	parallel int
 	// wake is poked after each item queued; one token stands for any number of them.
 	wake           chan struct{}
 	stop           chan struct{}
@@ -239,18 +277,57 @@ type writer struct {
 	rounds atomic.Int64
 }
 
-// roundPart is one committer's side of a writer round.
+// roundPart is one committer's side of a writer.
 type roundPart interface {
-	take(n int) bool
-	holds() bool
-	writeHeld(ctx context.Context, tx *sql.Tx) error
-	deliverHeld()
-	commitHeld()
+	take(n int) (shared, alone roundBatch)
 	close()
 }
 
+// roundBatch is one committer's batch in a round.
+type roundBatch interface {
+	writeTx(ctx context.Context, tx *sql.Tx) error
+	writePG() *pgWrite
+	deliver()
+	commitAlone()
+}
+
+// newWriter returns a writer whose rounds are transactions of db, one at a time
+// (SQLite).
 func newWriter(db *sql.DB) *writer {
-	return &writer{db: db, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	w := newRounds(1)
+	w.commit = func(batches []roundBatch) error {
+		ctx := context.Background()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		for _, b := range batches {
+			if err := b.writeTx(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	}
+	return w
+}
+
+// newPipelineWriter returns a writer whose rounds are pipelines of s (PostgreSQL),
+// parallel of them at once.
+func newPipelineWriter(s *Store, parallel int) *writer {
+	w := newRounds(parallel)
+	w.commit = func(batches []roundBatch) error {
+		ws := make([]*pgWrite, len(batches))
+		for i, b := range batches {
+			ws[i] = b.writePG()
+		}
+		return s.pgRound(ws...)
+	}
+	return w
+}
+
+func newRounds(parallel int) *writer {
+	return &writer{parallel: max(parallel, 1), wake: make(chan struct{}, 1), stop: make(chan struct{})}
 }
 
 // join makes c commit through w: writeTx writes a batch inside w's transaction.
@@ -259,7 +336,21 @@ func join[T any](w *writer, c *committer[T], writeTx func(ctx context.Context, t
 	w.parts = append(w.parts, c)
 }
 
-func (w *writer) start() { w.once.Do(func() { w.wg.Go(w.loop) }) }
+// joinPipeline makes c commit through w's pipelines: writePG gives a batch's statements.
+// The items alone names (nil: none) are committed by c's write in a transaction of their
+// own, after the round's.
+func joinPipeline[T any](w *writer, c *committer[T], writePG func(items []T) *pgWrite, alone func(T) bool) {
+	c.shared, c.writePG, c.alone = w, writePG, alone
+	w.parts = append(w.parts, c)
+}
+
+func (w *writer) start() {
+	w.once.Do(func() {
+		for range w.parallel {
+			w.wg.Go(w.loop)
+		}
+	})
+}
 
 func (w *writer) poke() {
 	select {
@@ -269,7 +360,7 @@ func (w *writer) poke() {
 }
 
 // close marks every committer closed, so nothing more is queued, then commits what is
-// queued and stops the loop.
+// queued and stops the loops.
 func (w *writer) close() {
 	for _, p := range w.parts {
 		p.close()
@@ -286,16 +377,26 @@ func (w *writer) loop() {
 		case <-w.stop:
 			stopping = true
 		}
-		// Rounds until every queue is empty: what queued during a commit is next.
+		// Rounds until every queue is empty: what queued during a commit is next. Another
+		// loop may take some of it meanwhile: each round owns what it took.
 		for {
-			held := false
+			var shared, alone []roundBatch
 			for _, p := range w.parts {
-				held = p.take(ingestBatchMax) || held
+				in, out := p.take(ingestBatchMax)
+				if in != nil {
+					shared = append(shared, in)
+				}
+				if out != nil {
+					alone = append(alone, out)
+				}
 			}
-			if !held {
+			if len(shared) == 0 && len(alone) == 0 {
 				break
 			}
-			w.round()
+			w.round(shared)
+			for _, b := range alone {
+				b.commitAlone()
+			}
 		}
 		if stopping {
 			return
@@ -303,43 +404,26 @@ func (w *writer) loop() {
 	}
 }
 
-// round commits the held batches in one transaction. If that fails, each batch is
-// committed on its own (and item by item after that), so that one committer's failure
-// sinks no other's items.
-func (w *writer) round() {
-	var held []roundPart
-	for _, p := range w.parts {
-		if p.holds() {
-			held = append(held, p)
-		}
-	}
-	if len(held) == 1 {
-		held[0].commitHeld()
+// round commits the batches in one transaction. If that fails, each batch is committed
+// on its own (and item by item after that), so that one committer's failure sinks no
+// other's items.
+func (w *writer) round(batches []roundBatch) {
+	switch len(batches) {
+	case 0:
+		return
+	case 1:
+		batches[0].commitAlone()
 		return
 	}
-	ctx := context.Background()
-	err := func() error {
-		tx, err := w.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		for _, p := range held {
-			if err := p.writeHeld(ctx, tx); err != nil {
-				return err
-			}
-		}
-		return tx.Commit()
-	}()
-	if err != nil {
-		for _, p := range held {
-			p.commitHeld()
+	if err := w.commit(batches); err != nil {
+		for _, b := range batches {
+			b.commitAlone()
 		}
 		return
 	}
 	w.rounds.Add(1)
-	for _, p := range held {
-		p.deliverHeld()
+	for _, b := range batches {
+		b.deliver()
 	}
 }
 

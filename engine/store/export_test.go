@@ -82,3 +82,61 @@ func SQLiteStmtStats(c *sql.Conn) (prepares int64, kept int, err error) {
 
 // SQLiteStmtCache is how many statements a SQLite connection keeps prepared.
 const SQLiteStmtCache = sqliteStmtCache
+
+// WriterRounds reports how many shared rounds (transactions holding batches of more than
+// one committer) the store's writer has committed.
+func (s *Store) WriterRounds() int64 { return s.writer.rounds.Load() }
+
+// Checkpoint is one SaveStep's arguments, for CommitTogether.
+type Checkpoint struct {
+	Lease           Lease
+	Step            *StepRun
+	Next            int
+	Now, LeaseUntil time.Time
+}
+
+// Verdicts are CommitTogether's, each in the order of its items.
+type Verdicts struct {
+	Ingests, Checkpoints, Finishes []error
+	Cancels                        []bool
+}
+
+// CommitTogether queues webhooks (evs, with runs[i] or nil), checkpoints and outcomes
+// on the store's committers, as that many callers would, and only then starts its
+// writer and wakes it: its first round takes them all. It returns once every item has
+// its verdict. The store must not have written through its committers before (open a
+// second store on the test's database), or a running loop might take part of the items.
+func (s *Store) CommitTogether(evs []*Event, runs []*Run, cps []Checkpoint, leases []Lease, outs []Outcome) Verdicts {
+	var ing, cp, fin []chan error
+	cpItems := make([]*checkpointItem, len(cps))
+	for i, ev := range evs {
+		ing = append(ing, queueOn(s.ingests, ingestItem{ev: ev, run: runs[i]}))
+	}
+	for i, c := range cps {
+		cpItems[i] = &checkpointItem{lease: c.Lease, step: c.Step, next: c.Next, now: c.Now, leaseUntil: c.LeaseUntil}
+		cp = append(cp, queueOn(s.checkpoints, cpItems[i]))
+	}
+	for i, l := range leases {
+		fin = append(fin, queueOn(s.finishes, finishItem{lease: l, Outcome: outs[i]}))
+	}
+	s.writer.start()
+	s.writer.poke()
+	wait := func(chs []chan error) []error {
+		errs := make([]error, len(chs))
+		for i, ch := range chs {
+			errs[i] = <-ch
+		}
+		return errs
+	}
+	v := Verdicts{Ingests: wait(ing), Checkpoints: wait(cp), Finishes: wait(fin)}
+	for _, it := range cpItems {
+		v.Cancels = append(v.Cancels, it.cancel)
+	}
+	return v
+}
+
+func queueOn[T any](c *committer[T], item T) chan error {
+	p := &pending[T]{item: item, done: make(chan error, 1)}
+	c.queue <- p
+	return p.done
+}

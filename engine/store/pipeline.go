@@ -18,7 +18,8 @@ import (
 // a machine whose cores the database shares, each round trip costs two context switches
 // and a wake-up of the backend as well as the wait. Here a group commit's statements go
 // to the server in one pgx batch (a pipeline: all sent, then all results read), BEGIN and
-// COMMIT included, so a batch of webhooks, of outcomes or of checkpoints is one round
+// COMMIT included, so a round of the writer (batch.go), which takes the batches of
+// webhooks, outcomes and checkpoints queued together, is one transaction and one round
 // trip (two when the second half depends on the first: deliveries with dedupe keys).
 // Statements that used to depend on an earlier statement's RETURNING within the same
 // transaction are merged with it through a data-modifying WITH, which PostgreSQL runs
@@ -85,28 +86,48 @@ func (s *Store) pgCommit(send func(*pgx.Batch) (pgx.BatchResults, error), last *
 	return br.Close()
 }
 
-// writeIngestsPG is writeIngests on PostgreSQL: one round trip for the batch, two with
-// dedupe keys (the runs to insert are those whose events were new).
-func (s *Store) writeIngestsPG(batch []ingestItem) ([]error, error) {
-	ctx := context.Background()
-	withKey := false
-	for _, it := range batch {
-		withKey = withKey || it.ev.DedupeKey != nil
-	}
-	errs := make([]error, len(batch))
-	err := s.pgTx(ctx, func(send func(*pgx.Batch) (pgx.BatchResults, error)) (*pgx.Batch, error) {
-		args := make([]any, 0, len(batch)*eventColCount)
-		for _, it := range batch {
-			args = appendEvent(args, it.ev)
-		}
-		q := s.insertSQL("events", eventCols, eventColCount, len(batch))
+// pgWrite is one committer's batch as statements of a pipelined transaction (pgRound),
+// and the verdicts their results give.
+type pgWrite struct {
+	// first holds statements whose results the rest depends on (the events of webhooks
+	// with delivery ids): they go, after BEGIN, in a round trip of their own.
+	first []*pgx.QueuedQuery
+	// then, when set, runs once first's results are read, and queues the rest with
+	// add.
+	then func(add func(*pgx.QueuedQuery))
+	// plain are the statements that need no result of first.
+	plain []*pgx.QueuedQuery
+	// fenced are writes to leased runs: the round sends them after every batch's other
+	// statements, all batches' together in run id order, the order every process locks
+	// rows in, so that two processes (or two rounds) finishing or checkpointing the same
+	// runs cannot deadlock.
+	fenced []fencedQuery
+	// errs is each item's verdict, set by the statements' callbacks.
+	errs []error
+}
+
+// fencedQuery is a statement that locks the row of one run.
+type fencedQuery struct {
+	runID string
+	q     *pgx.QueuedQuery
+}
+
+// pgQuery is a statement for a pipeline.
+func pgQuery(sql string, args ...any) *pgx.QueuedQuery {
+	return &pgx.QueuedQuery{SQL: sql, Arguments: args}
+}
+
+// pgRound commits the statements of several batches in one transaction and one pipeline:
+// BEGIN, the first statements of each and, once their results are read, the rest of
+// each, then the fenced ones of all in run id order, and COMMIT. One round trip, two when
+// a batch has first statements.
+func (s *Store) pgRound(ws ...*pgWrite) error {
+	return s.pgTx(context.Background(), func(send func(*pgx.Batch) (pgx.BatchResults, error)) (*pgx.Batch, error) {
 		b := &pgx.Batch{}
-		if withKey {
-			// With delivery ids, only events whose id is new are inserted, and RETURNING
-			// names them: the others are duplicates (also of each other in the batch).
-			inserted := map[string]bool{}
-			b.Queue(q+" ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id", args...).
-				Query(func(rows pgx.Rows) error { return collectPgIDs(rows, inserted) })
+		for _, w := range ws {
+			b.QueuedQueries = append(b.QueuedQueries, w.first...)
+		}
+		if len(b.QueuedQueries) > 0 {
 			br, err := send(b)
 			if err != nil {
 				return nil, err
@@ -114,25 +135,77 @@ func (s *Store) writeIngestsPG(batch []ingestItem) ([]error, error) {
 			if err := br.Close(); err != nil {
 				return nil, err
 			}
-			for i, it := range batch {
-				if !inserted[it.ev.ID] {
-					errs[i] = ErrDuplicate
-				}
-			}
 			b = &pgx.Batch{}
-		} else {
-			b.Queue(q, args...)
 		}
+		add := func(q *pgx.QueuedQuery) { b.QueuedQueries = append(b.QueuedQueries, q) }
+		n := 0
+		for _, w := range ws {
+			b.QueuedQueries = append(b.QueuedQueries, w.plain...)
+			if w.then != nil {
+				w.then(add)
+			}
+			n += len(w.fenced)
+		}
+		fenced := make([]fencedQuery, 0, n)
+		for _, w := range ws {
+			fenced = append(fenced, w.fenced...)
+		}
+		slices.SortStableFunc(fenced, func(a, b fencedQuery) int { return strings.Compare(a.runID, b.runID) })
+		for _, f := range fenced {
+			add(f.q)
+		}
+		return b, nil
+	})
+}
+
+// writeIngestsPG is writeIngests on PostgreSQL: one round trip for the batch, two with
+// dedupe keys (the runs to insert are those whose events were new).
+func (s *Store) writeIngestsPG(batch []ingestItem) ([]error, error) {
+	w := s.ingestsPG(batch)
+	if err := s.pgRound(w); err != nil {
+		return nil, err
+	}
+	return w.errs, nil
+}
+
+// ingestsPG gives a batch of webhooks' statements.
+func (s *Store) ingestsPG(batch []ingestItem) *pgWrite {
+	withKey := false
+	for _, it := range batch {
+		withKey = withKey || it.ev.DedupeKey != nil
+	}
+	w := &pgWrite{errs: make([]error, len(batch))}
+	args := make([]any, 0, len(batch)*eventColCount)
+	for _, it := range batch {
+		args = appendEvent(args, it.ev)
+	}
+	q := s.insertSQL("events", eventCols, eventColCount, len(batch))
+	var inserted map[string]bool
+	if withKey {
+		// With delivery ids, only events whose id is new are inserted, and RETURNING
+		// names them: the others are duplicates (also of each other in the batch).
+		inserted = map[string]bool{}
+		ev := pgQuery(q+" ON CONFLICT (workflow_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id", args...)
+		ev.Query(func(rows pgx.Rows) error { return collectPgIDs(rows, inserted) })
+		w.first = []*pgx.QueuedQuery{ev}
+	} else {
+		w.plain = []*pgx.QueuedQuery{pgQuery(q, args...)}
+	}
+	w.then = func(add func(*pgx.QueuedQuery)) {
 		runs := make([]*Run, 0, len(batch))
 		for i, it := range batch {
-			if errs[i] == nil && it.run != nil {
+			if withKey && !inserted[it.ev.ID] {
+				w.errs[i] = ErrDuplicate
+				continue
+			}
+			if it.run != nil {
 				runs = append(runs, it.run)
 			}
 		}
 		if len(runs) == 0 {
-			return b, nil
+			return
 		}
-		args = make([]any, 0, len(runs)*runColCount)
+		args := make([]any, 0, len(runs)*runColCount)
 		queued, leased := false, []string(nil)
 		for _, r := range runs {
 			args = appendRun(args, r)
@@ -142,32 +215,29 @@ func (s *Store) writeIngestsPG(batch []ingestItem) ([]error, error) {
 				queued = true
 			}
 		}
-		b.Queue(s.insertSQL("runs", runCols, runColCount, len(runs)), args...)
+		add(pgQuery(s.insertSQL("runs", runCols, runColCount, len(runs)), args...))
 		if len(leased) > 0 {
 			// As in writeIngests: runs leased to this process's workers whose workflow
 			// another process deleted meanwhile are flagged for cancellation.
 			cancelled := map[string]bool{}
-			b.Queue(`UPDATE runs SET cancel_requested = TRUE WHERE id = ANY($1)
-				AND workflow_id IN (SELECT id FROM workflows WHERE deleted_at IS NOT NULL) RETURNING id`, leased).
-				Query(func(rows pgx.Rows) error {
-					if err := collectPgIDs(rows, cancelled); err != nil {
-						return err
-					}
-					for _, r := range runs {
-						r.CancelRequested = r.CancelRequested || cancelled[r.ID]
-					}
-					return nil
-				})
+			guard := pgQuery(`UPDATE runs SET cancel_requested = TRUE WHERE id = ANY($1)
+				AND workflow_id IN (SELECT id FROM workflows WHERE deleted_at IS NOT NULL) RETURNING id`, leased)
+			guard.Query(func(rows pgx.Rows) error {
+				if err := collectPgIDs(rows, cancelled); err != nil {
+					return err
+				}
+				for _, r := range runs {
+					r.CancelRequested = r.CancelRequested || cancelled[r.ID]
+				}
+				return nil
+			})
+			add(guard)
 		}
 		if queued { // only queued runs need a claim; leased ones already have their worker
-			b.Queue("SELECT pg_notify($1, '')", notifyChannel)
+			add(pgQuery("SELECT pg_notify($1, '')", notifyChannel))
 		}
-		return b, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return errs, nil
+	return w
 }
 
 // collectPgIDs adds the ids of a RETURNING id statement to into.
@@ -234,42 +304,37 @@ func appendStep(args []any, st *StepRun) []any {
 // writeCheckpointsPG is writeCheckpoints on PostgreSQL: one statement per run, the
 // fenced UPDATE and its step record together, all of the batch in one round trip.
 func (s *Store) writeCheckpointsPG(items []*checkpointItem) ([]error, error) {
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
-	}
-	// Run id order, the order every process locks rows in, as outcomes do.
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].lease.RunID, items[b].lease.RunID) })
-	q := `WITH held AS (UPDATE runs SET step_index = $1, updated_at = $2, lease_until = $3
-			WHERE id = $4 AND lease_owner = $5 AND attempt = $6 AND ` + stillRunning + ` RETURNING cancel_requested),
-		step AS (` + upsertStepsWhereSQL(6, 1, "EXISTS (SELECT 1 FROM held)") + `)
-		SELECT cancel_requested FROM held`
-	errs := make([]error, len(items))
-	err := s.pgTx(context.Background(), func(send func(*pgx.Batch) (pgx.BatchResults, error)) (*pgx.Batch, error) {
-		b := &pgx.Batch{}
-		for _, i := range order {
-			it := items[i]
-			args := appendStep([]any{it.next, it.now, it.leaseUntil, it.lease.RunID, it.lease.Owner, it.lease.Attempt}, it.step)
-			b.Queue(q, args...).Query(func(rows pgx.Rows) error {
-				found := false
-				for rows.Next() {
-					found = true
-					if err := rows.Scan(&it.cancel); err != nil {
-						return err
-					}
-				}
-				if !found {
-					errs[i] = ErrLeaseLost // this run only; the batch goes on
-				}
-				return rows.Err()
-			})
-		}
-		return b, nil
-	})
-	if err != nil {
+	w := checkpointsPG(items)
+	if err := s.pgRound(w); err != nil {
 		return nil, err
 	}
-	return errs, nil
+	return w.errs, nil
+}
+
+// checkpointPG is a checkpoint's fenced UPDATE with its step record.
+var checkpointPG = `WITH held AS (UPDATE runs SET step_index = $1, updated_at = $2, lease_until = $3
+		WHERE id = $4 AND lease_owner = $5 AND attempt = $6 AND ` + stillRunning + ` RETURNING cancel_requested),
+	step AS (` + upsertStepsWhereSQL(6, 1, "EXISTS (SELECT 1 FROM held)") + `)
+	SELECT cancel_requested FROM held`
+
+// checkpointsPG gives a batch of checkpoints' statements, all fenced.
+func checkpointsPG(items []*checkpointItem) *pgWrite {
+	w := &pgWrite{errs: make([]error, len(items)), fenced: make([]fencedQuery, len(items))}
+	for i, it := range items {
+		w.errs[i] = ErrLeaseLost // this run only, unless its UPDATE finds the lease held
+		q := pgQuery(checkpointPG, appendStep([]any{it.next, it.now, it.leaseUntil, it.lease.RunID, it.lease.Owner, it.lease.Attempt}, it.step)...)
+		q.Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				w.errs[i] = nil
+				if err := rows.Scan(&it.cancel); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+		w.fenced[i] = fencedQuery{runID: it.lease.RunID, q: q}
+	}
+	return w
 }
 
 // writeFinishesPG is writeFinishes on PostgreSQL for batches that start no alert: one
@@ -277,48 +342,44 @@ func (s *Store) writeCheckpointsPG(items []*checkpointItem) ([]error, error) {
 // batch in one round trip. One statement per run rather than per group of runs ending
 // alike: the planner always finds a single run by its primary key, while for a list of
 // ids it weighs a sequential scan against stale statistics (a queue table grows and
-// churns faster than autovacuum analyses it). The statements go in run id order, the
-// order every process locks rows in, so two processes finishing the same runs (one of
-// them after a takeover) cannot deadlock.
+// churns faster than autovacuum analyses it). The statements go in run id order (see
+// pgWrite.fenced).
 func (s *Store) writeFinishesPG(items []finishItem) ([]error, error) {
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].lease.RunID, items[b].lease.RunID) })
-	const finish = `UPDATE runs SET status = $1, error = $2, finished_at = $3, updated_at = $3, lease_owner = NULL, lease_until = NULL
-		WHERE id = $4 AND lease_owner = $5 AND attempt = $6 AND ` + stillRunning + ` RETURNING id`
-	withStep := `WITH done AS (` + finish + `), step AS (` + upsertStepsWhereSQL(6, 1, "EXISTS (SELECT 1 FROM done)") + `)
-		SELECT id FROM done`
-	// finished is by item, not by run id: two claims of one run may end in the same batch,
-	// and only the latest claim's outcome may be written.
-	finished := make([]bool, len(items))
-	err := s.pgTx(context.Background(), func(send func(*pgx.Batch) (pgx.BatchResults, error)) (*pgx.Batch, error) {
-		b := &pgx.Batch{}
-		for _, i := range order {
-			it := items[i]
-			args := []any{it.Status, it.Error, it.Now, it.lease.RunID, it.lease.Owner, it.lease.Attempt}
-			q := finish
-			if it.Last != nil {
-				q, args = withStep, appendStep(args, it.Last)
-			}
-			b.Queue(q, args...).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					finished[i] = true
-				}
-				return rows.Err()
-			})
-		}
-		return b, nil
-	})
-	if err != nil {
+	w := finishesPG(items)
+	if err := s.pgRound(w); err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(items))
-	for i := range items {
-		if !finished[i] {
-			errs[i] = ErrLeaseLost // this run only; the batch goes on
+	return w.errs, nil
+}
+
+const finishPG = `UPDATE runs SET status = $1, error = $2, finished_at = $3, updated_at = $3, lease_owner = NULL, lease_until = NULL
+	WHERE id = $4 AND lease_owner = $5 AND attempt = $6 AND ` + stillRunning + ` RETURNING id`
+
+// finishWithStepPG is finishPG with the run's last step record.
+var finishWithStepPG = `WITH done AS (` + finishPG + `), step AS (` + upsertStepsWhereSQL(6, 1, "EXISTS (SELECT 1 FROM done)") + `)
+	SELECT id FROM done`
+
+// finishesPG gives a batch of outcomes' statements, all fenced. The batch starts no
+// alert (those take writeFinishesTx).
+func finishesPG(items []finishItem) *pgWrite {
+	w := &pgWrite{errs: make([]error, len(items)), fenced: make([]fencedQuery, len(items))}
+	for i, it := range items {
+		// The verdict is by item, not by run id: two claims of one run may end in the
+		// same batch, and only the latest claim's outcome may be written.
+		w.errs[i] = ErrLeaseLost // this run only, unless its UPDATE finds the lease held
+		args := []any{it.Status, it.Error, it.Now, it.lease.RunID, it.lease.Owner, it.lease.Attempt}
+		sql := finishPG
+		if it.Last != nil {
+			sql, args = finishWithStepPG, appendStep(args, it.Last)
 		}
+		q := pgQuery(sql, args...)
+		q.Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				w.errs[i] = nil
+			}
+			return rows.Err()
+		})
+		w.fenced[i] = fencedQuery{runID: it.lease.RunID, q: q}
 	}
-	return errs, nil
+	return w
 }

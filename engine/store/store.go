@@ -37,8 +37,8 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// postgresCommitters is how many group commits of each kind a process runs at once on
-// PostgreSQL.
+// postgresCommitters is how many group commits (rounds of the writer, each taking every
+// kind) a process runs at once on PostgreSQL.
 const postgresCommitters = 4
 
 // SQLiteFileName is the database file created in the data directory by default.
@@ -168,7 +168,8 @@ type Store struct {
 	ingests     *committer[ingestItem]
 	finishes    *committer[finishItem]
 	checkpoints *committer[*checkpointItem]
-	// writer, on SQLite, commits the three committers' batches in shared transactions.
+	// writer commits the three committers' batches in shared transactions: on SQLite one
+	// at a time, on PostgreSQL as pipelines, several at once.
 	writer *writer
 }
 
@@ -236,18 +237,24 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.db, s.rdb, s.closer = w, r, []*sql.DB{wsql, rsql}
 	}
-	parallel := 1
-	if s.dialect == Postgres {
-		parallel = postgresCommitters
-	}
-	s.ingests = newCommitter(parallel, s.writeIngests)
-	s.finishes = newCommitter(parallel, s.writeFinishes)
-	s.checkpoints = newCommitter(parallel, s.writeCheckpoints)
+	// The committers commit through the writer's rounds (joined below), not loops of
+	// their own; write is their batch's own transaction when a round's fails.
+	s.ingests = newCommitter(1, s.writeIngests)
+	s.finishes = newCommitter(1, s.writeFinishes)
+	s.checkpoints = newCommitter(1, s.writeCheckpoints)
 	if s.dialect == SQLite {
 		s.writer = newWriter(s.closer[0])
 		join(s.writer, s.ingests, s.writeIngestsTx)
 		join(s.writer, s.finishes, s.writeFinishesTx)
 		join(s.writer, s.checkpoints, s.writeCheckpointsTx)
+	} else {
+		// One pipeline per round for all three, postgresCommitters rounds at once.
+		// Outcomes that start a failure alert keep their own transaction (writeFinishesTx),
+		// after the round's.
+		s.writer = newPipelineWriter(s, postgresCommitters)
+		joinPipeline(s.writer, s.ingests, s.ingestsPG, nil)
+		joinPipeline(s.writer, s.finishes, finishesPG, func(it finishItem) bool { return it.Alert != nil })
+		joinPipeline(s.writer, s.checkpoints, checkpointsPG, nil)
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -355,13 +362,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close commits what the group committer holds, then closes every connection.
 func (s *Store) Close() error {
-	if s.writer != nil {
-		s.writer.close()
-	} else {
-		s.ingests.close()
-		s.finishes.close()
-		s.checkpoints.close()
-	}
+	s.writer.close()
 	var errs []error
 	for _, db := range s.closer {
 		errs = append(errs, db.Close())
