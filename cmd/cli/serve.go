@@ -202,27 +202,6 @@ func releaseStartupPages() (bool, error) {
 // releaseStartupPagesDefault is HOOKFLOW_RELEASE_STARTUP_PAGES when it is not set.
 const releaseStartupPagesDefault = true
 
-// gcPercentDefault is the garbage collector's target (GOGC) of serve and worker when
-// the environment sets none. Go's default of 100 collects each time the heap doubles its
-// live size; a webhook's work allocates a few kilobytes that die within milliseconds while
-// the live heap stays small (10-20 MB under load), so at 100 the collector ran often and
-// took 8-9 % of the server's CPU at saturation. 400 lets the heap grow to five times its
-// live size between collections: peak RSS in the bench 48 -> 65 MB, CPU per webhook 0.85-0.90x
-// (docs/performance.md). GOGC, and GOMEMLIMIT on a small machine, still apply when set.
-const gcPercentDefault = 400
-
-// tuneGC sets the collector's target to gcPercentDefault unless GOGC is set (the runtime
-// has applied it then), and returns the target in force.
-func tuneGC() int {
-	if v, ok := os.LookupEnv("GOGC"); ok && strings.TrimSpace(v) != "" {
-		old := debug.SetGCPercent(100)
-		debug.SetGCPercent(old)
-		return old
-	}
-	debug.SetGCPercent(gcPercentDefault)
-	return gcPercentDefault
-}
-
 // loopbackAddr checks that addr (host:port) listens on loopback only: profiling
 // endpoints show memory contents and may stall the process, so they never face a network.
 func loopbackAddr(addr string) error {
@@ -279,7 +258,7 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	gcPercent := tuneGC()
+	gcUserSet := gcTargetFromEnv()
 	pprofAddr := os.Getenv("HOOKFLOW_PPROF_ADDR")
 	if pprofAddr != "" {
 		if err := loopbackAddr(pprofAddr); err != nil {
@@ -349,7 +328,9 @@ func runProcess(cmd *cobra.Command, opts *Options, p process) error {
 	if p.tls != nil {
 		shown = "https://" + strings.TrimPrefix(shown, "http://")
 	}
-	log.Debug("Garbage collector target", slog.Int("gogc", gcPercent))
+	if !gcUserSet {
+		go newGCTuner(log).run(ctx, gcTunerInterval)
+	}
 	log.Info(p.banner, slog.String("addr", ln.Addr().String()), slog.String("url", shown),
 		slog.String("database", eng.Dialect()), slog.Int("workers", max(workers, 0)))
 	serveErr := make(chan error, 1)

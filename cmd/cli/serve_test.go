@@ -2,7 +2,6 @@ package cli
 
 import (
 	"net"
-	"runtime/debug"
 	"testing"
 	"time"
 
@@ -78,19 +77,3 @@ func TestReleaseStartupPagesSetting(t *testing.T) {
 	require.Contains(t, errOut, `HOOKFLOW_RELEASE_STARTUP_PAGES="sometimes": want true or false`)
 }
 
-// TestGCTarget: serve and worker raise the collector's target when GOGC is not set, and
-// leave the user's GOGC alone when it is.
-func TestGCTarget(t *testing.T) {
-	before := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(before) })
-
-	t.Setenv("GOGC", "")
-	require.Equal(t, gcPercentDefault, tuneGC())
-	require.Equal(t, gcPercentDefault, debug.SetGCPercent(gcPercentDefault), "the runtime's target")
-
-	// The runtime applied GOGC=150 at start; here it is set by hand, as the runtime would.
-	t.Setenv("GOGC", "150")
-	debug.SetGCPercent(150)
-	require.Equal(t, 150, tuneGC())
-	require.Equal(t, 150, debug.SetGCPercent(150), "a GOGC of the user's is kept")
-}
