@@ -76,4 +76,3 @@ func TestReleaseStartupPagesSetting(t *testing.T) {
 	require.Equal(t, ExitUsage, code)
 	require.Contains(t, errOut, `HOOKFLOW_RELEASE_STARTUP_PAGES="sometimes": want true or false`)
 }
-
