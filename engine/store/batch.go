@@ -26,8 +26,8 @@ import (
 // limits on statement parameters.
 const ingestBatchMax = 256
 
-// committer runs group commits of one kind: callers queue items and wait; one goroutine
-// writes whatever is queued in one transaction and hands each caller its own verdict.
+// committer queues group commits of one kind: callers queue items and wait; its writer's
+// rounds write whatever is queued and hand each caller its own verdict.
 type committer[T any] struct {
 	once     sync.Once
 	stopOnce sync.Once
@@ -35,20 +35,16 @@ type committer[T any] struct {
 	stop     chan struct{}
 	// mu orders enqueueing against close: callers hold it shared while they queue, close
 	// holds it alone while it marks the committer closed, so nothing enters the queue
-	// after the loops have begun their last drain.
+	// after the writer has begun its last drain.
 	mu     sync.RWMutex
 	closed bool
-	wg     sync.WaitGroup
-	// write stores a batch in one transaction and returns one error per item (nil for
-	// success), or a single error for the whole batch.
+	// write stores a batch in one transaction of its own and returns one error per item
+	// (nil for success), or a single error for the whole batch: a round holding only
+	// this committer's batch, or one whose shared transaction failed.
 	write func(items []T) ([]error, error)
-	// parallel is how many batches may commit at once when the committer runs loops of
-	// its own.
-	parallel int
-	// shared, when set, commits this committer's batches in its rounds, together with
-	// other committers', instead of loops of the committer's own. On SQLite writeTx
-	// writes a batch inside the round's transaction; on PostgreSQL writePG gives a
-	// batch's statements for the round's pipeline.
+	// shared commits this committer's batches in its rounds, together with other
+	// committers'. On SQLite writeTx writes a batch inside the round's transaction; on
+	// PostgreSQL writePG gives a batch's statements for the round's pipeline.
 	shared  *writer
 	writeTx func(ctx context.Context, tx *sql.Tx, items []T) ([]error, error)
 	writePG func(items []T) *pgWrite
@@ -62,9 +58,8 @@ type pending[T any] struct {
 	done chan error
 }
 
-func newCommitter[T any](parallel int, write func([]T) ([]error, error)) *committer[T] {
-	return &committer[T]{stop: make(chan struct{}), write: write, parallel: max(parallel, 1),
-		queue: make(chan *pending[T], 4*ingestBatchMax)}
+func newCommitter[T any](write func([]T) ([]error, error)) *committer[T] {
+	return &committer[T]{stop: make(chan struct{}), write: write, queue: make(chan *pending[T], 4*ingestBatchMax)}
 }
 
 // do queues item and waits for the commit of its batch.
@@ -75,17 +70,9 @@ func (c *committer[T]) do(ctx context.Context, item T) error {
 		c.mu.RUnlock()
 		return errStoreClosed
 	}
-	// The loops start under the shared lock, so they are all started (wg counted) before
-	// close can take the lock alone and wait for them.
-	c.once.Do(func() {
-		if c.shared != nil {
-			c.shared.start()
-			return
-		}
-		for range c.parallel {
-			c.wg.Go(c.loop)
-		}
-	})
+	// The writer's loops start under the shared lock, so they are all started before
+	// close can take the lock alone and the writer wait for them.
+	c.once.Do(c.shared.start)
 	select {
 	case c.queue <- p:
 	case <-ctx.Done():
@@ -96,52 +83,19 @@ func (c *committer[T]) do(ctx context.Context, item T) error {
 		return errStoreClosed
 	}
 	c.mu.RUnlock()
-	if c.shared != nil {
-		c.shared.poke()
-	}
+	c.shared.poke()
 	// Once queued the item is committed or failed whatever the caller's context says, so
 	// wait for the verdict rather than guess it.
 	return <-p.done
 }
 
-// close commits what is queued and stops the loop. A committer of a shared writer is
-// only marked closed: the writer's close commits what is queued.
+// close marks the committer closed, so nothing more is queued; the writer's close then
+// commits what is queued.
 func (c *committer[T]) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.stopOnce.Do(func() { close(c.stop) })
-	c.wg.Wait()
-}
-
-func (c *committer[T]) loop() {
-	batch := make([]*pending[T], 0, ingestBatchMax)
-	for {
-		var first *pending[T]
-		select {
-		case first = <-c.queue:
-		case <-c.stop:
-			for { // what made it into the queue before the stop is still committed
-				select {
-				case p := <-c.queue:
-					c.commit([]*pending[T]{p})
-				default:
-					return
-				}
-			}
-		}
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < ingestBatchMax {
-			select {
-			case p := <-c.queue:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
-		c.commit(batch)
-	}
 }
 
 func itemsOf[T any](batch []*pending[T]) []T {
@@ -247,8 +201,8 @@ func (h *held[T]) deliver() {
 	deliver(h.batch, errs, nil)
 }
 
-// commitAlone commits the batch in transactions of its own, as a loop of the committer
-// would (one item's failure sinks no other).
+// commitAlone commits the batch through the committer's write, alone and then item by
+// item (one item's failure sinks no other).
 func (h *held[T]) commitAlone() { h.c.commit(h.batch) }
 
 // writer commits the batches of several committers in shared transactions. SQLite has a

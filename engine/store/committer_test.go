@@ -13,7 +13,9 @@ import (
 func TestCommitterCloseWhileQueueing(t *testing.T) {
 	t.Parallel()
 	for range 200 {
-		c := newCommitter(2, func(items []int) ([]error, error) { return nil, nil })
+		c := newCommitter(func(items []int) ([]error, error) { return nil, nil })
+		w := newRounds(2)
+		join(w, c, nil) // a round of one committer commits through its write
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
@@ -25,7 +27,7 @@ func TestCommitterCloseWhileQueueing(t *testing.T) {
 			})
 		}
 		time.Sleep(time.Millisecond)
-		c.close()
+		w.close()
 		done := make(chan struct{})
 		go func() {
 			wg.Wait()

@@ -237,11 +237,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.db, s.rdb, s.closer = w, r, []*sql.DB{wsql, rsql}
 	}
-	// The committers commit through the writer's rounds (joined below), not loops of
-	// their own; write is their batch's own transaction when a round's fails.
-	s.ingests = newCommitter(1, s.writeIngests)
-	s.finishes = newCommitter(1, s.writeFinishes)
-	s.checkpoints = newCommitter(1, s.writeCheckpoints)
+	// The committers commit through the writer's rounds (joined below); write is their
+	// batch's own transaction when a round's fails.
+	s.ingests = newCommitter(s.writeIngests)
+	s.finishes = newCommitter(s.writeFinishes)
+	s.checkpoints = newCommitter(s.writeCheckpoints)
 	if s.dialect == SQLite {
 		s.writer = newWriter(s.closer[0])
 		join(s.writer, s.ingests, s.writeIngestsTx)

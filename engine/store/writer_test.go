@@ -64,7 +64,7 @@ func TestWriterSharesTransactions(t *testing.T) {
 			})
 		}
 	}
-	a, b := newCommitter(1, alone("a")), newCommitter(1, alone("b"))
+	a, b := newCommitter(alone("a")), newCommitter(alone("b"))
 	join(w, a, insertRows("a", &txs))
 	join(w, b, insertRows("b", &txs))
 
