@@ -209,9 +209,10 @@ func (s *Store) ingestsPG(batch []ingestItem) *pgWrite {
 		queued, leased := false, []string(nil)
 		for _, r := range runs {
 			args = appendRun(args, r)
-			if r.Status == RunRunning {
+			switch r.Status {
+			case RunRunning:
 				leased = append(leased, r.ID)
-			} else {
+			case RunQueued:
 				queued = true
 			}
 		}
