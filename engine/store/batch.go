@@ -238,9 +238,9 @@ type writer struct {
 // parallelRoundMin is the parallelMin of PostgreSQL's writer. Rounds of the few items
 // queued while another round was in flight cost a commit each: on the bench (2 cores,
 // PostgreSQL on the same machine) four rounds at once averaged 2.9 items each. Waiting
-// for 8 gave 0.75-0.9x CPU per webhook and 1.14-1.22x webhooks accepted, and with 1 ms
-// to the database 1.13-1.22x accepted too, where one round at a time lost 12-15 %
-// (docs/performance.md).
+// for 8 gave 0.81-0.84x CPU per webhook and 1.16-1.20x webhooks accepted, and with the
+// database 1 ms away 1.13-1.22x accepted, where one round at a time lost 13-21 %
+// (docs/performance.md, "Rounds in flight on PostgreSQL").
 const parallelRoundMin = 8
 
 // queued counts the items waiting in the writer's committers.
