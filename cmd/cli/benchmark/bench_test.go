@@ -450,9 +450,42 @@ func TestRunE2E(t *testing.T) {
 		CheckCPUPerWebhook, CheckLost, CheckDuplicates})
 	require.Positive(t, s.CPUPerWebhookUs)
 	require.Positive(t, s.CPUPerDeliveryUs)
+	requireCountersCover(t, s.Counters, d.Delivered)
 	var text bytes.Buffer
 	require.NoError(t, rep.WriteText(&text))
 	require.Contains(t, text.String(), "ours / forwarder")
+	require.Contains(t, text.String(), "claims (runs claimed) / dispatched")
+}
+
+// requireCountersCover checks the server's run counters against the deliveries: every
+// delivered run reached a worker through a claim or directly, and runs claimed need
+// claims.
+func requireCountersCover(t *testing.T, c *RunCounters, delivered int) {
+	t.Helper()
+	require.NotNil(t, c, "an e2e run reads the server's counters")
+	require.GreaterOrEqual(t, c.RunsClaimed+c.RunsDispatched, int64(delivered), "%+v", *c)
+	if c.RunsClaimed > 0 {
+		require.Positive(t, c.Claims, "%+v", *c)
+	}
+}
+
+// TestParseRunCounters reads the counters out of an exposition with their neighbours:
+// help and type lines, labelled series and names that only start alike.
+func TestParseRunCounters(t *testing.T) {
+	t.Parallel()
+	text := `# HELP hookflow_claims_total Claim transactions by this process's workers.
+# TYPE hookflow_claims_total counter
+hookflow_claims_total 5007
+hookflow_claims_total_extra 1
+hookflow_runs_claimed_total 12
+# TYPE hookflow_runs_dispatched_total counter
+hookflow_runs_dispatched_total 1.5e+06
+hookflow_runs_finished_total{status="filtered"} 15000
+hookflow_runs_dispatched_total_bucket{le="1"} 3
+`
+	require.Equal(t, RunCounters{Claims: 5007, RunsClaimed: 12, RunsDispatched: 1_500_000}, parseRunCounters(text))
+	require.Equal(t, RunCounters{}, parseRunCounters("# nothing here\n"))
+	require.Equal(t, "5,007 (12) / 1,500,000", parseRunCounters(text).String())
 }
 
 // TestRunSuite runs the whole suite with few events on SQLite and on one shared
@@ -490,6 +523,7 @@ func TestRunSuite(t *testing.T) {
 					require.Zero(t, r.Delivery.Lost, label)
 					require.Zero(t, r.Delivery.Duplicates, label)
 					require.Positive(t, r.Server.CPUPerDeliveryUs, label)
+					requireCountersCover(t, r.Server.Counters, r.Delivery.Delivered)
 				}
 			}
 			require.Equal(t, 500.0, s.Runs[3].Report.Rate)

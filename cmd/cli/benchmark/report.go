@@ -80,6 +80,28 @@ type ServerStats struct {
 	CPUPerWebhookUs float64 `json:"cpu_per_webhook_us"`
 	// CPUPerDeliveryUs is LoadCPUSeconds per delivered webhook (e2e mode), in µs.
 	CPUPerDeliveryUs float64 `json:"cpu_per_delivery_us,omitempty"`
+	// Counters are the server's run counters at the end of the run (e2e mode).
+	Counters *RunCounters `json:"counters,omitempty"`
+}
+
+// RunCounters say how runs reached the server's workers: a run reaches one through a
+// claim (a transaction that may take several) or handed over directly by the process
+// that ingested it. Claims that take nothing are work for nothing: the count caught
+// every filtered webhook waking the workers for a claim (docs/performance.md).
+type RunCounters struct {
+	// Claims is hookflow_claims_total: claim transactions.
+	Claims int64 `json:"claims"`
+	// RunsClaimed is hookflow_runs_claimed_total: runs those claims took.
+	RunsClaimed int64 `json:"runs_claimed"`
+	// RunsDispatched is hookflow_runs_dispatched_total: runs handed to a worker without
+	// a claim.
+	RunsDispatched int64 `json:"runs_dispatched"`
+}
+
+// String is "claims (runs claimed) / runs dispatched".
+func (c RunCounters) String() string {
+	return fmt.Sprintf("%s (%s) / %s", thousands(float64(c.Claims)), thousands(float64(c.RunsClaimed)),
+		thousands(float64(c.RunsDispatched)))
 }
 
 // LoadStats are the webhook requests as their sender saw them.
@@ -337,6 +359,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		if s.CPUPerDeliveryUs > 0 {
 			row("CPU per delivery", us(s.CPUPerDeliveryUs), "")
+		}
+		if s.Counters != nil {
+			row("claims (runs claimed) / dispatched", s.Counters.String(), "")
 		}
 	}
 	section("ingest (webhook → 202)")

@@ -169,6 +169,13 @@ func runServer(ctx context.Context, cfg Config, rep *Report, log io.Writer) (err
 		}
 		d := deliveries(res, sink, cfg.Filtered)
 		rep.Delivery = &d
+		if srv != nil {
+			c, err := a.counters(ctx)
+			if err != nil {
+				return err
+			}
+			rep.Server.Counters = &c
+		}
 	}
 
 	if srv != nil && procSupported {

@@ -211,6 +211,12 @@ var suiteRows = []suiteRow{
 		}
 		return us(r.Server.CPUPerDeliveryUs), true
 	}},
+	{"claims (claimed) / dispatched", "", func(r *Report) (string, bool) {
+		if r.Server == nil || r.Server.Counters == nil {
+			return "", false
+		}
+		return r.Server.Counters.String(), true
+	}},
 	{"lost / duplicates", "", func(r *Report) (string, bool) {
 		if r.Delivery == nil {
 			return "", false
