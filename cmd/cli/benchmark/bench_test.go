@@ -469,6 +469,15 @@ func requireCountersCover(t *testing.T, c *RunCounters, delivered int) {
 	}
 }
 
+// parseRunCounters is what counters makes of a /metrics answer.
+func parseRunCounters(text string) RunCounters {
+	m, err := ParseMetrics(strings.NewReader(text))
+	if err != nil {
+		panic(err)
+	}
+	return runCountersOf(m)
+}
+
 // TestParseRunCounters reads the counters out of an exposition with their neighbours:
 // help and type lines, labelled series and names that only start alike.
 func TestParseRunCounters(t *testing.T) {

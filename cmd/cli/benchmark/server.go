@@ -308,50 +308,18 @@ func (a *api) createWorkflow(ctx context.Context, name, sinkURL string) (id, hoo
 func (a *api) counters(ctx context.Context) (RunCounters, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/metrics", nil)
-	if err != nil {
-		return RunCounters{}, err
-	}
-	resp, err := a.client.Do(req)
+	m, err := ReadMetrics(ctx, a.client, a.base, "")
 	if err != nil {
 		return RunCounters{}, fmt.Errorf("read the server's counters: %w", err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return RunCounters{}, fmt.Errorf("read the server's counters: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return RunCounters{}, fmt.Errorf("read the server's counters: GET /metrics answered %s", resp.Status)
-	}
-	return parseRunCounters(string(b)), nil
+	return runCountersOf(m), nil
 }
 
-// parseRunCounters picks the run counters out of a Prometheus text exposition; a counter
-// the text lacks (never incremented, on some versions) stays 0.
-func parseRunCounters(text string) RunCounters {
-	var c RunCounters
-	for line := range strings.Lines(text) {
-		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
-			continue
-		}
-		var into *int64
-		switch name {
-		case "hookflow_claims_total":
-			into = &c.Claims
-		case "hookflow_runs_claimed_total":
-			into = &c.RunsClaimed
-		case "hookflow_runs_dispatched_total":
-			into = &c.RunsDispatched
-		default:
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			*into = int64(v)
-		}
-	}
-	return c
+// runCountersOf picks the run counters out of a scrape; a counter it lacks (never
+// incremented, on some versions) stays 0.
+func runCountersOf(m Metrics) RunCounters {
+	return RunCounters{Claims: int64(m["hookflow_claims_total"]), RunsClaimed: int64(m["hookflow_runs_claimed_total"]),
+		RunsDispatched: int64(m["hookflow_runs_dispatched_total"])}
 }
 
 // deleteWorkflow deletes a workflow.

@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/hookflow/hookflow/cmd/cli/benchmark"
 )
 
 // scrape is what the soak reads from a server's /metrics.
@@ -21,85 +22,30 @@ type scrape struct {
 	fds        float64 // process_open_fds
 }
 
-// wanted are the metric names scrape reads; retries sums over labels.
-var wanted = map[string]func(*scrape, float64){
-	"go_goroutines":                 func(s *scrape, v float64) { s.goroutines = v },
-	"hookflow_queue_depth":          func(s *scrape, v float64) { s.queue = v },
-	"hookflow_step_retries_total":   func(s *scrape, v float64) { s.retries += v },
-	"process_resident_memory_bytes": func(s *scrape, v float64) { s.rss = v },
-	"process_open_fds":              func(s *scrape, v float64) { s.fds = v },
-}
-
-// readMetrics fetches and parses base/metrics (Prometheus text format). Only the few
-// unlabelled or summed samples above are read, so a line parser is enough.
+// readMetrics fetches base/metrics and keeps what the soak watches.
 func readMetrics(ctx context.Context, client *http.Client, base, token string) (scrape, error) {
-	var s scrape
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	m, err := benchmark.ReadMetrics(ctx, client, base, token)
 	if err != nil {
-		return s, fmt.Errorf("scrape /metrics: %w", err)
+		return scrape{}, err
 	}
-	req.Header.Set("Accept", "text/plain")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return s, fmt.Errorf("scrape /metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return s, fmt.Errorf("scrape /metrics: answered %s", resp.Status)
-	}
-	s, err = parseMetrics(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return s, fmt.Errorf("scrape /metrics: %w", err)
-	}
-	return s, nil
+	return scrapeOf(m)
 }
 
 func parseMetrics(r io.Reader) (scrape, error) {
-	var s scrape
-	found := false
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, rest, ok := strings.Cut(line, " ")
-		if i := strings.IndexByte(name, '{'); i >= 0 {
-			// Labels may hold spaces: the value follows the closing brace.
-			name = line[:i]
-			end := strings.LastIndexByte(line, '}')
-			if end < 0 {
-				continue
-			}
-			rest, ok = strings.TrimSpace(line[end+1:]), true
-		}
-		set := wanted[name]
-		if !ok || set == nil {
-			continue
-		}
-		if f := strings.Fields(rest); len(f) > 0 {
-			v, err := strconv.ParseFloat(f[0], 64)
-			if err != nil {
-				return s, fmt.Errorf("parse %q: %w", line, err)
-			}
-			set(&s, v)
-			if name == "go_goroutines" {
-				found = true
-			}
-		}
+	m, err := benchmark.ParseMetrics(r)
+	if err != nil {
+		return scrape{}, err
 	}
-	if err := sc.Err(); err != nil {
-		return s, err
+	return scrapeOf(m)
+}
+
+// scrapeOf keeps the samples the soak watches; retries sum over their labels.
+func scrapeOf(m benchmark.Metrics) (scrape, error) {
+	if _, ok := m["go_goroutines"]; !ok {
+		return scrape{}, fmt.Errorf("scrape /metrics: no go_goroutines in the answer")
 	}
-	if !found {
-		return s, fmt.Errorf("no go_goroutines in the answer")
-	}
-	return s, nil
+	return scrape{goroutines: m["go_goroutines"], queue: m["hookflow_queue_depth"], retries: m["hookflow_step_retries_total"],
+		rss: m["process_resident_memory_bytes"], fds: m["process_open_fds"]}, nil
 }
 
 // procRSS returns pid's resident set size from /proc/<pid>/status, in bytes.
