@@ -342,6 +342,10 @@ type Engine struct {
 	// the heartbeat renews exactly these claims, and claims never take these runs over
 	// from this process itself.
 	inflight sync.Map
+	// cancelHeard holds the ids of runs in flight here whose cancel this process has heard
+	// of (from its own API, another process's notification or a lease renewal): a run
+	// still waiting in the backlog stops before its first step instead of after it.
+	cancelHeard sync.Map
 	// pool is the worker pool while Start's workers run (nil with none): ingest hands
 	// runs to its idle workers directly.
 	pool atomic.Pointer[queue.Pool[store.Run]]
@@ -581,10 +585,16 @@ func (e *Engine) Start(ctx context.Context) {
 			e.metrics.inFlight.Inc()
 			defer func() {
 				e.inflight.CompareAndDelete(run.ID, run.Attempt)
+				e.cancelHeard.Delete(run.ID)
 				e.metrics.inFlight.Dec()
 			}()
 			if !e.stillLeased(ctx, &run) {
 				return
+			}
+			if _, heard := e.cancelHeard.Load(run.ID); heard {
+				// Stored running while it waited here, so its cancel could only be requested;
+				// it ends cancelled before its first step (or the next one, if it resumes).
+				run.CancelRequested = true
 			}
 			err := e.runner.Execute(ctx, &run)
 			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, runner.ErrStopping) {
@@ -609,7 +619,7 @@ func (e *Engine) Start(ctx context.Context) {
 	var bg sync.WaitGroup
 	bg.Go(func() { e.heartbeat(beatCtx) })
 	bg.Go(func() { e.sweep(ctx) })
-	bg.Go(func() { e.store.ListenRuns(ctx, e.notifier.Notify) })
+	bg.Go(func() { e.store.ListenRuns(ctx, e.notifier.Notify, e.hearCancel) })
 	bg.Go(func() { e.scheduler(ctx) })
 	bg.Go(func() { e.retain(ctx) })
 	if e.cfg.BackupInterval > 0 {
@@ -729,7 +739,8 @@ func (e *Engine) stillLeased(ctx context.Context, run *store.Run) bool {
 	if now.Sub(run.TakenAt) < e.cfg.Lease/3 {
 		return true
 	}
-	n, err := e.store.RenewLeases(ctx, e.owner, []store.Lease{store.LeaseOf(run)}, now.Add(e.cfg.Lease), now)
+	n, cancel, err := e.store.RenewLeases(ctx, e.owner, []store.Lease{store.LeaseOf(run)}, now.Add(e.cfg.Lease), now)
+	e.hearCancels(cancel)
 	if err != nil || n == 0 {
 		// Not renewed (taken over, or the database failed): the run is left to the process
 		// holding it, or to the claim that takes it when the lease lapses.
@@ -737,6 +748,25 @@ func (e *Engine) stillLeased(ctx context.Context, run *store.Run) bool {
 		return false
 	}
 	return true
+}
+
+// hearCancel records that a run is to stop, if it is in flight here: a run still waiting
+// in the backlog then ends cancelled without starting. Runs held elsewhere are ignored.
+func (e *Engine) hearCancel(runID string) {
+	if _, held := e.inflight.Load(runID); !held {
+		return
+	}
+	e.cancelHeard.Store(runID, struct{}{})
+	if _, held := e.inflight.Load(runID); !held {
+		// It ended between the two loads; its worker's clean-up may have run already.
+		e.cancelHeard.Delete(runID)
+	}
+}
+
+func (e *Engine) hearCancels(runIDs []string) {
+	for _, id := range runIDs {
+		e.hearCancel(id)
+	}
 }
 
 // gatherWait is how long a busy worker pool waits for more free workers before claiming:
@@ -800,9 +830,11 @@ func (e *Engine) heartbeat(ctx context.Context) {
 			continue
 		}
 		now := e.cfg.Now()
-		if _, err := e.store.RenewLeases(ctx, e.owner, leases, now.Add(e.cfg.Lease), now); err != nil && ctx.Err() == nil {
+		_, cancel, err := e.store.RenewLeases(ctx, e.owner, leases, now.Add(e.cfg.Lease), now)
+		if err != nil && ctx.Err() == nil {
 			e.log.Warn("Renew leases failed", slog.Any("err", err))
 		}
+		e.hearCancels(cancel)
 	}
 }
 

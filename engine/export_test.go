@@ -16,6 +16,13 @@ func (e *Engine) PauseHeartbeat() (resume func()) {
 	return func() { e.beatPaused.Store(false) }
 }
 
+// StopRequested reports whether this process has heard that the run it holds in flight
+// is to be cancelled.
+func (e *Engine) StopRequested(runID string) bool {
+	_, ok := e.cancelHeard.Load(runID)
+	return ok
+}
+
 // CountTokenUseWrites makes the engine count its writes of API tokens' last use, per
 // token, as well as writing them.
 func (e *Engine) CountTokenUseWrites() (counts func() map[string]int) {

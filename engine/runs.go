@@ -223,6 +223,11 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (*Run, error) {
 	if !changed {
 		return nil, fmt.Errorf("%w: run %s already ended as %s", ErrConflict, runID, r.Status)
 	}
+	if r.Status == store.RunRunning {
+		// Other processes hear of it through the database (a notification on PostgreSQL,
+		// their next heartbeat on either); this one need not wait.
+		e.hearCancel(runID)
+	}
 	e.log.Info("Run cancel requested", slog.String("run_id", runID), slog.String("status", r.Status))
 	e.audit(ctx, AuditRunCancel, AuditKindRun, runID, "", map[string]any{"status": r.Status, "workflow_id": r.WorkflowID})
 	out := runDTO(r)

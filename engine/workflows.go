@@ -299,9 +299,11 @@ func (e *Engine) DeleteWorkflow(ctx context.Context, id string) error {
 	if err := allow(ctx, RoleEditor, "delete workflows"); err != nil {
 		return err
 	}
-	if err := e.store.DeleteWorkflow(ctx, id, e.cfg.Now()); err != nil {
+	stopping, err := e.store.DeleteWorkflow(ctx, id, e.cfg.Now())
+	if err != nil {
 		return translate(err)
 	}
+	e.hearCancels(stopping)
 	e.hooks.reset()
 	e.WakeScheduler()
 	e.wakePruner()

@@ -63,7 +63,7 @@ func TestRunHistogram(t *testing.T) {
 		dashRun(t, s, w, store.RunFailed, start.Add(-48*time.Hour))       // much older
 		dashRun(t, s, w, store.RunSucceeded, end)                         // the end is excluded
 		dashRun(t, s, gone, store.RunFailed, start.Add(2*time.Hour))      // a deleted workflow's
-		require.NoError(t, s.DeleteWorkflow(context.Background(), gone.ID, t0))
+		require.NoError(t, deleted(s.DeleteWorkflow(context.Background(), gone.ID, t0)))
 
 		require.Equal(t, map[int]map[string]int64{
 			0:  {store.RunSucceeded: 2},
@@ -105,7 +105,7 @@ func TestRecentFailures(t *testing.T) {
 		dashRun(t, s, w, store.RunFailed, since.Add(-time.Second))
 		dashRun(t, s, w, store.RunSucceeded, t0)
 		dashRun(t, s, gone, store.RunFailed, t0)
-		require.NoError(t, s.DeleteWorkflow(ctx, gone.ID, t0))
+		require.NoError(t, deleted(s.DeleteWorkflow(ctx, gone.ID, t0)))
 
 		got, err := s.RecentFailures(ctx, since, 10)
 		require.NoError(t, err)
@@ -151,7 +151,7 @@ func TestFailingPolls(t *testing.T) {
 		twice := poll("twice", 2)
 		thrice := poll("thrice", 3)
 		gone := poll("gone", 1)
-		require.NoError(t, s.DeleteWorkflow(ctx, gone.ID, t0))
+		require.NoError(t, deleted(s.DeleteWorkflow(ctx, gone.ID, t0)))
 		off := poll("disabled", 1)
 		off.Enabled, off.UpdatedAt = false, t0
 		require.NoError(t, s.SaveWorkflowVersion(ctx, off, &store.WorkflowVersion{WorkflowID: off.ID, Version: 2, Definition: `{}`, CreatedAt: t0}))
@@ -194,7 +194,7 @@ func TestQueue(t *testing.T) {
 		dashRun(t, s, w, store.RunRunning, t0.Add(-time.Hour))
 		dashRun(t, s, w, store.RunSucceeded, t0.Add(-time.Hour))
 		dashRun(t, s, gone, store.RunQueued, t0.Add(-time.Hour))
-		require.NoError(t, s.DeleteWorkflow(ctx, gone.ID, t0))
+		require.NoError(t, deleted(s.DeleteWorkflow(ctx, gone.ID, t0)))
 
 		q, err = s.Queue(ctx, t0)
 		require.NoError(t, err)

@@ -57,7 +57,7 @@ func TestLeasedIngestIsAClaim(t *testing.T) {
 			require.Empty(t, claimed, "claimed a directly dispatched run at +%s", at.Sub(t0))
 		}
 		// Its own heartbeat renews it like any claim.
-		renewed, err := s.RenewLeases(ctx, "p1", []store.Lease{first}, t0.Add(lease+time.Second), t0.Add(time.Second))
+		renewed, _, err := s.RenewLeases(ctx, "p1", []store.Lease{first}, t0.Add(lease+time.Second), t0.Add(time.Second))
 		require.NoError(t, err)
 		require.EqualValues(t, 1, renewed)
 
@@ -98,7 +98,9 @@ func TestLeasedIngestOfDeletedWorkflowIsCancelled(t *testing.T) {
 		live := leasedRun(t, s, w, "p1", t0, t0.Add(time.Minute))
 		require.False(t, live.CancelRequested)
 
-		require.NoError(t, s.DeleteWorkflow(ctx, w.ID, t0))
+		stopping, err := s.DeleteWorkflow(ctx, w.ID, t0)
+		require.NoError(t, err)
+		require.Equal(t, []string{live.ID}, stopping, "the run in flight is asked to stop, and named for its process")
 		run := leasedRun(t, s, w, "p1", t0, t0.Add(time.Minute))
 		require.True(t, run.CancelRequested, "the run's worker is told to cancel it")
 		got, err := s.GetRun(ctx, run.ID)

@@ -3,21 +3,23 @@ package store
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// ListenRuns calls wake whenever another process announces a due run, until ctx ends.
-// On PostgreSQL it holds a LISTEN connection, reconnecting after failures; on SQLite it
-// returns at once, since polling and the in-process wake-up cover a single machine.
-func (s *Store) ListenRuns(ctx context.Context, wake func()) {
+// ListenRuns calls wake whenever another process announces a due run, and cancel with a
+// run's id when a process asks a running run to stop, until ctx ends. On PostgreSQL it
+// holds a LISTEN connection, reconnecting after failures; on SQLite it returns at once,
+// since polling and the in-process wake-up cover a single machine.
+func (s *Store) ListenRuns(ctx context.Context, wake func(), cancel func(runID string)) {
 	if s.dialect != Postgres {
 		return
 	}
 	backoff := listenRetryMin
 	for ctx.Err() == nil {
-		listening, err := s.listenOnce(ctx, wake)
+		listening, err := s.listenOnce(ctx, wake, cancel)
 		if ctx.Err() != nil {
 			return
 		}
@@ -47,7 +49,7 @@ const (
 
 // listenOnce holds one LISTEN session until it fails. listening reports whether the
 // session got as far as listening.
-func (s *Store) listenOnce(ctx context.Context, wake func()) (listening bool, err error) {
+func (s *Store) listenOnce(ctx context.Context, wake func(), cancel func(string)) (listening bool, err error) {
 	conn, err := pgx.Connect(ctx, s.direct)
 	if err != nil {
 		return false, err
@@ -57,8 +59,13 @@ func (s *Store) listenOnce(ctx context.Context, wake func()) (listening bool, er
 		return false, err
 	}
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return true, err
+		}
+		if id, ok := strings.CutPrefix(n.Payload, cancelPrefix); ok {
+			cancel(id)
+			continue
 		}
 		wake()
 	}

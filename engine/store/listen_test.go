@@ -31,7 +31,7 @@ func TestListenBackoffResetsAfterAGoodSession(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	wakes := make(chan struct{}, 100)
-	go s.ListenRuns(ctx, func() { wakes <- struct{}{} })
+	go s.ListenRuns(ctx, func() { wakes <- struct{}{} }, func(string) {})
 
 	admin, err := sql.Open("pgx", storetest.PostgresURLDefault)
 	require.NoError(t, err)

@@ -281,7 +281,7 @@ func TestDeleteWorkflowInBatches(t *testing.T) {
 			Verdict: store.VerdictRejected}))
 		otherRun := addRun(t, s, other, "", store.RunQueued, t0, time.Time{})
 
-		require.NoError(t, s.DeleteWorkflow(ctx, w.ID, t0))
+		require.NoError(t, deleted(s.DeleteWorkflow(ctx, w.ID, t0)))
 		got, err := s.GetRun(ctx, running.ID)
 		require.NoError(t, err)
 		require.True(t, got.CancelRequested, "the running run is asked to stop")

@@ -65,8 +65,24 @@ const (
 // ErrDuplicate is returned when an event's dedupe key was already stored for its workflow.
 var ErrDuplicate = errors.New("duplicate delivery")
 
-// notifyChannel is the PostgreSQL channel on which new due runs are announced.
+// notifyChannel is the PostgreSQL channel on which new due runs are announced (an empty
+// payload) and running runs are asked to stop (cancelPrefix and the run's id).
 const notifyChannel = "hookflow_runs"
+
+// cancelPrefix starts the payload of a notification that a running run is to stop. A
+// process that predates it takes it for a wake-up, which costs one empty claim.
+const cancelPrefix = "cancel:"
+
+// notifyCancel tells every process listening that the running runs matching where
+// (a condition on runs, with its arguments) are to stop: the one holding a run that is
+// still waiting for a worker then stops it before its first step.
+func (s *Store) notifyCancel(tx *gorm.DB, where string, args ...any) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT pg_notify(?, '"+cancelPrefix+"' || id) FROM runs WHERE status = 'running' AND cancel_requested AND "+where,
+		append([]any{notifyChannel}, args...)...).Error
+}
 
 // notify announces a due run to every process listening on PostgreSQL; the
 // notification is delivered when tx commits. SQLite processes rely on the in-process
@@ -275,27 +291,42 @@ func (s *Store) NotifyRuns(ctx context.Context) error {
 // number and 500 runs: a process heartbeats once for all the claims it is executing. Only
 // the claims named are renewed, so a run the process gave up on expires and is taken
 // over, and a claim superseded by a later one stays superseded. It returns how many
-// leases it renewed.
-func (s *Store) RenewLeases(ctx context.Context, owner string, leases []Lease, until, now time.Time) (int64, error) {
+// leases it renewed, and those of their runs that were asked to stop: a process holding
+// a run in its backlog learns of a cancel made through another process at its next
+// heartbeat at the latest.
+func (s *Store) RenewLeases(ctx context.Context, owner string, leases []Lease, until, now time.Time) (renewed int64, cancel []string, err error) {
 	byAttempt := map[int][]string{}
 	for _, l := range leases {
 		byAttempt[l.Attempt] = append(byAttempt[l.Attempt], l.RunID)
 	}
-	var total int64
 	for attempt, ids := range byAttempt {
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), 500)]
 			ids = ids[len(chunk):]
-			res := s.db.WithContext(ctx).Model(&Run{}).
-				Where("lease_owner = ? AND status = ? AND attempt = ? AND id IN ?", owner, RunRunning, attempt, chunk).
-				Updates(map[string]any{"lease_until": until, "updated_at": now})
-			if res.Error != nil {
-				return total, fmt.Errorf("renew leases of %s: %w", owner, res.Error)
+			rows, err := s.db.WithContext(ctx).Raw(`UPDATE runs SET lease_until = ?, updated_at = ?
+				WHERE lease_owner = ? AND status = ? AND attempt = ? AND id IN ? RETURNING id, cancel_requested`,
+				until, now, owner, RunRunning, attempt, chunk).Rows()
+			if err != nil {
+				return renewed, cancel, fmt.Errorf("renew leases of %s: %w", owner, err)
 			}
-			total += res.RowsAffected
+			for rows.Next() {
+				var id string
+				var stop bool
+				if err := rows.Scan(&id, &stop); err != nil {
+					rows.Close()
+					return renewed, cancel, fmt.Errorf("renew leases of %s: %w", owner, err)
+				}
+				renewed++
+				if stop {
+					cancel = append(cancel, id)
+				}
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				return renewed, cancel, fmt.Errorf("renew leases of %s: %w", owner, err)
+			}
 		}
 	}
-	return total, nil
+	return renewed, cancel, nil
 }
 
 // NextRunAt returns when the earliest queued or waiting run is due, or false when there
@@ -604,7 +635,10 @@ func (s *Store) CancelRun(ctx context.Context, runID, reason string, now time.Ti
 		res = tx.Model(&Run{}).Where("id = ? AND status = ?", runID, RunRunning).
 			Updates(map[string]any{"cancel_requested": true, "updated_at": now})
 		changed = res.RowsAffected > 0
-		return res.Error
+		if res.Error != nil || !changed {
+			return res.Error
+		}
+		return s.notifyCancel(tx, "id = ?", runID)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("cancel run %s: %w", runID, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -107,11 +108,12 @@ func (s *Store) ListWorkflows(ctx context.Context, before string, limit int) ([]
 
 // DeleteWorkflow marks a workflow deleted, in one short transaction: from then on it is
 // not found, its webhook stores nothing, its queued runs are not claimed and its running
-// ones are asked to stop. Its versions, runs, steps and events stay until the pruner
-// removes them in batches (PruneDeleted), then the row itself.
-func (s *Store) DeleteWorkflow(ctx context.Context, id string, now time.Time) error {
+// ones are asked to stop (their ids are returned, for the caller's own workers). Its
+// versions, runs, steps and events stay until the pruner removes them in batches
+// (PruneDeleted), then the row itself.
+func (s *Store) DeleteWorkflow(ctx context.Context, id string, now time.Time) (stopping []string, err error) {
 	var affected int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Workflow{}).Where("id = ? AND deleted_at IS NULL", id).
 			Updates(map[string]any{"deleted_at": now.UTC(), "enabled": false, "updated_at": now.UTC()})
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -121,17 +123,35 @@ func (s *Store) DeleteWorkflow(ctx context.Context, id string, now time.Time) er
 		affected = res.RowsAffected
 		// The literal status matches the runs_open partial index: only the runs in flight
 		// are touched, however long the history.
-		return tx.Exec(`UPDATE runs SET cancel_requested = ? WHERE workflow_id = ?
-			AND status IN ('queued', 'waiting', 'running') AND status = 'running'`, true, id).Error
+		rows, err := tx.Raw(`UPDATE runs SET cancel_requested = ? WHERE workflow_id = ?
+			AND status IN ('queued', 'waiting', 'running') AND status = 'running' RETURNING id`, true, id).Rows()
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var run string
+			if err := rows.Scan(&run); err != nil {
+				rows.Close()
+				return err
+			}
+			stopping = append(stopping, run)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		if len(stopping) == 0 {
+			return nil
+		}
+		return s.notifyCancel(tx, "workflow_id = ? AND status IN ('queued', 'waiting', 'running')", id)
 	})
 	if err != nil {
-		return fmt.Errorf("delete workflow %s: %w", id, err)
+		return nil, fmt.Errorf("delete workflow %s: %w", id, err)
 	}
 	if affected == 0 {
-		return fmt.Errorf("delete workflow %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("delete workflow %s: %w", id, ErrNotFound)
 	}
 	s.capped.reset()
-	return nil
+	return stopping, nil
 }
 
 // GetWorkflowVersion returns one version of a workflow.
