@@ -17,10 +17,10 @@ const oneCallWorkflow = `{"name":"one call","trigger":{"type":"webhook"},"steps"
   {"id":"a","uses":"http.request","timeout":"60s","retry":{"max_attempts":1},"with":{"method":"POST","url":"%s/{{ trigger.body.path }}"}}]}`
 
 // backlogOne fills eng's single worker with a run held at the sink's gate and puts a
-// second run in the backlog behind it. It returns the two runs' ids.
-func backlogOne(t *testing.T, eng *engine.Engine, sink *gateSink) (first, second string) {
+// second run in the backlog behind it. It returns their workflow and the two runs' ids.
+func backlogOne(t *testing.T, eng *engine.Engine, sink *gateSink) (wf *engine.Workflow, first, second string) {
 	t.Helper()
-	wf := createWorkflow(t, eng, oneCallWorkflow, sink.URL)
+	wf = createWorkflow(t, eng, oneCallWorkflow, sink.URL)
 	waitIdle(t, eng, 1)
 	first = ingest(t, eng, wf, `{"path": "first"}`).RunID
 	sink.waitArrival(t, "/first")
@@ -29,7 +29,7 @@ func backlogOne(t *testing.T, eng *engine.Engine, sink *gateSink) (first, second
 	waiting, err := eng.GetRun(context.Background(), second)
 	require.NoError(t, err)
 	require.Equal(t, engine.RunRunning, waiting.Status, "a backlogged run is stored leased, so a cancel only requests its stop")
-	return first, second
+	return wf, first, second
 }
 
 // requireCancelledWithoutCall opens the gate of the first run and checks that the
@@ -53,7 +53,7 @@ func TestCancelBackloggedRun(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
 		eng := enginetest.New(t, d, enginetest.Options{Workers: 1, Configure: noPoll})
 		sink := newGateSink(t, "/first")
-		first, second := backlogOne(t, eng.Engine, sink)
+		_, first, second := backlogOne(t, eng.Engine, sink)
 
 		r, err := eng.Cancel(context.Background(), second)
 		require.NoError(t, err)
@@ -81,7 +81,7 @@ func TestCancelReachesAnotherProcessBacklog(t *testing.T) {
 		}})
 		api := enginetest.New(t, d, enginetest.Options{Workers: -1, DatabaseURL: holder.DatabaseURL, DataDir: holder.DataDir})
 		sink := newGateSink(t, "/first")
-		first, second := backlogOne(t, holder.Engine, sink)
+		_, first, second := backlogOne(t, holder.Engine, sink)
 
 		_, err := api.Cancel(context.Background(), second)
 		require.NoError(t, err)
@@ -103,11 +103,9 @@ func TestDeleteWorkflowStopsBackloggedRun(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, d store.Dialect) {
 		eng := enginetest.New(t, d, enginetest.Options{Workers: 1, Configure: noPoll})
 		sink := newGateSink(t, "/first")
-		first, second := backlogOne(t, eng.Engine, sink)
-		run, err := eng.GetRun(context.Background(), first)
-		require.NoError(t, err)
+		wf, _, second := backlogOne(t, eng.Engine, sink)
 
-		require.NoError(t, eng.DeleteWorkflow(context.Background(), run.WorkflowID))
+		require.NoError(t, eng.DeleteWorkflow(context.Background(), wf.ID))
 		require.True(t, eng.StopRequested(second))
 		sink.open(sink.gated["/first"])
 		waitMetric(t, eng.Engine, "hookflow_runs_in_flight", 0)

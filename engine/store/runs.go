@@ -73,15 +73,19 @@ const notifyChannel = "hookflow_runs"
 // process that predates it takes it for a wake-up, which costs one empty claim.
 const cancelPrefix = "cancel:"
 
-// notifyCancel tells every process listening that the running runs matching where
-// (a condition on runs, with its arguments) are to stop: the one holding a run that is
-// still waiting for a worker then stops it before its first step.
-func (s *Store) notifyCancel(tx *gorm.DB, where string, args ...any) error {
+// notifyCancel tells every process listening that the running runs named are to stop:
+// the one holding a run that is still waiting for a worker then stops it before its
+// first step. The notifications are delivered on commit.
+func (s *Store) notifyCancel(tx *gorm.DB, runIDs []string) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	return tx.Exec("SELECT pg_notify(?, '"+cancelPrefix+"' || id) FROM runs WHERE status = 'running' AND cancel_requested AND "+where,
-		append([]any{notifyChannel}, args...)...).Error
+	for _, id := range runIDs {
+		if err := tx.Exec("SELECT pg_notify(?, ?)", notifyChannel, cancelPrefix+id).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // notify announces a due run to every process listening on PostgreSQL; the
@@ -303,26 +307,21 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, leases []Lease, u
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), 500)]
 			ids = ids[len(chunk):]
-			rows, err := s.db.WithContext(ctx).Raw(`UPDATE runs SET lease_until = ?, updated_at = ?
+			var held []struct {
+				ID              string
+				CancelRequested bool
+			}
+			err := s.db.WithContext(ctx).Raw(`UPDATE runs SET lease_until = ?, updated_at = ?
 				WHERE lease_owner = ? AND status = ? AND attempt = ? AND id IN ? RETURNING id, cancel_requested`,
-				until, now, owner, RunRunning, attempt, chunk).Rows()
+				until, now, owner, RunRunning, attempt, chunk).Scan(&held).Error
 			if err != nil {
 				return renewed, cancel, fmt.Errorf("renew leases of %s: %w", owner, err)
 			}
-			for rows.Next() {
-				var id string
-				var stop bool
-				if err := rows.Scan(&id, &stop); err != nil {
-					rows.Close()
-					return renewed, cancel, fmt.Errorf("renew leases of %s: %w", owner, err)
+			renewed += int64(len(held))
+			for _, h := range held {
+				if h.CancelRequested {
+					cancel = append(cancel, h.ID)
 				}
-				renewed++
-				if stop {
-					cancel = append(cancel, id)
-				}
-			}
-			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-				return renewed, cancel, fmt.Errorf("renew leases of %s: %w", owner, err)
 			}
 		}
 	}
@@ -638,7 +637,7 @@ func (s *Store) CancelRun(ctx context.Context, runID, reason string, now time.Ti
 		if res.Error != nil || !changed {
 			return res.Error
 		}
-		return s.notifyCancel(tx, "id = ?", runID)
+		return s.notifyCancel(tx, []string{runID})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("cancel run %s: %w", runID, err)

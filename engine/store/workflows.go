@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -123,26 +122,11 @@ func (s *Store) DeleteWorkflow(ctx context.Context, id string, now time.Time) (s
 		affected = res.RowsAffected
 		// The literal status matches the runs_open partial index: only the runs in flight
 		// are touched, however long the history.
-		rows, err := tx.Raw(`UPDATE runs SET cancel_requested = ? WHERE workflow_id = ?
-			AND status IN ('queued', 'waiting', 'running') AND status = 'running' RETURNING id`, true, id).Rows()
-		if err != nil {
+		if err := tx.Raw(`UPDATE runs SET cancel_requested = ? WHERE workflow_id = ?
+			AND status IN ('queued', 'waiting', 'running') AND status = 'running' RETURNING id`, true, id).Scan(&stopping).Error; err != nil {
 			return err
 		}
-		for rows.Next() {
-			var run string
-			if err := rows.Scan(&run); err != nil {
-				rows.Close()
-				return err
-			}
-			stopping = append(stopping, run)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
-		}
-		if len(stopping) == 0 {
-			return nil
-		}
-		return s.notifyCancel(tx, "workflow_id = ? AND status IN ('queued', 'waiting', 'running')", id)
+		return s.notifyCancel(tx, stopping)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delete workflow %s: %w", id, err)
