@@ -153,6 +153,13 @@ func drain(ctx context.Context, tr *tracker, timeout time.Duration, log io.Write
 	return time.Since(start)
 }
 
+// idleConnTimeout closes the load generator's and the sink's idle keep-alive connections.
+// A latency spike makes both pools open more connections than the steady rate needs;
+// kept for a minute, they held the server's goroutines and open files up for that long,
+// and a spike in the last minute read as a leak. Closed after a few seconds, they are
+// gone by the next sample, and only a real leak keeps rising.
+const idleConnTimeout = 5 * time.Second
+
 // newClient returns a keep-alive client for loopback, never through a proxy.
 func newClient(conns int) *http.Client {
 	t := &http.Transport{
@@ -161,7 +168,7 @@ func newClient(conns int) *http.Client {
 		MaxIdleConns:        conns * 2,
 		MaxIdleConnsPerHost: conns,
 		MaxConnsPerHost:     conns,
-		IdleConnTimeout:     60 * time.Second,
+		IdleConnTimeout:     idleConnTimeout,
 		DisableCompression:  true,
 	}
 	return &http.Client{Transport: t, Timeout: requestTimeout,

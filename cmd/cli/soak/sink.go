@@ -310,7 +310,7 @@ func startSink(h http.Handler) (*sinkServer, error) {
 	}
 	s := &sinkServer{ln: ln, done: make(chan struct{}), srv: &http.Server{
 		Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: idleConnTimeout,
 	}}
 	go func() {
 		defer close(s.done)
