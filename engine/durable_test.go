@@ -325,7 +325,13 @@ func TestCancel(t *testing.T) {
 		  {"id":"slow","uses":"http.request","with":{"url":"%[1]s/slow"}},
 		  {"id":"never","uses":"http.request","with":{"url":"%[1]s/never"}}]}`, sink.URL)
 		running := ingest(t, eng.Engine, slowWF, `{}`).RunID
-		enginetest.WaitStatus(t, eng.Engine, running, engine.RunRunning)
+		// Cancel once the first call is under way: a run is stored running from its
+		// ingest on (dispatched to a worker), and one cancelled before its first step
+		// never starts it.
+		require.Eventually(t, func() bool {
+			keys, _, _ := sink.seen("/slow")
+			return len(keys) == 1
+		}, 20*time.Second, 2*time.Millisecond, "the slow call arrives")
 		r, err = eng.Cancel(ctx, running)
 		require.NoError(t, err)
 		require.True(t, r.CancelRequested || r.Status == engine.RunCancelled)

@@ -584,8 +584,10 @@ func (e *Engine) Start(ctx context.Context) {
 		Handle: func(ctx context.Context, run store.Run) {
 			e.metrics.inFlight.Inc()
 			defer func() {
-				e.inflight.CompareAndDelete(run.ID, run.Attempt)
-				e.cancelHeard.Delete(run.ID)
+				// A later claim of the run, by this process, keeps its entries.
+				if e.inflight.CompareAndDelete(run.ID, run.Attempt) {
+					e.cancelHeard.Delete(run.ID)
+				}
 				e.metrics.inFlight.Dec()
 			}()
 			if !e.stillLeased(ctx, &run) {
@@ -637,9 +639,11 @@ func (e *Engine) Start(ctx context.Context) {
 
 // claimRuns claims up to n due runs for this process's workers and registers each as in
 // flight before a worker sees it. A run this process is still executing is never handed
-// out twice: claims skip it, and should one come back all the same, the claim is dropped
-// (the running execution is fenced out by it and the run is taken over when its lease
-// lapses) rather than run beside the first.
+// out twice: takeovers skip it. A ready claim may still find it, between its worker
+// storing the run as due again and that worker returning; the new claim, with the later
+// attempt, replaces the entry and runs it (the worker's writes are fenced by then, and
+// it has none left to make). Any other run already in flight is dropped from the claim
+// and taken over when its lease lapses, rather than run beside the first.
 func (e *Engine) claimRuns(ctx context.Context, n int) ([]store.Run, error) {
 	var held []string
 	e.inflight.Range(func(k, _ any) bool {
@@ -654,9 +658,14 @@ func (e *Engine) claimRuns(ctx context.Context, n int) ([]store.Run, error) {
 	for _, r := range runs {
 		r.TakenAt = now
 		if prev, busy := e.inflight.LoadOrStore(r.ID, r.Attempt); busy {
-			e.log.Error("Claimed a run already in flight in this process; leaving it",
-				slog.String("run_id", r.ID), slog.Int("attempt", r.Attempt), slog.Any("in_flight_attempt", prev))
-			continue
+			// Takeovers skip the runs held here, so this one was queued or waiting: its
+			// worker has stored the hand-off (a retry due at once, a release) and is about
+			// to return. This claim fences that worker's writes and runs the run.
+			if older, _ := prev.(int); older >= r.Attempt || !e.inflight.CompareAndSwap(r.ID, prev, r.Attempt) {
+				e.log.Error("Claimed a run already in flight in this process; leaving it",
+					slog.String("run_id", r.ID), slog.Int("attempt", r.Attempt), slog.Any("in_flight_attempt", prev))
+				continue
+			}
 		}
 		keep = append(keep, r)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hookflow/hookflow/connectors"
 	"github.com/hookflow/hookflow/connectors/declarative"
+	"github.com/hookflow/hookflow/engine/store"
 )
 
 // PauseHeartbeat stops this process's lease renewals until resume is called: a test's way
@@ -74,4 +75,26 @@ func (e *Engine) IdleWorkers() int {
 		return 0
 	}
 	return pool.Idle()
+}
+
+// ClaimAsPool claims up to n due runs as the worker pool does: each is registered in
+// flight in this process before it is returned.
+func (e *Engine) ClaimAsPool(ctx context.Context, n int) ([]store.Run, error) {
+	return e.claimRuns(ctx, n)
+}
+
+// HandBack stores a run this process claimed as due again while it stays registered in
+// flight: the moment between a worker storing its run's hand-off (a retry's wait, a
+// release) and the worker returning, when another worker's claim may already find it.
+func (e *Engine) HandBack(ctx context.Context, run *store.Run) error {
+	return e.store.ReleaseRun(ctx, store.LeaseOf(run), e.cfg.Now())
+}
+
+// InFlightAttempt returns the attempt this process has registered in flight for a run.
+func (e *Engine) InFlightAttempt(runID string) (int, bool) {
+	v, ok := e.inflight.Load(runID)
+	if !ok {
+		return 0, false
+	}
+	return v.(int), true
 }
